@@ -1,0 +1,77 @@
+// Lint rules, including the one-way layer rule from docs/architecture.md:
+// main → api/ingest → analytics/connect/bitbucket → db → platform/config.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const layer = (dir, forbidden) => ({
+  files: [`src/${dir}/**/*.ts`, `src/${dir}/**/*.tsx`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: forbidden.map((f) => ({
+          group: [`**/${f}/*`, `**/${f}`],
+          message: `src/${dir} must not import src/${f} (layers import one way; see docs/architecture.md).`,
+        })),
+      },
+    ],
+  },
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'public/**', '.data/**', 'data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  layer('platform', [
+    'config',
+    'db',
+    'connect',
+    'bitbucket',
+    'ingest',
+    'analytics',
+    'api',
+    'main',
+    'simulator',
+    'web',
+  ]),
+  layer('config', [
+    'platform',
+    'db',
+    'connect',
+    'bitbucket',
+    'ingest',
+    'analytics',
+    'api',
+    'main',
+    'simulator',
+    'web',
+  ]),
+  layer('db', ['connect', 'bitbucket', 'ingest', 'analytics', 'api', 'main', 'simulator', 'web']),
+  layer('bitbucket', ['db', 'connect', 'ingest', 'analytics', 'api', 'main', 'simulator', 'web']),
+  layer('connect', ['bitbucket', 'ingest', 'analytics', 'api', 'main', 'simulator', 'web']),
+  layer('analytics', ['connect', 'bitbucket', 'ingest', 'api', 'main', 'simulator', 'web']),
+  layer('ingest', ['api', 'main', 'simulator', 'web']),
+  layer('api', ['ingest', 'main', 'simulator', 'web']),
+  layer('simulator', ['config', 'db', 'connect', 'bitbucket', 'ingest', 'analytics', 'api', 'main', 'web']),
+  layer('web', ['platform', 'config', 'db', 'connect', 'bitbucket', 'ingest', 'main', 'simulator']),
+  {
+    files: ['src/main/**/*.ts'],
+    ignores: ['src/main/demo.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/simulator/*'], message: 'Production entry points never import the simulator.' },
+          ],
+        },
+      ],
+    },
+  },
+);

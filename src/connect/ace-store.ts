@@ -1,0 +1,53 @@
+import type { Installation, TenantStore } from '../db/tenant-store';
+
+/**
+ * ACE's store interface backed by the `tenants` table. ACE reads and writes only `clientInfo` for Bitbucket;
+ * other keys (ACE's OAuth token cache) are process-local cache entries.
+ */
+export class AceTenantStore {
+  private readonly cache = new Map<string, unknown>();
+
+  constructor(private readonly tenants: TenantStore) {}
+
+  async get(key: string, clientKey: string): Promise<unknown> {
+    if (key !== 'clientInfo') return this.cache.get(`${clientKey}\u0000${key}`) ?? null;
+    const tenant = await this.tenants.findByClientKey(clientKey);
+    if (!tenant) return null;
+    const sharedSecret = await this.tenants.sharedSecret(clientKey);
+    return { ...tenant.clientInfo, sharedSecret };
+  }
+
+  async set(key: string, value: unknown, clientKey: string): Promise<unknown> {
+    if (key === 'clientInfo') return this.saveInstallation(value as Installation, clientKey);
+    this.cache.set(`${clientKey}\u0000${key}`, value);
+    return value;
+  }
+
+  /** Returns the stored installation without its secret: ACE logs what this returns. */
+  async saveInstallation(value: Installation, clientKey: string): Promise<unknown> {
+    const tenant = await this.tenants.saveInstallation({ ...value, clientKey });
+    return { clientKey: tenant.clientKey, tenantId: tenant.id };
+  }
+
+  async del(keyOrClientKey: string, clientKey?: string): Promise<void> {
+    // Deleting a tenant is the retention job's work (docs/operations.md); ACE's del only clears cache entries.
+    if (clientKey) this.cache.delete(`${clientKey}\u0000${keyOrClientKey}`);
+  }
+
+  async getAllClientInfos(): Promise<unknown[]> {
+    return (await this.tenants.list()).filter((t) => t.state === 'installed').map((t) => t.clientInfo);
+  }
+
+  isMemoryStore(): boolean {
+    return false;
+  }
+
+  // Forge association stubs ACE expects on every store; Tally is Connect-only.
+  async getClientSettingsForForgeInstallation(): Promise<null> {
+    return null;
+  }
+  async deleteAssociation(): Promise<void> {}
+  forForgeInstallation() {
+    return { get: async () => null, set: async (v: unknown) => v, del: async () => undefined };
+  }
+}

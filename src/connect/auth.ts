@@ -1,0 +1,90 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Tenant, TenantStore } from '../db/tenant-store';
+import { peek, qshOf, TokenError, verifyConnectToken } from './jwt';
+
+/**
+ * Which Connect token a route takes:
+ * - lifecycle / webhook: `Authorization: JWT`, iss = aud = clientKey, qsh over `POST&<path>&`;
+ * - page: `?jwt=`, iss = clientKey, qsh over the full GET request (Bitbucket has no context-qsh);
+ * - session: `Authorization: JWT`, Tally's own session token (iss = app key, aud = [clientKey]), no qsh.
+ */
+export type TokenKind = 'lifecycle' | 'webhook' | 'page' | 'session';
+
+export interface Viewer {
+  tenant: Tenant;
+  /** The Bitbucket account that is looking (page and session tokens), when known. */
+  accountId?: string;
+}
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    viewer?: Viewer;
+  }
+}
+
+export function tokenFrom(req: Request, kind: TokenKind): string | null {
+  if (kind === 'page') return typeof req.query.jwt === 'string' ? req.query.jwt : null;
+  const header = req.get('authorization');
+  const match = header ? /^JWT\s+(\S+)$/i.exec(header) : null;
+  return match ? match[1]! : null;
+}
+
+function clientKeyOf(kind: TokenKind, claims: { iss: string; aud?: string | string[] }): string {
+  if (kind === 'session') return Array.isArray(claims.aud) ? (claims.aud[0] ?? '') : (claims.aud ?? '');
+  return claims.iss;
+}
+
+export interface AuthDeps {
+  tenants: TenantStore;
+  appKey: string;
+}
+
+/**
+ * Authenticates a request with a Connect JWT of the given kind and puts the tenant into res.locals.viewer.
+ * Every failure is a 401 with a short reason; nothing about the tenant is revealed.
+ */
+export async function authenticate(deps: AuthDeps, kind: TokenKind, req: Request): Promise<Viewer> {
+  const token = tokenFrom(req, kind);
+  if (!token) throw new TokenError('missing JWT');
+  const peeked = peek(token);
+  if (!peeked) throw new TokenError('malformed JWT');
+  if (peeked.alg !== 'HS256') throw new TokenError('unsupported JWT algorithm');
+  const clientKey = clientKeyOf(kind, peeked.claims);
+  if (!clientKey) throw new TokenError('JWT names no client');
+  const tenant = await deps.tenants.findByClientKey(clientKey);
+  if (!tenant) throw new TokenError('unknown client');
+  if (kind !== 'lifecycle' && tenant.state !== 'installed')
+    throw new TokenError('Tally is not installed here');
+  const secret = await deps.tenants.sharedSecret(clientKey);
+  if (!secret) throw new TokenError('unknown client');
+  const expectedQsh =
+    kind === 'session'
+      ? null
+      : qshOf(req.method, kind === 'page' ? req.originalUrl : req.originalUrl.split('?')[0]!);
+  const claims = verifyConnectToken(token, secret, expectedQsh);
+  if (kind === 'session' && claims.iss !== deps.appKey) throw new TokenError('not a Tally session token');
+  if ((kind === 'lifecycle' || kind === 'webhook') && claims.aud !== undefined) {
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.includes(clientKey)) throw new TokenError('JWT audience does not match');
+  }
+  return { tenant, accountId: claims.sub };
+}
+
+/** Express middleware form of authenticate(). */
+export function requireConnectJwt(deps: AuthDeps, kind: TokenKind): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    authenticate(deps, kind, req).then(
+      (viewer) => {
+        res.locals.viewer = viewer;
+        next();
+      },
+      (error: unknown) => {
+        if (error instanceof TokenError) {
+          res.status(401).json({ error: error.message });
+        } else {
+          next(error);
+        }
+      },
+    );
+  };
+}

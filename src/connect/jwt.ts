@@ -1,0 +1,65 @@
+import * as atlassianJwt from 'atlassian-jwt';
+import jsonwebtoken from 'jsonwebtoken';
+
+/** Claims of the Connect JWTs Tally accepts (lifecycle, webhook, iframe page, session). */
+export interface ConnectClaims {
+  iss: string;
+  sub?: string;
+  aud?: string | string[];
+  iat?: number;
+  exp?: number;
+  qsh?: string;
+}
+
+export class TokenError extends Error {}
+
+/** The header and claims without verification, or null when the token is not a JWT at all. */
+export function peek(token: string): { alg: string; claims: ConnectClaims } | null {
+  const decoded = jsonwebtoken.decode(token, { complete: true });
+  if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) return null;
+  const claims = decoded.payload as Partial<ConnectClaims>;
+  if (typeof claims.iss !== 'string') return null;
+  return { alg: decoded.header.alg, claims: claims as ConnectClaims };
+}
+
+/** The qsh of a request, exactly as atlassian-jwt (and so Bitbucket) computes it: jwt param dropped, query sorted. */
+export function qshOf(method: string, pathAndQuery: string): string {
+  return atlassianJwt.createQueryStringHash(atlassianJwt.fromMethodAndUrl(method, pathAndQuery));
+}
+
+/**
+ * Verifies signature (HS256 only: `alg: none` and RS256 are refused), expiry, and, unless expectedQsh is null,
+ * the query string hash.
+ */
+export function verifyConnectToken(token: string, secret: string, expectedQsh: string | null): ConnectClaims {
+  let claims: ConnectClaims;
+  try {
+    claims = jsonwebtoken.verify(token, secret, { algorithms: ['HS256'] }) as ConnectClaims;
+  } catch (error) {
+    throw new TokenError(error instanceof jsonwebtoken.TokenExpiredError ? 'token expired' : 'invalid token');
+  }
+  if (expectedQsh !== null && claims.qsh !== expectedQsh)
+    throw new TokenError('query string hash does not match');
+  return claims;
+}
+
+export const SESSION_TOKEN_SECONDS = 15 * 60;
+
+/**
+ * The session token Tally hands to its iframe pages for API calls, shaped like ACE's:
+ * iss = app key, aud = [clientKey], sub = the viewer, HS256 with the tenant's shared secret, 15 minutes.
+ */
+export function createSessionToken(input: {
+  appKey: string;
+  clientKey: string;
+  secret: string;
+  viewer?: string;
+  now?: Date;
+}): string {
+  const iat = Math.floor((input.now ?? new Date()).getTime() / 1000);
+  return jsonwebtoken.sign(
+    { iss: input.appKey, sub: input.viewer, aud: [input.clientKey], iat, exp: iat + SESSION_TOKEN_SECONDS },
+    input.secret,
+    { algorithm: 'HS256' },
+  );
+}

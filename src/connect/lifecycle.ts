@@ -1,0 +1,131 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import type { Logger } from '../platform/logger';
+import type { TenantStore } from '../db/tenant-store';
+import { authenticate, type AuthDeps } from './auth';
+import { peek, TokenError } from './jwt';
+
+const MAX_TEXT = 2048;
+const text = (max = MAX_TEXT) => z.string().min(1).max(max);
+
+/** Hosts that may install Tally: Bitbucket's, plus configured development hosts (`host` or `host:port`). */
+export function isAllowedHost(rawUrl: string, allowedHosts: string[], requireHttps: boolean): boolean {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' && (requireHttps || url.protocol !== 'http:')) return false;
+  if (url.username || url.password) return false;
+  return allowedHosts.includes(url.hostname) || allowedHosts.includes(url.host);
+}
+
+const principal = z
+  .object({
+    type: z.string().max(64).optional(),
+    uuid: text(128).optional(),
+    username: text(256).optional(),
+    display_name: z.string().max(512).optional(),
+    slug: text(256).optional(),
+  })
+  .loose();
+
+const lifecycleBase = z
+  .object({
+    key: text(128),
+    clientKey: text(512),
+    baseUrl: text(),
+    baseApiUrl: text(),
+    productType: z.literal('bitbucket'),
+    publicKey: z.string().max(4096).optional(),
+    principal: principal.optional(),
+  })
+  .loose();
+
+export const installedPayload = lifecycleBase.extend({
+  eventType: z.literal('installed'),
+  sharedSecret: z.string().min(16).max(512),
+});
+
+export const uninstalledPayload = lifecycleBase.extend({
+  eventType: z.literal('uninstalled'),
+});
+
+const reason = (error: z.ZodError) =>
+  error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+    .join('; ');
+
+export interface LifecycleDeps extends AuthDeps {
+  tenants: TenantStore;
+  allowedHosts: string[];
+  requireHttps: boolean;
+  logger: Logger;
+}
+
+/**
+ * Lifecycle routes. `POST /installed` is guarded here and then handed to ACE's own install route, which stores the
+ * installation through the knex store; `POST /uninstalled` (which ACE does not register) is handled here.
+ * First installs are unsigned in Bitbucket (trust on first use), so the hosts must be on the allowlist;
+ * a reinstall must be signed with the stored secret.
+ */
+export function lifecycleRouter(deps: LifecycleDeps): Router {
+  const router = express.Router();
+  const json = express.json({ limit: '64kb' });
+
+  router.post('/installed', json, async (req, res, next) => {
+    try {
+      const parsed = installedPayload.safeParse(req.body);
+      if (!parsed.success)
+        return void res.status(400).json({ error: `invalid install payload: ${reason(parsed.error)}` });
+      const body = parsed.data;
+      if (body.key !== deps.appKey)
+        return void res.status(400).json({ error: 'install payload is for another app' });
+      for (const field of ['baseUrl', 'baseApiUrl'] as const) {
+        if (!isAllowedHost(body[field], deps.allowedHosts, deps.requireHttps)) {
+          deps.logger.warn({ clientKey: body.clientKey, field }, 'install refused: host not allowed');
+          return void res.status(403).json({ error: `${field} is not a Bitbucket host` });
+        }
+      }
+      const token = req.get('authorization');
+      if (token) {
+        const peeked = peek(token.replace(/^JWT\s+/i, ''));
+        // ACE would fetch a public key from the network for RS256; Bitbucket never signs that way.
+        if (!peeked || peeked.alg !== 'HS256') return void res.status(401).json({ error: 'unsupported JWT' });
+      }
+      const existing = await deps.tenants.findByClientKey(body.clientKey);
+      if (existing) {
+        const viewer = await authenticate(deps, 'lifecycle', req);
+        if (viewer.tenant.clientKey !== body.clientKey) throw new TokenError('JWT is for another client');
+      }
+      req.body = body;
+      deps.logger.info({ clientKey: body.clientKey, reinstall: Boolean(existing) }, 'install accepted');
+      next(); // on to ACE's install route, which saves through the store adapter
+    } catch (error) {
+      if (error instanceof TokenError) return void res.status(401).json({ error: error.message });
+      next(error);
+    }
+  });
+
+  router.post('/uninstalled', json, async (req, res, next) => {
+    try {
+      const parsed = uninstalledPayload.safeParse(req.body);
+      if (!parsed.success) {
+        return void res.status(400).json({ error: `invalid uninstall payload: ${reason(parsed.error)}` });
+      }
+      const viewer = await authenticate(deps, 'lifecycle', req);
+      if (viewer.tenant.clientKey !== parsed.data.clientKey)
+        throw new TokenError('JWT is for another client');
+      const tenant = await deps.tenants.markUninstalled(parsed.data.clientKey);
+      deps.logger.info({ clientKey: parsed.data.clientKey, deleteAfter: tenant?.deleteAfter }, 'uninstalled');
+      res.status(204).end();
+    } catch (error) {
+      if (error instanceof TokenError) return void res.status(401).json({ error: error.message });
+      next(error);
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,50 @@
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Logger } from '../platform/logger';
+
+// Return bigint columns (identity ids, counts) as JS numbers: every such value here stays far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export type Trx = Knex.Transaction;
+
+export interface Database {
+  knex: Knex;
+  /** Runs fn in a transaction that sees only this tenant's rows (RLS via app.tenant_id). */
+  withTenant<T>(tenantId: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn with cross-tenant access to the registry tables (tenants, system_audit_log).
+   * Tenant tables stay closed: their policy looks at app.tenant_id only. Every use is logged with its reason.
+   */
+  withSystem<T>(reason: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function createKnex(url: string, poolMax = 10): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString: url, application_name: 'tally' },
+    pool: { min: 0, max: poolMax },
+  });
+}
+
+export function createDatabase(url: string, logger: Logger, poolMax = 10): Database {
+  const knex = createKnex(url, poolMax);
+  return {
+    knex,
+    withTenant(tenantId, fn) {
+      return knex.transaction(async (trx) => {
+        // Transaction-local (is_local = true): never leaks to the next user of the pooled connection.
+        await trx.raw(`select set_config('app.tenant_id', ?, true)`, [tenantId]);
+        return fn(trx);
+      });
+    },
+    withSystem(reason, fn) {
+      logger.debug({ reason }, 'system access');
+      return knex.transaction(async (trx) => {
+        await trx.raw(`select set_config('app.system', 'on', true)`);
+        return fn(trx);
+      });
+    },
+    close: () => knex.destroy(),
+  };
+}

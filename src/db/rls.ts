@@ -1,0 +1,14 @@
+import type { Knex } from 'knex';
+
+/** The one tenant predicate: no app.tenant_id set means no rows. */
+export const TENANT_PREDICATE = `tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid`;
+
+/** ENABLE + FORCE row-level security with the tenant policy. Every tenant table gets exactly this. */
+export async function enableTenantRls(knex: Knex, table: string): Promise<void> {
+  await knex.raw(`alter table ?? enable row level security`, [table]);
+  await knex.raw(`alter table ?? force row level security`, [table]);
+  await knex.raw(
+    `create policy tenant_isolation on ?? using (${TENANT_PREDICATE}) with check (${TENANT_PREDICATE})`,
+    [table],
+  );
+}

@@ -1,0 +1,176 @@
+import type { SecretBox } from '../platform/secret-box';
+import type { Database, Trx } from './database';
+
+export const RETENTION_DAYS = 60;
+
+/** The install payload fields Tally keeps (validated at the edge before it gets here). */
+export interface Installation {
+  clientKey: string;
+  sharedSecret: string;
+  baseUrl: string;
+  baseApiUrl: string;
+  key?: string;
+  productType?: string;
+  principal?: { uuid?: string; username?: string; display_name?: string; slug?: string; type?: string };
+  [extra: string]: unknown;
+}
+
+export interface Tenant {
+  id: string;
+  clientKey: string;
+  workspaceUuid: string | null;
+  workspaceSlug: string | null;
+  workspaceName: string | null;
+  baseUrl: string;
+  baseApiUrl: string;
+  state: 'installed' | 'uninstalled';
+  installedAt: Date;
+  uninstalledAt: Date | null;
+  deleteAfter: Date | null;
+  /** The install payload without its shared secret. */
+  clientInfo: Record<string, unknown>;
+}
+
+interface TenantRow {
+  id: string;
+  client_key: string;
+  workspace_uuid: string | null;
+  workspace_slug: string | null;
+  workspace_name: string | null;
+  base_url: string;
+  base_api_url: string;
+  shared_secret_enc: string;
+  client_info: Record<string, unknown>;
+  state: 'installed' | 'uninstalled';
+  installed_at: Date;
+  uninstalled_at: Date | null;
+  delete_after: Date | null;
+  updated_at?: Date;
+}
+
+const toTenant = (row: TenantRow): Tenant => ({
+  id: row.id,
+  clientKey: row.client_key,
+  workspaceUuid: row.workspace_uuid,
+  workspaceSlug: row.workspace_slug,
+  workspaceName: row.workspace_name,
+  baseUrl: row.base_url,
+  baseApiUrl: row.base_api_url,
+  state: row.state,
+  installedAt: row.installed_at,
+  uninstalledAt: row.uninstalled_at,
+  deleteAfter: row.delete_after,
+  clientInfo: row.client_info,
+});
+
+/** The tenant registry: one row per Connect installation (clientKey). System access only. */
+export class TenantStore {
+  constructor(
+    private readonly db: Database,
+    private readonly box: SecretBox,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async findByClientKey(clientKey: string): Promise<Tenant | null> {
+    const row = await this.db.withSystem('tenant lookup by clientKey', (trx) =>
+      this.rowByClientKey(trx, clientKey),
+    );
+    return row ? toTenant(row) : null;
+  }
+
+  async findById(id: string): Promise<Tenant | null> {
+    const row = await this.db.withSystem('tenant lookup by id', (trx) =>
+      trx<TenantRow>('tenants').where({ id }).first(),
+    );
+    return row ? toTenant(row) : null;
+  }
+
+  async list(): Promise<Tenant[]> {
+    const rows = await this.db.withSystem('tenant listing', (trx) =>
+      trx<TenantRow>('tenants').orderBy('installed_at'),
+    );
+    return rows.map(toTenant);
+  }
+
+  /** The decrypted shared secret; the clientKey is bound in as associated data so rows cannot be swapped. */
+  async sharedSecret(clientKey: string): Promise<string | null> {
+    const row = await this.db.withSystem('shared secret for JWT', (trx) =>
+      this.rowByClientKey(trx, clientKey),
+    );
+    return row ? this.box.open(row.shared_secret_enc, row.client_key) : null;
+  }
+
+  /** Install or reinstall: the same tenant id (and so the same data) comes back to life. */
+  async saveInstallation(install: Installation): Promise<Tenant> {
+    const { sharedSecret, ...clientInfo } = install;
+    const principal = install.principal ?? {};
+    const now = this.now();
+    const row = await this.db.withSystem('install', async (trx) => {
+      const [saved] = await trx<TenantRow>('tenants')
+        .insert({
+          client_key: install.clientKey,
+          workspace_uuid: principal.uuid ?? null,
+          workspace_slug: principal.username ?? principal.slug ?? null,
+          workspace_name: principal.display_name ?? null,
+          base_url: install.baseUrl,
+          base_api_url: install.baseApiUrl,
+          shared_secret_enc: this.box.seal(sharedSecret, install.clientKey),
+          client_info: clientInfo,
+          state: 'installed',
+          installed_at: now,
+          uninstalled_at: null,
+          delete_after: null,
+        })
+        .onConflict('client_key')
+        .merge([
+          'workspace_uuid',
+          'workspace_slug',
+          'workspace_name',
+          'base_url',
+          'base_api_url',
+          'shared_secret_enc',
+          'client_info',
+          'state',
+          'uninstalled_at',
+          'delete_after',
+        ])
+        .returning('*');
+      await trx('tenants').where({ id: saved!.id }).update({ updated_at: now });
+      await trx('system_audit_log').insert({
+        actor: 'bitbucket',
+        action: 'tenant.installed',
+        subject_tenant_id: saved!.id,
+        client_key: install.clientKey,
+      });
+      return saved!;
+    });
+    return toTenant(row);
+  }
+
+  /** Uninstall keeps every row and schedules the tenant's deletion RETENTION_DAYS later. */
+  async markUninstalled(clientKey: string): Promise<Tenant | null> {
+    const now = this.now();
+    const deleteAfter = new Date(now.getTime() + RETENTION_DAYS * 86_400_000);
+    const row = await this.db.withSystem('uninstall', async (trx) => {
+      const [updated] = await trx<TenantRow>('tenants')
+        .where({ client_key: clientKey })
+        .update({ state: 'uninstalled', uninstalled_at: now, delete_after: deleteAfter, updated_at: now })
+        .returning('*');
+      if (updated) {
+        await trx('system_audit_log').insert({
+          actor: 'bitbucket',
+          action: 'tenant.uninstalled',
+          subject_tenant_id: updated.id,
+          client_key: clientKey,
+          details: { delete_after: deleteAfter.toISOString() },
+        });
+      }
+      return updated;
+    });
+    return row ? toTenant(row) : null;
+  }
+
+  private rowByClientKey(trx: Trx, clientKey: string): Promise<TenantRow | undefined> {
+    return trx<TenantRow>('tenants').where({ client_key: clientKey }).first();
+  }
+}

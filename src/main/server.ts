@@ -1,0 +1,53 @@
+import type { Server } from 'node:http';
+import { loadConfig } from '../config/config';
+import { createLogger } from '../platform/logger';
+import { initMonitoring } from '../platform/monitoring';
+import { bootstrap } from './bootstrap';
+import { createWebApp } from './web';
+import { startWorker, type WorkerHandle } from './worker';
+
+type Role = 'all' | 'web' | 'worker';
+
+function parseRole(argv: string[]): Role {
+  const flag = argv.find((a) => a.startsWith('--role='));
+  const role = flag ? flag.slice('--role='.length) : 'all';
+  if (role !== 'all' && role !== 'web' && role !== 'worker') {
+    process.stderr.write(`Unknown --role=${role}: use web, worker, or leave it out for both.\n`);
+    process.exit(1);
+  }
+  return role;
+}
+
+const role = parseRole(process.argv.slice(2));
+const config = loadConfig();
+const logger = createLogger(config.logLevel);
+initMonitoring({ sentryDsn: config.sentryDsn, environment: config.env, datadog: config.datadog }, logger);
+
+const runtime = await bootstrap(config, logger);
+let server: Server | undefined;
+let worker: WorkerHandle | undefined;
+
+if (role !== 'worker') {
+  const app = await createWebApp(runtime);
+  server = app.listen(config.port, () => {
+    logger.info({ port: config.port }, 'web listening');
+    process.stdout.write(`Tally is running. Descriptor: ${config.baseUrl}/atlassian-connect.json\n`);
+  });
+}
+if (role !== 'web') {
+  worker = await startWorker(runtime);
+  logger.info('worker started');
+}
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await worker?.stop();
+  await runtime.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

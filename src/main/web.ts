@@ -1,0 +1,129 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { apiRouter } from '../api/api-router';
+import { errorHandler, notFoundHandler } from '../api/http-errors';
+import { pagesRouter, type PageAssets } from '../api/pages-router';
+import { mountAddon } from '../connect/addon';
+import { readDescriptor } from '../connect/descriptor';
+import { lifecycleRouter } from '../connect/lifecycle';
+import { webhookRouter } from '../ingest/webhook-router';
+import type { Runtime } from './bootstrap';
+
+const ROOT = process.cwd();
+
+const redactJwt = (url: string) => url.replace(/([?&]jwt=)[^&]+/g, '$1[redacted]');
+
+/** The built UI's tags, read from Vite's manifest when present. */
+function readAssets(): PageAssets {
+  const manifestFile = path.join(ROOT, 'public', '.vite', 'manifest.json');
+  if (!existsSync(manifestFile)) return { styles: '', scripts: '' };
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<
+    string,
+    { file: string; css?: string[]; isEntry?: boolean }
+  >;
+  const entry = Object.values(manifest).find((m) => m.isEntry);
+  if (!entry) return { styles: '', scripts: '' };
+  return {
+    styles: (entry.css ?? []).map((href) => `<link rel="stylesheet" href="/${href}" />`).join(''),
+    scripts: `<script type="module" src="/${entry.file}"></script>`,
+  };
+}
+
+/** The web role: descriptor, lifecycle, webhook intake, iframe pages, JSON/CSV API. */
+export async function createWebApp(runtime: Runtime): Promise<Express> {
+  const { config, logger, tenants } = runtime;
+  const app = express();
+  app.set('env', config.env === 'production' ? 'production' : 'development');
+  app.set('trust proxy', config.env === 'production' ? 1 : false);
+  app.disable('x-powered-by');
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactJwt(req.url),
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customProps: (_req, res) => {
+        const viewer = (res as unknown as { locals?: { viewer?: { tenant: { id: string } } } }).locals
+          ?.viewer;
+        return viewer ? { tenantId: viewer.tenant.id } : {};
+      },
+    }),
+  );
+
+  const bitbucketOrigins = ['https://bitbucket.org', ...config.frameAncestors];
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", ...bitbucketOrigins],
+          styleSrc: ["'self'", "'unsafe-inline'"],
+          imgSrc: ["'self'", 'data:', 'blob:', 'https:'],
+          connectSrc: ["'self'"],
+          frameAncestors: ["'self'", ...bitbucketOrigins],
+          upgradeInsecureRequests: config.env === 'production' ? [] : null,
+        },
+      },
+      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+      // Pages live in Bitbucket's iframe: framing is governed by CSP frame-ancestors, not X-Frame-Options.
+      frameguard: false,
+      crossOriginEmbedderPolicy: false,
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+    }),
+  );
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await runtime.db.knex.raw('select 1');
+      res.json({ status: 'ok' });
+    } catch {
+      res.status(503).json({ status: 'database unavailable' });
+    }
+  });
+
+  const descriptor = readDescriptor(ROOT);
+  const authDeps = { tenants, appKey: descriptor.key };
+  const noStore: express.RequestHandler = (_req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  };
+  // Tally's own webhook routes go first so that ACE's auto-registered ones (emit-and-204) are never reached.
+  app.use(webhookRouter(authDeps, descriptor.modules.webhooks ?? []));
+  app.use(
+    lifecycleRouter({
+      ...authDeps,
+      allowedHosts: config.bitbucketAllowedHosts,
+      requireHttps: config.env === 'production',
+      logger,
+    }),
+  );
+  await mountAddon(app, {
+    env: app.get('env') as string,
+    baseUrl: config.baseUrl,
+    allowedHosts: config.bitbucketAllowedHosts,
+    tenants,
+    logger,
+  });
+
+  app.use('/api/v1', noStore, apiRouter(authDeps));
+  app.use(
+    '/pages',
+    noStore,
+    pagesRouter({ ...authDeps, viewsDir: path.join(ROOT, 'views'), assets: readAssets }),
+  );
+  app.use(express.static(path.join(ROOT, 'public'), { index: false, maxAge: '1h' }));
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}

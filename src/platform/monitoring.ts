@@ -1,0 +1,62 @@
+import { createRequire } from 'node:module';
+import * as Sentry from '@sentry/node';
+import type { Logger } from './logger';
+
+const require = createRequire(import.meta.url);
+
+export interface MonitoringOptions {
+  sentryDsn?: string;
+  environment: string;
+  datadog: { enabled: boolean; agentHost?: string };
+}
+
+const SECRET_KEYS = /^(sharedsecret|authorization|jwt|token|password|cookie)$/i;
+
+/** Replaces every value under a secret-looking key, at any depth. Exported for tests. */
+export function scrubSecrets<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(scrubSecrets) as T;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.test(k) ? '[redacted]' : scrubSecrets(v);
+    return out as T;
+  }
+  if (typeof value === 'string') return value.replace(/([?&]jwt=)[^&\s]+/g, '$1[redacted]') as T;
+  return value;
+}
+
+/**
+ * Starts Datadog APM and Sentry when configured; does nothing otherwise.
+ * Call before the HTTP and database modules do real work so their instrumentation can attach.
+ */
+export function initMonitoring(
+  options: MonitoringOptions,
+  logger: Logger,
+): { sentry: boolean; datadog: boolean } {
+  let datadog = false;
+  if (options.datadog.enabled) {
+    const tracer = require('dd-trace');
+    tracer.init({
+      hostname: options.datadog.agentHost,
+      env: options.environment,
+      service: 'tally',
+      logInjection: true,
+    });
+    datadog = true;
+  }
+  let sentry = false;
+  if (options.sentryDsn) {
+    Sentry.init({
+      dsn: options.sentryDsn,
+      environment: options.environment,
+      beforeSend: (event) => scrubSecrets(event),
+      beforeBreadcrumb: (crumb) => scrubSecrets(crumb),
+    });
+    sentry = true;
+  }
+  logger.info({ sentry, datadog }, 'monitoring configured');
+  return { sentry, datadog };
+}
+
+export function captureError(error: unknown): void {
+  if (Sentry.getClient()) Sentry.captureException(error);
+}

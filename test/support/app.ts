@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/config/config';
+import { createDatabase } from '../../src/db/database';
+import { freePort } from '../../src/db/embedded-postgres';
+import { TenantStore } from '../../src/db/tenant-store';
+import { createLogger } from '../../src/platform/logger';
+import { SecretBox } from '../../src/platform/secret-box';
+import type { Runtime } from '../../src/main/bootstrap';
+import { createWebApp } from '../../src/main/web';
+import { createTestDatabase, type TestDatabase } from './db';
+
+export interface TestApp {
+  url: string;
+  runtime: Runtime;
+  database: TestDatabase;
+  /** Every log line the app wrote, as raw JSON text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** Tally's web role on a random port, against its own fresh database, logging into memory. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const port = await freePort();
+  const parsed = parseConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    BASE_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: database.appUrl,
+    TALLY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    BITBUCKET_ALLOWED_HOSTS: '127.0.0.1',
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  const config = parsed.config;
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const db = createDatabase(config.databaseUrl!, logger);
+  const box = new SecretBox(config.encryptionKey!);
+  const runtime: Runtime = {
+    config,
+    logger,
+    db,
+    box,
+    tenants: new TenantStore(db, box),
+    appUrl: database.appUrl,
+    adminUrl: database.adminUrl,
+    stop: () => db.close(),
+  };
+  const app = await createWebApp(runtime);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(port, '127.0.0.1', () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runtime,
+    database,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await runtime.stop();
+      await database.drop();
+    },
+  };
+}
