@@ -1,11 +1,17 @@
 import express, { type Router } from 'express';
 import { requireConnectJwt, type AuthDeps } from '../connect/auth';
+import type { Database } from '../db/database';
+
+export interface ApiDeps extends AuthDeps {
+  db: Database;
+  now: () => Date;
+}
 
 /**
  * The JSON/CSV API under /api/v1, authenticated by Tally's session token (Authorization: JWT …).
  * Routers stay thin: validate, call, present.
  */
-export function apiRouter(deps: AuthDeps, mountFeatures: (router: Router) => void = () => undefined): Router {
+export function apiRouter(deps: ApiDeps): Router {
   const router = express.Router();
   router.use(requireConnectJwt(deps, 'session'));
 
@@ -18,6 +24,6 @@ export function apiRouter(deps: AuthDeps, mountFeatures: (router: Router) => voi
     });
   });
 
-  mountFeatures(router);
+  // Feature routers, each in its own file under src/api/, are mounted below.
   return router;
 }

@@ -18,6 +18,8 @@ export interface Runtime {
   box: SecretBox;
   appUrl: string;
   adminUrl?: string;
+  /** The clock every time-dependent rule reads (retention, budgets); tests inject their own. */
+  now: () => Date;
   stop(): Promise<void>;
 }
 
@@ -61,6 +63,7 @@ export async function bootstrap(
     db,
     tenants: new TenantStore(db, box),
     box,
+    now: () => new Date(),
     appUrl,
     adminUrl,
     async stop() {

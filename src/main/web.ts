@@ -116,7 +116,7 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
     logger,
   });
 
-  app.use('/api/v1', noStore, apiRouter(authDeps));
+  app.use('/api/v1', noStore, apiRouter({ ...authDeps, db: runtime.db, now: runtime.now }));
   app.use(
     '/pages',
     noStore,

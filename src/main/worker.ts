@@ -1,4 +1,6 @@
-import { Logger as QueueLogger, run, type Runner, type TaskList } from 'graphile-worker';
+import { Logger as QueueLogger, parseCrontab, run, type Runner } from 'graphile-worker';
+import { maintenanceCrontab, maintenanceTasks } from '../ingest/maintenance';
+import { ingestTasks, type JobDeps } from '../ingest/tasks';
 import type { Runtime } from './bootstrap';
 
 export interface WorkerHandle {
@@ -6,15 +8,30 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
+export function jobDeps(runtime: Runtime): JobDeps {
+  return {
+    db: runtime.db,
+    tenants: runtime.tenants,
+    logger: runtime.logger,
+    requestsPerHour: runtime.config.requestsPerHour,
+    now: runtime.now,
+  };
+}
+
 /** The worker role: a graphile-worker runner on the application role's connection (so RLS applies to jobs too). */
-export async function startWorker(runtime: Runtime, taskList: TaskList = {}): Promise<WorkerHandle> {
+export async function startWorker(
+  runtime: Runtime,
+  options: { concurrency?: number } = {},
+): Promise<WorkerHandle> {
   const log = runtime.logger.child({ component: 'queue' });
+  const deps = jobDeps(runtime);
   const runner = await run({
     connectionString: runtime.appUrl,
-    concurrency: 4,
+    concurrency: options.concurrency ?? 4,
     noHandleSignals: true,
     pollInterval: 1000,
-    taskList,
+    taskList: { ...ingestTasks(deps), ...maintenanceTasks(deps) },
+    parsedCronItems: parseCrontab(maintenanceCrontab),
     logger: new QueueLogger((scope) => (level, message, meta) => {
       const method = level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';
       log[method]({ scope, ...meta }, message);

@@ -21,7 +21,13 @@ export interface TestApp {
 }
 
 /** Tally's web role on a random port, against its own fresh database, logging into memory. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  /** The clock the app reads (retention, budgets); tests move it instead of sleeping. */
+  now?: () => Date;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const port = await freePort();
   const parsed = parseConfig({
@@ -32,7 +38,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     TALLY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     BITBUCKET_ALLOWED_HOSTS: '127.0.0.1',
     LOG_LEVEL: 'debug',
-    ...env,
+    ...options.env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const config = parsed.config;
@@ -52,6 +58,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     db,
     box,
     tenants: new TenantStore(db, box),
+    now: options.now ?? (() => new Date()),
     appUrl: database.appUrl,
     adminUrl: database.adminUrl,
     stop: () => db.close(),
