@@ -43,6 +43,21 @@ export async function grantAppRole(knex: Knex, role: string): Promise<void> {
     ]);
     await knex.raw('grant usage, select, update on all sequences in schema graphile_worker to ??', [role]);
     await knex.raw('grant execute on all functions in schema graphile_worker to ??', [role]);
+    // graphile-worker enables RLS on its private tables with no policies (owner-only access). The queue is
+    // infrastructure shared by all tenants (payloads carry tenantId; all tenant data stays behind tenant RLS),
+    // so the app role gets a policy there.
+    const { rows } = await knex.raw(`
+      select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = 'graphile_worker' and c.relkind = 'r' and c.relrowsecurity`);
+    for (const { relname } of rows as { relname: string }[]) {
+      const policy = `app_queue_access_${role}`;
+      await knex.raw('drop policy if exists ?? on graphile_worker.??', [policy, relname]);
+      await knex.raw('create policy ?? on graphile_worker.?? to ?? using (true) with check (true)', [
+        policy,
+        relname,
+        role,
+      ]);
+    }
   }
 }
 

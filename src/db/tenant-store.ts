@@ -92,6 +92,14 @@ export class TenantStore {
     return rows.map(toTenant);
   }
 
+  /** The tenant and its decrypted secret in one round trip: every signed request needs both. */
+  async findWithSecret(clientKey: string): Promise<{ tenant: Tenant; secret: string } | null> {
+    const row = await this.db.withSystem('JWT verification', (trx) => this.rowByClientKey(trx, clientKey));
+    return row
+      ? { tenant: toTenant(row), secret: this.box.open(row.shared_secret_enc, row.client_key) }
+      : null;
+  }
+
   /** The decrypted shared secret; the clientKey is bound in as associated data so rows cannot be swapped. */
   async sharedSecret(clientKey: string): Promise<string | null> {
     const row = await this.db.withSystem('shared secret for JWT', (trx) =>

@@ -1,23 +1,87 @@
-import express, { type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
 import { requireConnectJwt, type AuthDeps } from '../connect/auth';
+import type { Database } from '../db/database';
+import { enqueueJob } from '../db/job-queue';
+import { HttpError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import { envelopeFor, isWebhookEvent, type WebhookEvent } from './webhook-payloads';
 
 export interface WebhookRoute {
   event: string;
   url: string;
 }
 
+export interface WebhookDeps extends AuthDeps {
+  db: Database;
+  logger: Logger;
+}
+
+/** The job that processes a stored delivery (src/ingest/live-sync). */
+export const PROCESS_WEBHOOK_TASK = 'process_webhook';
+
+const deliveryId = z.string().trim().min(1).max(128);
+
+const reason = (error: z.ZodError) =>
+  error.issues
+    .slice(0, 2)
+    .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+    .join('; ');
+
 /**
- * One route per descriptor webhook. Until live sync lands, a delivery is verified and acknowledged only.
+ * One route per descriptor webhook: verify the Connect JWT, validate the envelope, then store the delivery and
+ * enqueue its job in one transaction, and only then answer. A repeated delivery (same X-Request-UUID) is
+ * acknowledged without a second job. The sync itself never runs in the request.
  */
-export function webhookRouter(deps: AuthDeps, routes: WebhookRoute[]): Router {
+export function webhookRouter(deps: WebhookDeps, routes: WebhookRoute[]): Router {
   const router = express.Router();
   for (const route of routes) {
+    if (!isWebhookEvent(route.event)) throw new Error(`No payload schema for webhook event ${route.event}`);
+    const event: WebhookEvent = route.event;
+    const envelope = envelopeFor(event);
     router.post(
       route.url,
       requireConnectJwt(deps, 'webhook'),
-      express.json({ limit: '256kb' }),
-      (_req, res) => {
-        res.status(204).end();
+      express.json({ limit: '256kb', type: () => true }),
+      async (req: Request, res: Response, next) => {
+        try {
+          const headerEvent = req.get('x-event-key');
+          if (headerEvent !== undefined && headerEvent !== event)
+            throw new HttpError(400, 'X-Event-Key does not match');
+          const id = deliveryId.safeParse(req.get('x-request-uuid'));
+          if (!id.success) throw new HttpError(400, 'X-Request-UUID header missing or invalid');
+          const parsed = envelope.safeParse(req.body);
+          if (!parsed.success) throw new HttpError(400, `invalid ${event} payload: ${reason(parsed.error)}`);
+          const tenantId = res.locals.viewer!.tenant.id;
+          const attempt = Number.parseInt(req.get('x-attempt-number') ?? '1', 10);
+          const stored = await deps.db.withTenant(tenantId, async (trx) => {
+            const inserted = await trx('webhook_deliveries')
+              .insert({
+                tenant_id: tenantId,
+                request_uuid: id.data,
+                event,
+                hook_uuid: req.get('x-hook-uuid')?.slice(0, 128) ?? null,
+                attempt: Number.isSafeInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : 1,
+                payload: parsed.data.data,
+              })
+              .onConflict(['tenant_id', 'request_uuid'])
+              .ignore()
+              .returning('request_uuid');
+            if (inserted.length === 0) return false;
+            await enqueueJob(
+              trx,
+              PROCESS_WEBHOOK_TASK,
+              { tenantId, requestUuid: id.data },
+              // One queue per tenant keeps a tenant's deliveries in arrival order; pushes run before backfill work.
+              { queueName: `webhooks:${tenantId}`, priority: -10, maxAttempts: 25 },
+            );
+            return true;
+          });
+          deps.logger.info({ tenantId, event, requestUuid: id.data, duplicate: !stored }, 'webhook stored');
+          res.status(204).end();
+        } catch (error) {
+          next(error);
+        }
       },
     );
   }

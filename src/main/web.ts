@@ -99,7 +99,7 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
     next();
   };
   // Tally's own webhook routes go first so that ACE's auto-registered ones (emit-and-204) are never reached.
-  app.use(webhookRouter(authDeps, descriptor.modules.webhooks ?? []));
+  app.use(webhookRouter({ ...authDeps, db: runtime.db, logger }, descriptor.modules.webhooks ?? []));
   app.use(
     lifecycleRouter({
       ...authDeps,

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import pg from 'pg';
+import { startTestApp, type TestApp } from '../support/app';
+import { install, lifecycleJwt, newWorkspace } from '../support/bitbucket';
+import { deliver, pushData } from '../support/webhooks';
+
+const REPO = '{7b0c2a3e-1111-4222-8333-944445555666}';
+const HASH_A = 'a'.repeat(40);
+const HASH_B = 'b'.repeat(40);
+
+describe('webhook intake', () => {
+  let app: TestApp;
+  let admin: pg.Client;
+  const ws = newWorkspace('acme');
+  before(async () => {
+    app = await startTestApp();
+    await install(app.url, ws);
+    admin = new pg.Client({ connectionString: app.database.adminUrl });
+    await admin.connect();
+  });
+  after(async () => {
+    await admin.end();
+    await app.close();
+  });
+
+  const counts = async () => {
+    const d = await admin.query('select count(*)::int as n from webhook_deliveries');
+    const j = await admin.query(
+      `select count(*)::int as n from graphile_worker.jobs where task_identifier = 'process_webhook'`,
+    );
+
+    return { deliveries: d.rows[0].n as number, jobs: j.rows[0].n as number };
+  };
+
+  it('stores a signed delivery and enqueues its job in the same transaction', async () => {
+    const before = await counts();
+    const id = randomUUID();
+    const res = await deliver(
+      app.url,
+      ws,
+      '/webhooks/repo-push',
+      'repo:push',
+      pushData(REPO, 'acme/web', 'main', HASH_B, HASH_A),
+      {
+        'x-request-uuid': id,
+      },
+    );
+    assert.equal(res.status, 204);
+    const { rows } = await admin.query('select * from webhook_deliveries where request_uuid = $1', [id]);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].event, 'repo:push');
+    assert.equal(rows[0].payload.push.changes[0].new.target.hash, HASH_B);
+    const job = await admin.query(
+      `select j.payload, q.queue_name, j.priority from graphile_worker._private_jobs j
+         left join graphile_worker._private_job_queues q on q.id = j.job_queue_id
+        where j.payload->>'requestUuid' = $1`,
+      [id],
+    );
+    assert.equal(job.rows.length, 1);
+    assert.equal(job.rows[0].payload.tenantId, rows[0].tenant_id);
+    const after = await counts();
+    assert.deepEqual(after, { deliveries: before.deliveries + 1, jobs: before.jobs + 1 });
+  });
+
+  it('acknowledges a repeated delivery (Bitbucket retries) without storing or enqueueing it twice', async () => {
+    const before = await counts();
+    const id = randomUUID();
+    const data = pushData(REPO, 'acme/web', 'main', HASH_A, null);
+    for (const attempt of ['1', '2', '3']) {
+      const res = await deliver(app.url, ws, '/webhooks/repo-push', 'repo:push', data, {
+        'x-request-uuid': id,
+        'x-attempt-number': attempt,
+      });
+      assert.equal(res.status, 204);
+    }
+    assert.deepEqual(await counts(), { deliveries: before.deliveries + 1, jobs: before.jobs + 1 });
+  });
+
+  it('accepts every descriptor event on its own route', async () => {
+    const pr = { id: 3, title: 't', state: 'MERGED' };
+    const repository = { uuid: REPO, full_name: 'acme/web' };
+    const cases: [string, string, unknown][] = [
+      [
+        '/webhooks/repo-updated',
+        'repo:updated',
+        { repository, changes: { name: { new: 'web2', old: 'web' } } },
+      ],
+      ['/webhooks/repo-deleted', 'repo:deleted', { repository }],
+      ['/webhooks/pullrequest-created', 'pullrequest:created', { repository, pullrequest: pr }],
+      ['/webhooks/pullrequest-updated', 'pullrequest:updated', { repository, pullrequest: pr }],
+      ['/webhooks/pullrequest-fulfilled', 'pullrequest:fulfilled', { repository, pullrequest: pr }],
+      ['/webhooks/pullrequest-rejected', 'pullrequest:rejected', { repository, pullrequest: pr }],
+    ];
+    for (const [path, event, data] of cases) {
+      assert.equal((await deliver(app.url, ws, path, event, data)).status, 204, event);
+    }
+  });
+
+  it('refuses unsigned, wrongly signed and unknown-tenant deliveries with 401, storing nothing', async () => {
+    const before = await counts();
+    const data = pushData(REPO, 'acme/web', 'main', HASH_A, null);
+    const stranger = newWorkspace();
+    const cases: Record<string, string> = {
+      unsigned: '',
+      'wrong secret': `JWT ${lifecycleJwt(ws.clientKey, 'x'.repeat(40), '/webhooks/repo-push')}`,
+      'unknown tenant': `JWT ${lifecycleJwt(stranger.clientKey, stranger.sharedSecret, '/webhooks/repo-push')}`,
+      'other path': `JWT ${lifecycleJwt(ws.clientKey, ws.sharedSecret, '/webhooks/repo-deleted')}`,
+    };
+    for (const [name, authorization] of Object.entries(cases)) {
+      const res = await deliver(app.url, ws, '/webhooks/repo-push', 'repo:push', data, { authorization });
+      assert.equal(res.status, 401, name);
+    }
+    assert.deepEqual(await counts(), before);
+  });
+
+  it('answers malformed deliveries with a 4xx and a short reason, storing nothing', async () => {
+    const before = await counts();
+    const good = pushData(REPO, 'acme/web', 'main', HASH_A, null);
+    const cases: [string, Record<string, string>][] = [
+      ['{not json', {}],
+      ['null', {}],
+      [JSON.stringify({ event: 'repo:push' }), {}],
+      [JSON.stringify({ event: 'repo:push', data: {} }), {}],
+      [JSON.stringify({ event: 'repo:updated', data: good }), {}],
+      [JSON.stringify({ event: 'repo:push', data: { ...good, repository: { uuid: 5 } } }), {}],
+      [
+        JSON.stringify({
+          event: 'repo:push',
+          data: { ...good, push: { changes: [{ new: { hash: 'zz' } }] } },
+        }),
+        {},
+      ],
+      [JSON.stringify({ event: 'repo:push', data: good }), { 'x-event-key': 'repo:updated' }],
+      [JSON.stringify({ event: 'repo:push', data: good }), { 'x-request-uuid': '' }],
+      [JSON.stringify({ event: 'repo:push', data: good, pad: 'x'.repeat(300 * 1024) }), {}],
+    ];
+    for (const [body, headers] of cases) {
+      const res = await deliver(app.url, ws, '/webhooks/repo-push', 'repo:push', body, headers);
+      assert.ok(res.status >= 400 && res.status < 500, `${body.slice(0, 50)} → ${res.status}`);
+      assert.ok(JSON.parse(res.body).error.length < 300);
+    }
+    assert.deepEqual(await counts(), before);
+  });
+
+  it('fuzz: 10,000 malformed requests never get a 5xx, and only 2xx answers store anything', async () => {
+    const before = await counts();
+    const paths = [
+      '/webhooks/repo-push',
+      '/webhooks/repo-updated',
+      '/webhooks/pullrequest-created',
+      '/webhooks/nope',
+    ];
+    const events = ['repo:push', 'repo:updated', 'pullrequest:created', 'x', ''];
+    const request = fc.record({
+      path: fc.constantFrom(...paths),
+      event: fc.constantFrom(...events),
+      signed: fc.boolean(),
+      body: fc.oneof(
+        fc.string(),
+        fc.json(),
+        fc.jsonValue().map((v) => JSON.stringify({ event: 'repo:push', data: v })),
+        fc.anything().map((v) => JSON.stringify({ event: 'repo:push', data: { repository: v, push: v } })),
+        fc.constant('\u0000\u0001'),
+      ),
+      requestUuid: fc.oneof(fc.uuid(), fc.string({ maxLength: 200 }), fc.constant(undefined)),
+      contentType: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', ''),
+    });
+    const samples = fc.sample(request, { numRuns: 10_000, seed: 42 });
+    let ok = 0;
+    const statuses = new Map<number, number>();
+    const send = async (r: (typeof samples)[number]) => {
+      const headers: Record<string, string> = {
+        'content-type': r.contentType,
+        'x-event-key': r.event,
+        authorization: r.signed ? `JWT ${lifecycleJwt(ws.clientKey, ws.sharedSecret, r.path)}` : 'JWT nope',
+      };
+      if (r.requestUuid !== undefined) headers['x-request-uuid'] = r.requestUuid.replace(/[^\x20-\x7e]/g, '');
+      const res = await fetch(`${app.url}${r.path}`, { method: 'POST', headers, body: r.body });
+      await res.arrayBuffer();
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      if (res.status >= 200 && res.status < 300) ok += 1;
+    };
+    for (let i = 0; i < samples.length; i += 16) await Promise.all(samples.slice(i, i + 16).map(send));
+    const fiveHundreds = [...statuses].filter(([s]) => s >= 500);
+    assert.deepEqual(fiveHundreds, [], `statuses: ${JSON.stringify([...statuses])}`);
+    const after = await counts();
+    assert.equal(after.deliveries - before.deliveries, ok);
+  });
+});
