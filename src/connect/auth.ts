@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Tenant, TenantStore } from '../db/tenant-store';
-import { peek, qshOf, TokenError, verifyConnectToken } from './jwt';
+import { peek, qshOf, TokenError, verifyConnectToken, type ConnectClaims } from './jwt';
 
 /**
  * Which Connect token a route takes:
@@ -51,17 +51,27 @@ export async function authenticate(deps: AuthDeps, kind: TokenKind, req: Request
   if (peeked.alg !== 'HS256') throw new TokenError('unsupported JWT algorithm');
   const clientKey = clientKeyOf(kind, peeked.claims);
   if (!clientKey) throw new TokenError('JWT names no client');
-  const tenant = await deps.tenants.findByClientKey(clientKey);
-  if (!tenant) throw new TokenError('unknown client');
-  if (kind !== 'lifecycle' && tenant.state !== 'installed')
-    throw new TokenError('Tally is not installed here');
-  const secret = await deps.tenants.sharedSecret(clientKey);
-  if (!secret) throw new TokenError('unknown client');
   const expectedQsh =
     kind === 'session'
       ? null
       : qshOf(req.method, kind === 'page' ? req.originalUrl : req.originalUrl.split('?')[0]!);
-  const claims = verifyConnectToken(token, secret, expectedQsh);
+  // A cached secret may be stale after a reinstall rotated it on another replica: on failure, look again.
+  let found = await deps.tenants.findWithSecret(clientKey);
+  let claims: ConnectClaims;
+  try {
+    if (!found) throw new TokenError('unknown client');
+    claims = verifyConnectToken(token, found.secret, expectedQsh);
+  } catch (error) {
+    if (!(error instanceof TokenError)) throw error;
+    const fresh = await deps.tenants.findWithSecret(clientKey, { fresh: true });
+    if (!fresh) throw new TokenError('unknown client');
+    if (found && fresh.secret === found.secret) throw error;
+    found = fresh;
+    claims = verifyConnectToken(token, found.secret, expectedQsh);
+  }
+  const { tenant } = found;
+  if (kind !== 'lifecycle' && tenant.state !== 'installed')
+    throw new TokenError('Tally is not installed here');
   if (kind === 'session' && claims.iss !== deps.appKey) throw new TokenError('not a Tally session token');
   if ((kind === 'lifecycle' || kind === 'webhook') && claims.aud !== undefined) {
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];

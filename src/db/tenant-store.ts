@@ -3,6 +3,10 @@ import type { Database, Trx } from './database';
 
 export const RETENTION_DAYS = 60;
 
+/** How long another replica's install or uninstall may take to be seen by this one. */
+const SECRET_CACHE_MS = 5_000;
+const SECRET_CACHE_MAX = 10_000;
+
 /** The install payload fields Tally keeps (validated at the edge before it gets here). */
 export interface Installation {
   clientKey: string;
@@ -65,6 +69,8 @@ const toTenant = (row: TenantRow): Tenant => ({
 
 /** The tenant registry: one row per Connect installation (clientKey). System access only. */
 export class TenantStore {
+  private readonly secrets = new Map<string, { value: { tenant: Tenant; secret: string }; until: number }>();
+
   constructor(
     private readonly db: Database,
     private readonly box: SecretBox,
@@ -92,12 +98,24 @@ export class TenantStore {
     return rows.map(toTenant);
   }
 
-  /** The tenant and its decrypted secret in one round trip: every signed request needs both. */
-  async findWithSecret(clientKey: string): Promise<{ tenant: Tenant; secret: string } | null> {
+  /**
+   * The tenant and its decrypted secret, for verifying a signed request. Cached briefly in process memory because
+   * every webhook and API call needs it; this process's own installs and uninstalls clear the entry, and
+   * `fresh` bypasses the cache (another replica may have rotated the secret).
+   */
+  async findWithSecret(
+    clientKey: string,
+    options: { fresh?: boolean } = {},
+  ): Promise<{ tenant: Tenant; secret: string } | null> {
+    const cached = this.secrets.get(clientKey);
+    if (!options.fresh && cached && cached.until > Date.now()) return cached.value;
     const row = await this.db.withSystem('JWT verification', (trx) => this.rowByClientKey(trx, clientKey));
-    return row
+    const value = row
       ? { tenant: toTenant(row), secret: this.box.open(row.shared_secret_enc, row.client_key) }
       : null;
+    if (this.secrets.size >= SECRET_CACHE_MAX) this.secrets.clear();
+    if (value) this.secrets.set(clientKey, { value, until: Date.now() + SECRET_CACHE_MS });
+    return value;
   }
 
   /** The decrypted shared secret; the clientKey is bound in as associated data so rows cannot be swapped. */
@@ -152,6 +170,7 @@ export class TenantStore {
       });
       return saved!;
     });
+    this.secrets.delete(install.clientKey);
     return toTenant(row);
   }
 
@@ -175,6 +194,7 @@ export class TenantStore {
       }
       return updated;
     });
+    this.secrets.delete(clientKey);
     return row ? toTenant(row) : null;
   }
 

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../src/config/config';
+import { createDatabase } from '../../src/db/database';
+import { freePort, startEmbeddedPostgres } from '../../src/db/embedded-postgres';
+import { migrate, roleOf } from '../../src/db/migrate';
+import { TenantStore } from '../../src/db/tenant-store';
+import { createLogger } from '../../src/platform/logger';
+import { SecretBox } from '../../src/platform/secret-box';
+import type { Runtime } from '../../src/main/bootstrap';
+import { createWebApp } from '../../src/main/web';
+
+export interface BenchStack {
+  url: string;
+  runtime: Runtime;
+  adminUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real Tally for benchmarks: embedded PostgreSQL in a temp folder (production durability settings), migrated,
+ * and the web role on a random loopback port. Logs are silenced so logging cost does not hide the figure.
+ */
+export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-bench-'));
+  chmodSync(dir, 0o755);
+  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'silent');
+  const pg = await startEmbeddedPostgres(dir, logger);
+  await migrate(pg.adminUrl, roleOf(pg.appUrl));
+  const port = await freePort();
+  const parsed = parseConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    BASE_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: pg.appUrl,
+    TALLY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    BITBUCKET_ALLOWED_HOSTS: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  const config = parsed.config;
+  const db = createDatabase(pg.appUrl, logger, 20);
+  const box = new SecretBox(config.encryptionKey!);
+  const runtime: Runtime = {
+    config,
+    logger,
+    db,
+    box,
+    tenants: new TenantStore(db, box),
+    now: () => new Date(),
+    appUrl: pg.appUrl,
+    adminUrl: pg.adminUrl,
+    stop: () => db.close(),
+  };
+  const app = await createWebApp(runtime);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(port, '127.0.0.1', () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runtime,
+    adminUrl: pg.adminUrl,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await db.close();
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
