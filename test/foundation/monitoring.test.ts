@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { describe, it } from 'node:test';
+import * as Sentry from '@sentry/node';
+import { createLogger } from '../../src/platform/logger';
+import { captureError, initMonitoring } from '../../src/platform/monitoring';
+
+describe('monitoring', () => {
+  it('is silent when not configured', () => {
+    const state = initMonitoring(
+      { environment: 'test', datadog: { enabled: false } },
+      createLogger('silent'),
+    );
+    assert.deepEqual(state, { sentry: false, datadog: false });
+    captureError(new Error('nobody listens'));
+  });
+
+  it('reports errors to the configured Sentry DSN with secrets scrubbed', async () => {
+    const bodies: string[] = [];
+    const sentry = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        bodies.push((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8'));
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => sentry.listen(0, '127.0.0.1', () => resolve()));
+    const port = (sentry.address() as { port: number }).port;
+    try {
+      const state = initMonitoring(
+        {
+          sentryDsn: `http://publickey@127.0.0.1:${port}/1`,
+          environment: 'test',
+          datadog: { enabled: false },
+        },
+        createLogger('silent'),
+      );
+      assert.equal(state.sentry, true);
+      // Made at run time: Sentry also sends source lines around the error, which must not count as a leak.
+      const secret = randomBytes(16).toString('hex');
+      const jwt = `eyJ${randomBytes(12).toString('hex')}.x.y`;
+      Sentry.setExtra('install', { clientKey: 'k', sharedSecret: secret });
+      Sentry.setExtra('url', `https://tally/pages/x?jwt=${jwt}`);
+      captureError(new Error('boom'));
+      await Sentry.flush(5000);
+      const all = bodies.join('\n');
+      assert.match(all, /boom/);
+      assert.ok(!all.includes(secret));
+      assert.ok(!all.includes(jwt));
+      assert.match(all, /\[redacted\]/);
+    } finally {
+      await Sentry.close();
+      sentry.close();
+    }
+  });
+});
