@@ -1,6 +1,14 @@
 import express, { type Router } from 'express';
 import { requireConnectJwt, type AuthDeps } from '../connect/auth';
 import type { Database } from '../db/database';
+import { dataRouter } from './data-routes';
+import { exportRouter } from './export-routes';
+import { openApiRouter } from './openapi-routes';
+import { pullRequestRouter } from './pull-request-routes';
+import { repositoriesRoutes } from './repositories-routes';
+import { settingsRouter } from './settings-routes';
+import { statsRouter } from './stats-routes';
+import { supportConsentRouter } from './support-consent-routes';
 
 export interface ApiDeps extends AuthDeps {
   db: Database;
@@ -13,6 +21,8 @@ export interface ApiDeps extends AuthDeps {
  */
 export function apiRouter(deps: ApiDeps): Router {
   const router = express.Router();
+  // The API's own description is public (served before authentication).
+  router.use(openApiRouter());
   router.use(requireConnectJwt(deps, 'session'));
 
   router.get('/me', (_req, res) => {
@@ -25,5 +35,12 @@ export function apiRouter(deps: ApiDeps): Router {
   });
 
   // Feature routers, each in its own file under src/api/, are mounted below.
+  router.use(dataRouter(deps));
+  router.use(supportConsentRouter(deps));
+  router.use(repositoriesRoutes(deps));
+  router.use(statsRouter(deps));
+  router.use(pullRequestRouter(deps));
+  router.use(exportRouter(deps));
+  router.use(settingsRouter(deps));
   return router;
 }

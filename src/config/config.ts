@@ -41,6 +41,9 @@ const baseSchema = z.object({
   DD_AGENT_HOST: z.string().optional(),
   LOG_LEVEL: logLevel.optional(),
   TALLY_DATA_DIR: z.string().default('.data'),
+  PERSONAL_DATA_REPORTING_URL: z.url().default('https://api.atlassian.com'),
+  BACKUP_ENCRYPTION_KEY: z.string().optional(),
+  SUPPORT_DATABASE_URL: z.url().optional(),
 });
 
 const configSchema = baseSchema.transform((env) => ({
@@ -58,6 +61,10 @@ const configSchema = baseSchema.transform((env) => ({
   datadog: { enabled: env.DD_TRACE_ENABLED, agentHost: env.DD_AGENT_HOST },
   logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
   dataDir: env.TALLY_DATA_DIR,
+  personalDataReportingUrl: env.PERSONAL_DATA_REPORTING_URL.replace(/\/+$/, ''),
+  backupEncryptionKey:
+    env.BACKUP_ENCRYPTION_KEY === undefined ? undefined : (parseKey(env.BACKUP_ENCRYPTION_KEY) as Buffer),
+  supportDatabaseUrl: env.SUPPORT_DATABASE_URL,
 }));
 
 /** A 32-byte key from 64 hex characters or base64; null when it is anything else. */
@@ -79,6 +86,9 @@ function policyProblems(env: NodeJS.ProcessEnv): string[] {
   const value = (key: string) => (env[key] ?? '').trim();
   if (value('TALLY_ENCRYPTION_KEY') && parseKey(value('TALLY_ENCRYPTION_KEY')) === null) {
     problems.push('TALLY_ENCRYPTION_KEY: must be 32 bytes: 64 hex characters or 44 base64 characters');
+  }
+  if (value('BACKUP_ENCRYPTION_KEY') && parseKey(value('BACKUP_ENCRYPTION_KEY')) === null) {
+    problems.push('BACKUP_ENCRYPTION_KEY: must be 32 bytes: 64 hex characters or 44 base64 characters');
   }
   if (env.NODE_ENV !== 'production') return problems;
   const required: Record<string, string> = {

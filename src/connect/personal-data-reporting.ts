@@ -53,16 +53,14 @@ export interface PersonalDataReportingOptions {
   baseUrl: string;
   appKey: string;
   fetch?: typeof fetch;
-  now?: () => Date;
 }
 
 export class PersonalDataReportingClient {
   private readonly fetch: typeof fetch;
-  private readonly now: () => Date;
 
+  // The wall clock, not an injected one: token lifetimes and HTTP dates are agreed with the remote side.
   constructor(private readonly options: PersonalDataReportingOptions) {
     this.fetch = options.fetch ?? fetch;
-    this.now = options.now ?? (() => new Date());
   }
 
   async report(installation: ReportingInstallation, accounts: ReportedAccount[]): Promise<ReportOutcome> {
@@ -83,7 +81,7 @@ export class PersonalDataReportingClient {
     const cyclePeriodSeconds = parseDurationSeconds(res.headers.get('cycle-period'));
     if (res.status === 204) return { kind: 'answered', accounts: [], cyclePeriodSeconds };
     if (res.status === 429) {
-      const retryAfterSeconds = parseRetryAfter(res.headers.get('retry-after'), this.now()) ?? 60;
+      const retryAfterSeconds = parseRetryAfter(res.headers.get('retry-after'), new Date()) ?? 60;
       return { kind: 'rate-limited', retryAfterSeconds, cyclePeriodSeconds };
     }
     if (res.status !== 200) {
@@ -96,7 +94,7 @@ export class PersonalDataReportingClient {
   }
 
   private token(installation: ReportingInstallation, url: string): string {
-    const iat = Math.floor(this.now().getTime() / 1000);
+    const iat = Math.floor(Date.now() / 1000);
     const qsh = atlassianJwt.createQueryStringHash(
       atlassianJwt.fromMethodAndUrl('POST', new URL(url).pathname),
     );

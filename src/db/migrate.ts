@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Logger as QueueLogger, runMigrations as runQueueMigrations } from 'graphile-worker';
 import type { Knex } from 'knex';
 import { createKnex } from './database';
+import { applySupportAccess } from './support-access';
 
 const silentQueueLogger = new QueueLogger(() => () => undefined);
 
@@ -19,6 +20,8 @@ export async function migrate(adminUrl: string, appRole: string): Promise<string
     // The job queue's schema is created by its owner too, so the app role never needs DDL rights.
     await runQueueMigrations({ connectionString: adminUrl, logger: silentQueueLogger });
     await grantAppRole(knex, appRole);
+    // The support role's consent-bound read on every tenant table, including ones added since (src/db/support-access.ts).
+    await applySupportAccess(knex);
     return applied;
   } finally {
     await knex.destroy();

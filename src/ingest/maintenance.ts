@@ -1,10 +1,173 @@
 import type { TaskList } from 'graphile-worker';
+import { readDescriptor } from '../connect/descriptor';
+import {
+  MAX_ACCOUNTS_PER_REPORT,
+  PersonalDataReportingClient,
+  type ReportOutcome,
+} from '../connect/personal-data-reporting';
+import { erasePerson } from '../db/personal-data-store';
+import {
+  accountsDue,
+  applyDisplayName,
+  markNeedsRefresh,
+  markReported,
+  readReportingState,
+  refreshAccountInventory,
+  saveReportingState,
+} from '../db/personal-data-reporting-store';
+import { purgeExpiredTenants, type PurgeSummary } from '../db/tenant-purge';
+import type { Tenant } from '../db/tenant-store';
 import type { JobDeps } from './tasks';
 
-/** Scheduled maintenance jobs: retention purge, personal-data reporting (filled in by the trust work). */
-export function maintenanceTasks(_deps: JobDeps): TaskList {
-  return {};
+export const RETENTION_PURGE_TASK = 'retention_purge';
+export const PERSONAL_DATA_REPORT_TASK = 'personal_data_report';
+
+/**
+ * graphile-worker crontab: both jobs run hourly and decide for themselves whether anything is due (the purge by
+ * each tenant's delete_after, the report by the stored cycle and Retry-After), so a missed hour costs nothing.
+ */
+export const maintenanceCrontab = [
+  `7 * * * * ${RETENTION_PURGE_TASK} ?max=1`,
+  `37 * * * * ${PERSONAL_DATA_REPORT_TASK} ?max=1`,
+].join('\n');
+
+export interface MaintenanceOptions {
+  /** PERSONAL_DATA_REPORTING_URL; Atlassian's API by default. */
+  personalDataReportingUrl?: string;
+  appKey?: string;
+  /**
+   * Fetches an account's current display name (Bitbucket `GET /2.0/users/{account_id}`). Without it, accounts that
+   * Atlassian reports as `updated` are only marked `needs_refresh` for the sync to pick up.
+   */
+  fetchDisplayName?: (tenant: Tenant, accountId: string) => Promise<string | null>;
 }
 
-/** graphile-worker crontab lines for maintenanceTasks. */
-export const maintenanceCrontab = '';
+/** Scheduled maintenance jobs: retention purge and personal-data reporting. Both read the clock from deps.now. */
+export function maintenanceTasks(deps: JobDeps, options: MaintenanceOptions = {}): TaskList {
+  const client = new PersonalDataReportingClient({
+    baseUrl: options.personalDataReportingUrl ?? 'https://api.atlassian.com',
+    appKey: options.appKey ?? readDescriptor().key,
+  });
+  return {
+    [RETENTION_PURGE_TASK]: async () => {
+      await runRetentionPurge(deps);
+    },
+    [PERSONAL_DATA_REPORT_TASK]: async (_payload, helpers) => {
+      await runPersonalDataReport(deps, client, {
+        ...options,
+        // Retry-After is honoured to the second by a one-off job, besides the hourly check.
+        scheduleRetry: (runAt) =>
+          helpers
+            .addJob(PERSONAL_DATA_REPORT_TASK, {}, { runAt, jobKey: PERSONAL_DATA_REPORT_TASK })
+            .then(() => {}),
+      });
+    },
+  };
+}
+
+/** Deletes every tenant whose 60 days after uninstall have passed by deps.now(). */
+export function runRetentionPurge(deps: JobDeps): Promise<PurgeSummary[]> {
+  return purgeExpiredTenants(deps.db, deps.now(), deps.logger);
+}
+
+export interface ReportSummary {
+  ran: boolean;
+  requests: number;
+  reported: number;
+  closed: number;
+  updated: number;
+  rateLimited: boolean;
+  nextRunAt: Date;
+}
+
+/**
+ * One personal data report across all tenants (uninstalled ones too: their data is still stored until the purge).
+ * Each tenant reports the accounts it stores, in batches of at most 90, signed with its own installation's secret.
+ * `closed` accounts are erased at once; `updated` ones get their display name fetched again (or are marked).
+ * Progress is kept per account (reported_at), so a run cut short by a 429 resumes where it stopped.
+ */
+export async function runPersonalDataReport(
+  deps: JobDeps,
+  client: Pick<PersonalDataReportingClient, 'report'>,
+  options: Pick<MaintenanceOptions, 'fetchDisplayName'> & {
+    scheduleRetry?: (runAt: Date) => Promise<void>;
+  } = {},
+): Promise<ReportSummary> {
+  const now = deps.now();
+  const state = await readReportingState(deps.db);
+  const summary = { requests: 0, reported: 0, closed: 0, updated: 0 };
+  if (state.nextRunAt && state.nextRunAt > now) {
+    return { ran: false, ...summary, rateLimited: false, nextRunAt: state.nextRunAt };
+  }
+  let cycleSeconds = state.cycleSeconds;
+  const finish = async (nextRunAt: Date, rateLimited: boolean): Promise<ReportSummary> => {
+    await saveReportingState(deps.db, {
+      cycleSeconds,
+      nextRunAt,
+      lastRunAt: now,
+      lastResult: { ...summary, rateLimited },
+    });
+    deps.logger.info({ ...summary, rateLimited, nextRunAt }, 'personal data report');
+    return { ran: true, ...summary, rateLimited, nextRunAt };
+  };
+
+  for (const tenant of await deps.tenants.list()) {
+    const sharedSecret = await deps.tenants.sharedSecret(tenant.clientKey);
+    if (!sharedSecret) continue;
+    const due = await deps.db.withTenant(tenant.id, async (trx) => {
+      await refreshAccountInventory(trx, tenant.id, now);
+      return accountsDue(trx, now, cycleSeconds);
+    });
+    for (let i = 0; i < due.length; i += MAX_ACCOUNTS_PER_REPORT) {
+      const batch = due.slice(i, i + MAX_ACCOUNTS_PER_REPORT);
+      const outcome: ReportOutcome = await client.report(
+        { clientKey: tenant.clientKey, sharedSecret },
+        batch,
+      );
+      summary.requests++;
+      if (outcome.cyclePeriodSeconds) cycleSeconds = outcome.cyclePeriodSeconds;
+      if (outcome.kind === 'rate-limited') {
+        const retryAt = new Date(now.getTime() + outcome.retryAfterSeconds * 1000);
+        await options.scheduleRetry?.(retryAt);
+        return finish(retryAt, true);
+      }
+      for (const account of outcome.accounts) {
+        if (account.status === 'closed') {
+          await erasePerson(
+            deps.db,
+            tenant.id,
+            { accountId: account.accountId },
+            'system:personal-data-reporting',
+            now,
+          );
+          summary.closed++;
+        } else {
+          await refreshAccount(deps, tenant, account.accountId, now, options.fetchDisplayName);
+          summary.updated++;
+        }
+      }
+      await deps.db.withTenant(tenant.id, (trx) =>
+        markReported(
+          trx,
+          batch.map((a) => a.accountId),
+          now,
+        ),
+      );
+      summary.reported += batch.length;
+    }
+  }
+  return finish(new Date(now.getTime() + cycleSeconds * 1000), false);
+}
+
+async function refreshAccount(
+  deps: JobDeps,
+  tenant: Tenant,
+  accountId: string,
+  now: Date,
+  fetchDisplayName: MaintenanceOptions['fetchDisplayName'],
+): Promise<void> {
+  const displayName = fetchDisplayName ? await fetchDisplayName(tenant, accountId) : null;
+  await deps.db.withTenant(tenant.id, (trx) =>
+    displayName ? applyDisplayName(trx, accountId, displayName, now) : markNeedsRefresh(trx, accountId),
+  );
+}

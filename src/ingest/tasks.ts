@@ -1,7 +1,22 @@
-import type { TaskList } from 'graphile-worker';
+import type { JobHelpers, Task, TaskList } from 'graphile-worker';
+import { z } from 'zod';
+import type { RetryPolicy } from '../bitbucket/client';
+import type { RequestBudget } from '../bitbucket/budget';
 import type { Database } from '../db/database';
+import { BACKFILL_RESERVE_SHARE, PostgresRequestBudget } from '../db/request-budget-store';
 import type { TenantStore } from '../db/tenant-store';
 import type { Logger } from '../platform/logger';
+import {
+  backfillCommits,
+  backfillDiffstats,
+  backfillTenant,
+  DEFAULT_TUNING,
+  markRepositoryFailed,
+  type BackfillContext,
+  type BackfillTuning,
+} from './backfill-jobs';
+import { startDeadWorkerSweeper, withJobLease } from './job-lease';
+import { BACKFILL_TASKS } from './scheduler';
 
 /** What every job needs; built once per worker process in src/main. */
 export interface JobDeps {
@@ -10,9 +25,85 @@ export interface JobDeps {
   logger: Logger;
   requestsPerHour: number;
   now: () => Date;
+  /** The budget's window; an hour unless a benchmark scales time down. */
+  requestWindowMs?: number;
+  /** Backfill step sizes (tests and benchmarks). */
+  backfill?: Partial<BackfillTuning>;
+  /** Bitbucket client behaviour (tests use short retry delays). */
+  bitbucket?: { retry?: Partial<RetryPolicy>; timeoutMs?: number; maxBudgetWaitMs?: number };
 }
 
-/** Backfill and sync jobs (filled in by the backfill and live-sync work). */
-export function ingestTasks(_deps: JobDeps): TaskList {
-  return {};
+const HOUR_MS = 3_600_000;
+
+/** The per-tenant request budget shared by every job and worker process. */
+export function createRequestBudget(deps: JobDeps): RequestBudget & PostgresRequestBudget {
+  return new PostgresRequestBudget(
+    deps.db,
+    { limit: deps.requestsPerHour, windowMs: deps.requestWindowMs ?? HOUR_MS },
+    deps.now,
+  );
+}
+
+const tenantPayload = z.object({ tenantId: z.uuid() });
+const repositoryPayload = tenantPayload.extend({ repositoryId: z.number().int().positive() });
+
+/**
+ * Wraps a job body: validates the payload (a malformed one is logged and dropped, never retried forever), holds
+ * the job's lease (src/ingest/job-lease.ts), and on the last failed attempt lets `onGiveUp` record the failure.
+ */
+function task<P>(
+  name: string,
+  schema: z.ZodType<P>,
+  deps: JobDeps,
+  body: (payload: P) => Promise<void>,
+  onGiveUp?: (payload: P, error: unknown) => Promise<void>,
+): Task {
+  return async (raw: unknown, helpers: JobHelpers) => {
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      deps.logger.error({ task: name, jobId: helpers.job.id, issues: parsed.error.issues }, 'job payload rejected');
+      return;
+    }
+    try {
+      await withJobLease(deps.db, helpers.job.id, () => body(parsed.data));
+    } catch (error) {
+      const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+      deps.logger.warn({ task: name, jobId: helpers.job.id, err: error, lastAttempt }, 'job failed');
+      if (lastAttempt && onGiveUp) await onGiveUp(parsed.data, error);
+      throw error;
+    }
+  };
+}
+
+/** Backfill and sync jobs. */
+export function ingestTasks(deps: JobDeps): TaskList {
+  const budget = createRequestBudget(deps);
+  const ctx: BackfillContext = {
+    db: deps.db,
+    logger: deps.logger.child({ component: 'backfill' }),
+    now: deps.now,
+    sessions: { tenants: deps.tenants, budget, logger: deps.logger, ...deps.bitbucket },
+    tuning: { ...DEFAULT_TUNING, ...deps.backfill },
+    backfillRate: (deps.requestsPerHour * (1 - BACKFILL_RESERVE_SHARE)) / ((deps.requestWindowMs ?? HOUR_MS) / 1000),
+  };
+  startDeadWorkerSweeper(deps.db, Object.values(BACKFILL_TASKS), deps.logger);
+  const giveUp = (payload: z.infer<typeof repositoryPayload>, error: unknown) =>
+    markRepositoryFailed(ctx, payload, error);
+  return {
+    [BACKFILL_TASKS.tenant]: task(BACKFILL_TASKS.tenant, tenantPayload, deps, (p) => backfillTenant(ctx, p)),
+    [BACKFILL_TASKS.commits]: task(
+      BACKFILL_TASKS.commits,
+      repositoryPayload,
+      deps,
+      (p) => backfillCommits(ctx, p),
+      giveUp,
+    ),
+    [BACKFILL_TASKS.diffstats]: task(
+      BACKFILL_TASKS.diffstats,
+      repositoryPayload,
+      deps,
+      (p) => backfillDiffstats(ctx, p),
+      giveUp,
+    ),
+  };
 }

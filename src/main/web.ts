@@ -10,6 +10,7 @@ import { pagesRouter, type PageAssets } from '../api/pages-router';
 import { mountAddon } from '../connect/addon';
 import { readDescriptor } from '../connect/descriptor';
 import { lifecycleRouter } from '../connect/lifecycle';
+import { backfillOnInstall, type InstallEvents } from '../ingest/scheduler';
 import { webhookRouter } from '../ingest/webhook-router';
 import type { Runtime } from './bootstrap';
 
@@ -108,13 +109,15 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
       logger,
     }),
   );
-  await mountAddon(app, {
+  const addon = await mountAddon(app, {
     env: app.get('env') as string,
     baseUrl: config.baseUrl,
     allowedHosts: config.bitbucketAllowedHosts,
     tenants,
     logger,
   });
+  // ACE's addon is an EventEmitter: every install and reinstall starts or resumes the tenant's backfill.
+  backfillOnInstall(addon as unknown as InstallEvents, runtime.db, logger);
 
   app.use('/api/v1', noStore, apiRouter({ ...authDeps, db: runtime.db, now: runtime.now }));
   app.use(

@@ -30,7 +30,10 @@ export async function startWorker(
     concurrency: options.concurrency ?? 4,
     noHandleSignals: true,
     pollInterval: 1000,
-    taskList: { ...ingestTasks(deps), ...maintenanceTasks(deps) },
+    taskList: {
+      ...ingestTasks(deps),
+      ...maintenanceTasks(deps, { personalDataReportingUrl: runtime.config.personalDataReportingUrl }),
+    },
     parsedCronItems: parseCrontab(maintenanceCrontab),
     logger: new QueueLogger((scope) => (level, message, meta) => {
       const method = level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';

@@ -1,0 +1,142 @@
+import type { Knex } from 'knex';
+import type { Trx } from '../db/database';
+import { keySql } from './identities';
+import { scopeFilters, type Scope } from './scope';
+
+/**
+ * Row exports, one page at a time in a stable order (keyset paging), so that a caller can stream any number of
+ * rows in short transactions without holding a cursor open.
+ */
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export interface CommitRow {
+  date: Date;
+  repository: string;
+  repository_uuid: string;
+  hash: string;
+  author: string;
+  author_key: string;
+  author_email: string | null;
+  merge: boolean;
+  lines_added: number;
+  lines_removed: number;
+}
+
+/** Where the previous page ended. */
+export interface Cursor {
+  at: string;
+  repositoryId: number;
+  id: string;
+}
+
+export interface Page<T> {
+  rows: T[];
+  next: Cursor | null;
+}
+
+/** Counted commits in scope (the rows the graphs sum), oldest first. */
+export async function commitPage(
+  trx: Trx,
+  scope: Scope,
+  after: Cursor | null,
+  limit: number,
+): Promise<Page<CommitRow>> {
+  const filters = scopeFilters(scope, 'f');
+  const added = scope.exclusions === 'apply' ? 'lines_added' : 'lines_added_all';
+  const removed = scope.exclusions === 'apply' ? 'lines_removed' : 'lines_removed_all';
+  const { rows } = await trx.raw(
+    `select f.authored_at as date, r.full_name as repository, r.uuid as repository_uuid, f.hash,
+            root.display_name as author, ${keySql('root')} as author_key, c.author_email,
+            f.is_merge as merge, f.${added} as lines_added, f.${removed} as lines_removed,
+            f.repository_id as cursor_repository, f.authored_at::text as cursor_at
+       from commit_facts f
+       join commits c on c.tenant_id = f.tenant_id and c.repository_id = f.repository_id and c.hash = f.hash
+       join repositories r on r.tenant_id = f.tenant_id and r.id = f.repository_id
+       join contributors m on m.tenant_id = f.tenant_id and m.id = f.contributor_id
+       join contributors root on root.tenant_id = f.tenant_id and root.id = coalesce(m.merged_into, m.id)
+      where f.authored_at >= coalesce(?::timestamptz, '-infinity') and f.authored_at < coalesce(?::timestamptz, 'infinity')
+        ${filters.sql}
+        ${after ? 'and (f.authored_at, f.repository_id, f.hash) > (?::timestamptz, ?::bigint, ?::text)' : ''}
+      order by f.authored_at, f.repository_id, f.hash
+      limit ?`,
+    [
+      iso(scope.start),
+      iso(scope.end),
+      ...filters.bindings,
+      ...(after ? [after.at, after.repositoryId, after.id] : []),
+      limit,
+    ],
+  );
+  return pageOf(rows, limit, (r) => ({ at: r.cursor_at, repositoryId: r.cursor_repository, id: r.hash }));
+}
+
+export interface PullRequestRow {
+  created_on: Date;
+  repository: string;
+  repository_uuid: string;
+  id: number;
+  title: string;
+  author: string | null;
+  state: string;
+  source_branch: string | null;
+  destination_branch: string | null;
+  merged_on: Date | null;
+  closed_on: Date | null;
+  comment_count: number;
+  task_count: number;
+  hours_to_merge: number | null;
+}
+
+/** Pull requests created in scope, oldest first (bots dropped unless included). */
+export async function pullRequestPage(
+  trx: Trx,
+  scope: Scope,
+  after: Cursor | null,
+  limit: number,
+): Promise<Page<PullRequestRow>> {
+  const bindings: Knex.Value[] = [iso(scope.start), iso(scope.end)];
+  let filters = '';
+  if (scope.repositoryIds !== null) {
+    filters += ' and p.repository_id = any(?::bigint[])';
+    bindings.push(scope.repositoryIds);
+  }
+  if (scope.bots === 'exclude') {
+    filters += ` and not exists (select 1 from unnest(?::text[]) b where strpos(lower(coalesce(p.author_name, '')), b) > 0)`;
+    bindings.push(scope.botPatterns);
+  }
+  if (after) {
+    filters += ' and (p.created_on, p.repository_id, p.id) > (?::timestamptz, ?::bigint, ?::int)';
+    bindings.push(after.at, after.repositoryId, Number(after.id));
+  }
+  const { rows } = await trx.raw(
+    `select p.created_on, r.full_name as repository, r.uuid as repository_uuid, p.id, p.title, p.author_name as author,
+            p.state, p.source_branch, p.destination_branch, p.merged_on, p.closed_on, p.comment_count, p.task_count,
+            case when p.merged_on is null then null
+                 else round((extract(epoch from p.merged_on - p.created_on) / 3600)::numeric, 2)::float8 end as hours_to_merge,
+            p.repository_id as cursor_repository, p.created_on::text as cursor_at
+       from pull_requests p
+       join repositories r on r.tenant_id = p.tenant_id and r.id = p.repository_id
+      where p.created_on >= coalesce(?::timestamptz, '-infinity') and p.created_on < coalesce(?::timestamptz, 'infinity')
+        ${filters}
+      order by p.created_on, p.repository_id, p.id
+      limit ?`,
+    [...bindings, limit],
+  );
+  return pageOf(rows, limit, (r) => ({ at: r.cursor_at, repositoryId: r.cursor_repository, id: String(r.id) }));
+}
+
+type WithCursor = { cursor_repository: number; cursor_at: string };
+
+function pageOf<T>(
+  rows: (T & WithCursor)[],
+  limit: number,
+  cursorOf: (row: T & WithCursor) => Cursor,
+): Page<T> {
+  const last = rows.at(-1);
+  const next = rows.length === limit && last ? cursorOf(last) : null;
+  return {
+    rows: rows.map(({ cursor_repository: _r, cursor_at: _a, ...row }) => row as T),
+    next,
+  };
+}

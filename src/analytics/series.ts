@@ -1,0 +1,84 @@
+import type { Knex } from 'knex';
+import type { Trx } from '../db/database';
+import { addDays, sourceFor, type Scope } from './scope';
+
+export type Interval = 'day' | 'week' | 'month';
+
+/**
+ * Totals per local period, every period present (zeros for quiet ones): from `since` to the day before `until`
+ * when given, else from the first to the last period with data. `aggregates` maps output columns to aggregate
+ * expressions over `rows`, a subquery with a timestamptz column `at`.
+ */
+export async function densePeriods<T>(
+  trx: Trx,
+  scope: Scope,
+  interval: Interval,
+  rows: { sql: string; bindings: Knex.Value[] },
+  aggregates: Record<string, string>,
+): Promise<(T & { period: string })[]> {
+  const names = Object.keys(aggregates);
+  const last = scope.until === null ? null : addDays(scope.until, -1);
+  const { rows: out } = await trx.raw(
+    `with agg as (
+       select date_trunc(?, src.at at time zone ?) as period,
+              ${names.map((n) => `${aggregates[n]} as ${n}`).join(', ')}
+         from (${rows.sql}) src group by 1
+     ),
+     bounds as (
+       select coalesce(date_trunc(?, ?::timestamp), min(period)) as lo,
+              coalesce(date_trunc(?, ?::timestamp), max(period)) as hi
+         from agg
+     )
+     select to_char(g.period, 'YYYY-MM-DD') as period,
+            ${names.map((n) => `coalesce(a.${n}, 0)::bigint as ${n}`).join(', ')}
+       from bounds cross join generate_series(bounds.lo, bounds.hi, ?::interval) as g(period)
+       left join agg a on a.period = g.period
+      order by g.period`,
+    [interval, scope.timezone, ...rows.bindings, interval, scope.since, interval, last, `1 ${interval}`],
+  );
+  return out as (T & { period: string })[];
+}
+
+export interface PeriodTotals {
+  /** The first local day of the period (weeks start on Monday). */
+  period: string;
+  commits: number;
+  lines_added: number;
+  lines_removed: number;
+}
+
+/** Commits and lines per local day, week or month (code frequency is this by week). */
+export function activitySeries(trx: Trx, scope: Scope, interval: Interval): Promise<PeriodTotals[]> {
+  return densePeriods<PeriodTotals>(trx, scope, interval, sourceFor(scope, 'days'), {
+    commits: 'sum(src.commits)',
+    lines_added: 'sum(src.lines_added)',
+    lines_removed: 'sum(src.lines_removed)',
+  });
+}
+
+export interface CalendarDay {
+  date: string;
+  commits: number;
+}
+
+/** Daily commit counts over the scope's range, which the caller bounds (a year for the profile tab). */
+export async function calendarDays(trx: Trx, scope: Scope): Promise<CalendarDay[]> {
+  const days = await densePeriods<{ commits: number }>(trx, scope, 'day', sourceFor(scope, 'days'), {
+    commits: 'sum(src.commits)',
+  });
+  return days.map((d) => ({ date: d.period, commits: d.commits }));
+}
+
+/** Commits by local weekday (0 = Sunday) and hour: counts[weekday][hour]. */
+export async function punchCard(trx: Trx, scope: Scope): Promise<number[][]> {
+  const counts = Array.from({ length: 7 }, () => Array<number>(24).fill(0));
+  const source = sourceFor(scope, 'hours');
+  const { rows } = await trx.raw(
+    `select extract(dow from src.at at time zone ?)::int as weekday, extract(hour from src.at at time zone ?)::int as hour,
+            sum(src.commits)::bigint as commits
+       from (${source.sql}) src group by 1, 2`,
+    [scope.timezone, scope.timezone, ...source.bindings],
+  );
+  for (const r of rows as { weekday: number; hour: number; commits: number }[]) counts[r.weekday]![r.hour] = r.commits;
+  return counts;
+}

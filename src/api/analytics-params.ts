@@ -1,0 +1,125 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import type { StatsFilters } from '../analytics/scope';
+import { badRequest } from '../platform/errors';
+
+/**
+ * Query-string parameters shared by the analytics endpoints (docs/openapi.json), validated with zod.
+ * Unknown parameters are refused, so a typo is a 400 rather than a silently ignored filter.
+ */
+
+const UUID = /^(\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+export const repositoryUuid = z
+  .string()
+  .regex(UUID, 'expected a repository uuid')
+  .transform((v) => `{${v.replace(/[{}]/g, '').toLowerCase()}}`);
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
+  .refine((v) => {
+    const [y, m, d] = v.split('-').map(Number) as [number, number, number];
+    const date = new Date(Date.UTC(y, m - 1, d));
+    return y >= 1000 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+  }, 'not a calendar date');
+
+/** A contributor key (`a:<account id>`, `e:<email>`) or a Bitbucket user uuid. */
+export const contributorKey = z
+  .string()
+  .max(400, 'contributor key too long')
+  .regex(
+    /^(a:[\x21-\x7e]+|e:[^\x00-\x1f\x7f]+|\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\})$/i,
+    'expected a contributor key (a:…, e:…) or a user uuid {…}',
+  );
+
+export const positiveInt = (max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,6}$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be at least 1').max(max, `must be at most ${max}`));
+
+export const filterShape = {
+  repository: z
+    .union([repositoryUuid.transform((v) => [v]), z.array(repositoryUuid).max(200, 'at most 200 repositories')])
+    .default([]),
+  since: isoDate.optional(),
+  until: isoDate.optional(),
+  merges: z.enum(['exclude', 'include', 'only']).default('exclude'),
+  bots: z.enum(['exclude', 'include']).default('exclude'),
+  exclusions: z.enum(['apply', 'ignore']).default('apply'),
+  tz: z
+    .string()
+    .max(64, 'time zone name too long')
+    .regex(/^[A-Za-z][A-Za-z0-9_+\-/]*$/, 'expected an IANA time zone name')
+    .optional(),
+};
+
+export const intervalParam = z.enum(['day', 'week', 'month']).default('week');
+
+/**
+ * Parses the query with the given shape (strict), 400 with `param: reason` on the first problem;
+ * also checks since < until.
+ */
+export function parseQuery<S extends z.ZodRawShape>(shape: S, query: unknown): z.infer<z.ZodObject<S>> {
+  const parsed = z.strictObject(shape).safeParse(query);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? issue.path.join('.') : 'query';
+    throw badRequest(`${where}: ${issue.message}`);
+  }
+  const data = parsed.data as { since?: string; until?: string };
+  if (data.since !== undefined && data.until !== undefined && data.since >= data.until)
+    throw badRequest('until: must be after since');
+  return parsed.data;
+}
+
+/** The analytics filters out of parsed common parameters. */
+export function filtersOf(q: {
+  repository: string[];
+  since?: string;
+  until?: string;
+  merges: StatsFilters['merges'];
+  bots: StatsFilters['bots'];
+  exclusions: StatsFilters['exclusions'];
+  tz?: string;
+  contributor?: string;
+}): StatsFilters {
+  return {
+    repositories: q.repository,
+    since: q.since,
+    until: q.until,
+    merges: q.merges,
+    bots: q.bots,
+    exclusions: q.exclusions,
+    tz: q.tz,
+    contributor: q.contributor,
+  };
+}
+
+/** An async route handler whose rejections reach the error handler (Express 4 does not await handlers). */
+export const route =
+  (handler: (req: Request, res: Response) => Promise<void>): RequestHandler =>
+  (req: Request, res: Response, next: NextFunction) => {
+    handler(req, res).catch(next);
+  };
+
+/** The scope echoed in JSON answers, so a chart can label what it shows. */
+export function scopeEcho(scope: {
+  timezone: string;
+  since: string | null;
+  until: string | null;
+  merges: string;
+  bots: string;
+  exclusions: string;
+}) {
+  return {
+    timezone: scope.timezone,
+    since: scope.since,
+    until: scope.until,
+    merges: scope.merges,
+    bots: scope.bots,
+    exclusions: scope.exclusions,
+  };
+}

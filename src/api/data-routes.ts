@@ -1,0 +1,60 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { listAudit } from '../db/audit-log';
+import { deleteAllTenantData } from '../db/tenant-purge';
+import { HttpError } from '../platform/errors';
+import type { ApiDeps } from './api-router';
+
+const deleteBody = z.object({ confirm: z.string().min(1).max(512) });
+
+const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: z.coerce.number().int().positive().optional(),
+});
+
+/** Who is acting, as audit entries name them. */
+export const actorOf = (accountId: string | undefined) => `user:${accountId ?? 'unknown'}`;
+
+/**
+ * The tenant's own data: "delete all data" and the audit log (support reads included).
+ * Deleting is meant for workspace admins: the configure page that calls it is admin-only in Bitbucket, but a
+ * session token does not say which page minted it, so any session token of the tenant is accepted here.
+ */
+export function dataRouter(deps: ApiDeps): Router {
+  const router = express.Router();
+  const json = express.json({ limit: '4kb' });
+
+  router.post('/data/delete', json, async (req, res, next) => {
+    try {
+      const body = deleteBody.safeParse(req.body ?? {});
+      if (!body.success) throw new HttpError(400, 'confirm the deletion with the workspace name');
+      const viewer = res.locals.viewer!;
+      const expected = viewer.tenant.workspaceSlug ?? viewer.tenant.clientKey;
+      if (body.data.confirm !== expected)
+        throw new HttpError(400, 'the confirmation does not match the workspace');
+      // Done within the request: one indexed DELETE per table, which PostgreSQL does in seconds even for large tenants.
+      await deleteAllTenantData(deps.db, viewer.tenant.id, actorOf(viewer.accountId), deps.now());
+      res.status(204).end();
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  router.get('/audit', async (req, res, next) => {
+    try {
+      const query = auditQuery.safeParse(req.query);
+      if (!query.success) throw new HttpError(400, 'limit must be 1..500 and before a positive id');
+      const entries = await deps.db.withTenant(res.locals.viewer!.tenant.id, (trx) =>
+        listAudit(trx, query.data),
+      );
+      res.json({
+        entries,
+        next: entries.length === query.data.limit ? (entries[entries.length - 1]?.id ?? null) : null,
+      });
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  return router;
+}

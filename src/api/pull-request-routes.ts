@@ -1,0 +1,22 @@
+import express, { type Router } from 'express';
+import { pullRequestStats } from '../analytics/pull-requests';
+import { resolveScope } from '../analytics/scope';
+import type { ApiDeps } from './api-router';
+import { filterShape, filtersOf, intervalParam, parseQuery, route, scopeEcho } from './analytics-params';
+
+/** `GET /pull-requests/stats`: created / merged / declined per period, time to merge, cycle phases, reviewers. */
+export function pullRequestRouter(deps: ApiDeps): Router {
+  const router = express.Router();
+  router.get(
+    '/pull-requests/stats',
+    route(async (req, res) => {
+      const q = parseQuery({ ...filterShape, interval: intervalParam }, req.query);
+      const out = await deps.db.withTenant(res.locals.viewer!.tenant.id, async (trx) => {
+        const scope = await resolveScope(trx, filtersOf(q), deps.now());
+        return { ...scopeEcho(scope), interval: q.interval, ...(await pullRequestStats(trx, scope, q.interval)) };
+      });
+      res.json(out);
+    }),
+  );
+  return router;
+}

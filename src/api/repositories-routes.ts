@@ -1,0 +1,31 @@
+import express, { type Router } from 'express';
+import { listRepositories } from '../db/repository-store';
+import type { ApiDeps } from './api-router';
+
+/**
+ * `GET /api/v1/repositories`: the tenant's repositories and their backfill progress. Field names are part of the
+ * API (tools and the UI read them). Deleted repositories are left out.
+ */
+export function repositoriesRoutes(deps: ApiDeps): Router {
+  const router = express.Router();
+  router.get('/repositories', async (_req, res, next) => {
+    try {
+      const tenantId = res.locals.viewer!.tenant.id;
+      const repositories = await deps.db.withTenant(tenantId, (trx) => listRepositories(trx, tenantId));
+      res.json({
+        repositories: repositories.map((r) => ({
+          uuid: r.uuid,
+          full_name: r.fullName,
+          state: r.syncState,
+          commits_known: r.commitsKnown,
+          commits_with_lines: r.commitsWithLines,
+          requests_used: r.requestsUsed,
+          eta_seconds: r.etaSeconds,
+        })),
+      });
+    } catch (error) {
+      next(error);
+    }
+  });
+  return router;
+}

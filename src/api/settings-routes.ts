@@ -1,0 +1,209 @@
+import express, { type Response, type Router } from 'express';
+import { z } from 'zod';
+import { listIdentities, mergeIdentities, unmergeIdentity } from '../analytics/identities';
+import { rebuildRollups } from '../analytics/rollups';
+import {
+  DEFAULT_BOT_PATTERNS,
+  DEFAULT_PATH_EXCLUSIONS,
+  loadRepositoryExclusions,
+  loadSettings,
+  patternProblems,
+  saveRepositoryExclusions,
+  saveSettings,
+  type AnalyticsSettings,
+} from '../analytics/rules';
+import { validZone } from '../analytics/timezones';
+import { recordAudit } from '../db/audit-log';
+import type { Trx } from '../db/database';
+import { badRequest, notFound } from '../platform/errors';
+import type { ApiDeps } from './api-router';
+import { contributorKey, repositoryUuid, route } from './analytics-params';
+import { actorOf } from './data-routes';
+
+const pathPatterns = z
+  .array(z.string().min(1).max(300, 'a pattern has at most 300 characters'))
+  .max(500, 'at most 500 patterns')
+  .superRefine((patterns, ctx) => {
+    for (const problem of patternProblems(patterns)) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const botPatterns = z
+  .array(z.string().trim().min(2, 'a bot pattern has at least 2 characters').max(200))
+  .max(200, 'at most 200 bot patterns');
+
+const settingsBody = z.strictObject({
+  timezone: z.string().min(1).max(64).optional(),
+  path_exclusions: pathPatterns.optional(),
+  default_path_exclusions: z.boolean().optional(),
+  bot_patterns: botPatterns.optional(),
+  default_bot_patterns: z.boolean().optional(),
+});
+
+const repositoryBody = z.strictObject({ path_exclusions: pathPatterns });
+
+const mergeBody = z.strictObject({
+  into: contributorKey,
+  from: z.array(contributorKey).min(1, 'name at least one identity to merge').max(100),
+});
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw badRequest(`${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+const present = (s: AnalyticsSettings) => ({
+  timezone: s.timezone,
+  path_exclusions: s.pathExclusions,
+  default_path_exclusions: s.useDefaultExclusions,
+  bot_patterns: s.botPatterns,
+  default_bot_patterns: s.useDefaultBots,
+  defaults: { path_exclusions: DEFAULT_PATH_EXCLUSIONS, bot_patterns: DEFAULT_BOT_PATTERNS },
+});
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Analytics settings for the admin page: time zone, path exclusions (workspace and per repository), bot patterns,
+ * identity merges. A change to what counts rebuilds the rollups from stored data in the same transaction, so the
+ * next graph already reflects it; no Bitbucket call is made. Every change is written to the audit log.
+ * Like the other admin endpoints, any session token of the tenant is accepted (a token does not say which page
+ * minted it; the admin page is admin-only in Bitbucket).
+ */
+export function settingsRouter(deps: ApiDeps): Router {
+  const router = express.Router();
+  const json = express.json({ limit: '64kb' });
+  const inTenant = <T>(res: Response, fn: (trx: Trx) => Promise<T>) =>
+    deps.db.withTenant(res.locals.viewer!.tenant.id, fn);
+  const audit = (trx: Trx, res: Response, action: string, details: Record<string, unknown>) =>
+    recordAudit(trx, res.locals.viewer!.tenant.id, {
+      at: deps.now(),
+      actor: actorOf(res.locals.viewer!.accountId),
+      action,
+      details,
+    });
+  const repositoryId = async (trx: Trx, uuid: string): Promise<number> => {
+    const row = await trx('repositories').select('id').whereRaw('lower(uuid) = ?', [uuid]).first();
+    if (!row) throw notFound('no such repository');
+    return row.id;
+  };
+
+  router.get(
+    '/settings',
+    route(async (_req, res) => {
+      res.json(present(await inTenant(res, loadSettings)));
+    }),
+  );
+
+  router.put(
+    '/settings',
+    json,
+    route(async (req, res) => {
+      const body = parseBody(settingsBody, req.body);
+      const out = await inTenant(res, async (trx) => {
+        const current = await loadSettings(trx);
+        const next: AnalyticsSettings = {
+          timezone: body.timezone === undefined ? current.timezone : await validZone(trx, body.timezone),
+          pathExclusions: body.path_exclusions ?? current.pathExclusions,
+          useDefaultExclusions: body.default_path_exclusions ?? current.useDefaultExclusions,
+          botPatterns: body.bot_patterns ?? current.botPatterns,
+          useDefaultBots: body.default_bot_patterns ?? current.useDefaultBots,
+        };
+        await saveSettings(trx, next);
+        const { timezone: _a, ...countingNow } = next;
+        const { timezone: _b, ...countingBefore } = current;
+        const rebuilt = !same(countingNow, countingBefore);
+        if (rebuilt) await rebuildRollups(trx);
+        await audit(trx, res, 'settings.updated', { before: present(current), after: present(next) });
+        return { ...present(next), rebuilt };
+      });
+      res.json(out);
+    }),
+  );
+
+  router.get(
+    '/settings/repositories/:uuid',
+    route(async (req, res) => {
+      const uuid = parseBody(repositoryUuid, req.params.uuid);
+      const out = await inTenant(res, async (trx) => {
+        const id = await repositoryId(trx, uuid);
+        return { repository: uuid, path_exclusions: (await loadRepositoryExclusions(trx, id)).get(id) ?? [] };
+      });
+      res.json(out);
+    }),
+  );
+
+  router.put(
+    '/settings/repositories/:uuid',
+    json,
+    route(async (req, res) => {
+      const uuid = parseBody(repositoryUuid, req.params.uuid);
+      const body = parseBody(repositoryBody, req.body);
+      const out = await inTenant(res, async (trx) => {
+        const id = await repositoryId(trx, uuid);
+        const before = (await loadRepositoryExclusions(trx, id)).get(id) ?? [];
+        await saveRepositoryExclusions(trx, id, body.path_exclusions);
+        const rebuilt = !same(before, body.path_exclusions);
+        if (rebuilt) await rebuildRollups(trx, id);
+        await audit(trx, res, 'settings.repository_updated', {
+          repository: uuid,
+          before,
+          after: body.path_exclusions,
+        });
+        return { repository: uuid, path_exclusions: body.path_exclusions, rebuilt };
+      });
+      res.json(out);
+    }),
+  );
+
+  router.get(
+    '/identities',
+    route(async (_req, res) => {
+      const identities = await inTenant(res, async (trx) => {
+        const { rows: counts } = await trx.raw(
+          'select contributor_id, count(*)::int as commits from commit_facts group by 1',
+        );
+        const byId = new Map(
+          (counts as { contributor_id: number; commits: number }[]).map((c) => [c.contributor_id, c.commits]),
+        );
+        return (await listIdentities(trx)).map(({ id, ...identity }) => ({
+          ...identity,
+          commits: byId.get(id) ?? 0,
+        }));
+      });
+      res.json({ identities });
+    }),
+  );
+
+  router.post(
+    '/identities/merge',
+    json,
+    route(async (req, res) => {
+      const body = parseBody(mergeBody, req.body);
+      const { id: _id, ...identity } = await inTenant(res, async (trx) => {
+        const merged = await mergeIdentities(trx, body.into, body.from);
+        await audit(trx, res, 'identities.merged', { into: body.into, from: body.from });
+        return merged;
+      });
+      res.json(identity);
+    }),
+  );
+
+  router.delete(
+    '/identities/merge/:key',
+    route(async (req, res) => {
+      const key = parseBody(contributorKey, req.params.key);
+      const { id: _id, ...identity } = await inTenant(res, async (trx) => {
+        const restored = await unmergeIdentity(trx, key);
+        await audit(trx, res, 'identities.unmerged', { key });
+        return restored;
+      });
+      res.json(identity);
+    }),
+  );
+
+  return router;
+}

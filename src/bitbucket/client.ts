@@ -1,0 +1,293 @@
+import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl, SymmetricAlgorithm } from 'atlassian-jwt';
+import type { z } from 'zod';
+import type { Logger } from '../platform/logger';
+import { BudgetExhaustedError, type RequestBudget, type RequestPriority } from './budget';
+import { disallowedReason } from './endpoints';
+import { paginated, type Page } from './schemas';
+
+/** What Tally knows about one installation to call its API. */
+export interface TenantCredentials {
+  tenantId: string;
+  clientKey: string;
+  sharedSecret: string;
+  baseApiUrl: string;
+}
+
+export interface RetryPolicy {
+  /** Attempts per call before the error goes to the caller (whose job is retried later by the queue). */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** First delay after a 429 (the window is full: waiting a little longer pays). */
+  throttledDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 8,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  throttledDelayMs: 2_000,
+};
+
+export interface ClientOptions {
+  /** The descriptor key: the `iss` of every token. */
+  appKey: string;
+  credentials: TenantCredentials;
+  budget: RequestBudget;
+  priority: RequestPriority;
+  logger: Logger;
+  retry?: Partial<RetryPolicy>;
+  /** Per attempt; a hung connection counts as a failed attempt. */
+  timeoutMs?: number;
+  /** Budget waits up to this long happen in place; longer ones throw BudgetExhaustedError. */
+  maxBudgetWaitMs?: number;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** A non-retryable answer (4xx other than 429), or retries exhausted. */
+export class BitbucketApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly url: string,
+  ) {
+    super(message);
+    this.name = 'BitbucketApiError';
+  }
+}
+
+/** Counters of one client's life; jobs turn `requests` into the repository's `requests_used`. */
+export interface ClientStats {
+  /** HTTP requests sent, retries included: each one spent budget. */
+  requests: number;
+  retries: number;
+  throttled: number;
+  serverErrors: number;
+  networkErrors: number;
+  rejectedPayloads: number;
+}
+
+const TOKEN_SECONDS = 180;
+/** The most budget one client takes ahead of use; what it does not use is spent anyway. */
+const MAX_PREPAID = 32;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The URL a log line may show: path only (queries may carry cursors, never secrets, but stay short). */
+const pathOf = (url: URL) => url.pathname;
+
+class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'throttled' | 'server' | 'network' | 'payload',
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+function retryAfterMs(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+function zodReason(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/**
+ * Bitbucket Cloud REST client for one tenant. Each request is signed with the tenant's shared secret against
+ * its `baseApiUrl` (ACE's httpClient only signs for `baseUrl`, reference §3), spends the tenant's request
+ * budget, and is validated with zod. 429, 5xx, timeouts, network errors and malformed payloads are retried with
+ * exponential backoff and jitter; nothing is returned that did not validate. Connections are kept alive by
+ * Node's fetch.
+ */
+export class BitbucketClient {
+  readonly stats: ClientStats = {
+    requests: 0,
+    retries: 0,
+    throttled: 0,
+    serverErrors: 0,
+    networkErrors: 0,
+    rejectedPayloads: 0,
+  };
+  private readonly retry: RetryPolicy;
+  private readonly now: () => Date;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private prepaid = 0;
+  private planned = 0;
+  private budgetLock: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: ClientOptions) {
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.now = options.now ?? (() => new Date());
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  get credentials(): TenantCredentials {
+    return this.options.credentials;
+  }
+
+  /**
+   * Tells the client how many requests the caller is about to make, so that it takes budget in chunks
+   * (one budget round trip per chunk instead of per request).
+   */
+  expectRequests(count: number): void {
+    this.planned = Math.max(0, count);
+  }
+
+  /** GET one resource and validate it. */
+  async get<S extends z.ZodType>(url: string, schema: S): Promise<z.infer<S>> {
+    return this.request(url, schema);
+  }
+
+  /** GET one page of a list. */
+  async getPage<S extends z.ZodType>(url: string, item: S): Promise<Page<z.infer<S>>> {
+    const page = await this.request(url, paginated(item));
+    return { values: page.values as z.infer<S>[], next: page.next };
+  }
+
+  /** Every page of a list, following `next`. */
+  async *pages<S extends z.ZodType>(url: string, item: S): AsyncGenerator<Page<z.infer<S>>> {
+    let next: string | undefined = url;
+    while (next) {
+      const page: Page<z.infer<S>> = await this.getPage(next, item);
+      yield page;
+      next = page.next;
+    }
+  }
+
+  /** Every value of a list (for lists that are small by nature: a commit's diffstat, a workspace's repositories). */
+  async getAll<S extends z.ZodType>(url: string, item: S): Promise<z.infer<S>[]> {
+    const values: z.infer<S>[] = [];
+    for await (const page of this.pages(url, item)) values.push(...page.values);
+    return values;
+  }
+
+  private async request<S extends z.ZodType>(rawUrl: string, schema: S): Promise<z.infer<S>> {
+    const url = new URL(rawUrl);
+    const refused = disallowedReason(url, this.options.credentials.baseApiUrl);
+    if (refused) throw new BitbucketApiError(`refused to call ${url.pathname}: ${refused}`, 0, url.href);
+    let delay = this.retry.baseDelayMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(url, schema);
+      } catch (error) {
+        if (!(error instanceof RetryableError)) throw error;
+        if (attempt >= this.retry.attempts) {
+          throw new BitbucketApiError(
+            `${pathOf(url)} failed ${attempt} times, last: ${error.message}`,
+            error.kind === 'throttled' ? 429 : 503,
+            url.href,
+          );
+        }
+        this.stats.retries++;
+        const base = error.kind === 'throttled' ? Math.max(delay, this.retry.throttledDelayMs) : delay;
+        // Full jitter keeps many workers from retrying in lockstep.
+        const wait = error.retryAfterMs ?? Math.round(base / 2 + (Math.random() * base) / 2);
+        this.options.logger.debug(
+          { path: pathOf(url), attempt, kind: error.kind, waitMs: wait, reason: error.message },
+          'bitbucket request retried',
+        );
+        await this.sleep(Math.min(wait, this.retry.maxDelayMs));
+        delay = Math.min(base * 2, this.retry.maxDelayMs);
+      }
+    }
+  }
+
+  private async attempt<S extends z.ZodType>(url: URL, schema: S): Promise<z.infer<S>> {
+    await this.takeBudget();
+    this.stats.requests++;
+    // A plain controller and timer: AbortSignal.timeout() costs noticeably more per request.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new Error('request timed out')), this.options.timeoutMs ?? 30_000);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, {
+        headers: { Authorization: `JWT ${this.sign(url)}`, Accept: 'application/json' },
+        signal: abort.signal,
+      });
+      text = await res.text();
+    } catch (error) {
+      this.stats.networkErrors++;
+      throw new RetryableError(error instanceof Error ? error.message : String(error), 'network');
+    } finally {
+      clearTimeout(timer);
+    }
+    if (res.status === 429) {
+      this.stats.throttled++;
+      throw new RetryableError('429 rate limited', 'throttled', retryAfterMs(res.headers.get('retry-after'), Date.now()));
+    }
+    // 555 is Bitbucket's diffstat timeout (reference §4): a server error like the rest of 5xx.
+    if (res.status >= 500) {
+      this.stats.serverErrors++;
+      throw new RetryableError(`${res.status}`, 'server');
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw new BitbucketApiError(`${pathOf(url)} answered ${res.status}`, res.status, url.href);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return this.rejectPayload(url, 'body is not JSON');
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) return this.rejectPayload(url, zodReason(parsed.error));
+    return parsed.data;
+  }
+
+  private rejectPayload(url: URL, reason: string): never {
+    this.stats.rejectedPayloads++;
+    this.options.logger.warn({ path: pathOf(url), reason }, 'bitbucket payload rejected');
+    throw new RetryableError(`malformed payload: ${reason}`, 'payload');
+  }
+
+  /** Connect JWT for an app → Bitbucket call: iss = app key, sub = clientKey, qsh over GET + path + query. */
+  private sign(url: URL): string {
+    const iat = Math.floor(Date.now() / 1000);
+    const qsh = createQueryStringHash(fromMethodAndUrl('GET', `${url.pathname}${url.search}`));
+    const { clientKey, sharedSecret } = this.options.credentials;
+    return encodeSymmetric(
+      { iss: this.options.appKey, sub: clientKey, iat, exp: iat + TOKEN_SECONDS, qsh },
+      sharedSecret,
+      SymmetricAlgorithm.HS256,
+    );
+  }
+
+  /** One request's worth of budget; budget calls are serialised so parallel requests share one chunk. */
+  private takeBudget(): Promise<void> {
+    const next = this.budgetLock.then(() => this.takeBudgetLocked());
+    this.budgetLock = next.catch(() => undefined);
+    return next;
+  }
+
+  private async takeBudgetLocked(): Promise<void> {
+    if (this.prepaid > 0) {
+      this.prepaid--;
+      return;
+    }
+    const { budget, credentials, priority } = this.options;
+    for (;;) {
+      const wanted = Math.min(MAX_PREPAID, Math.max(1, this.planned));
+      const grant = await budget.tryAcquire(credentials.tenantId, priority, wanted);
+      if (grant.granted > 0) {
+        this.planned = Math.max(0, this.planned - grant.granted);
+        this.prepaid = grant.granted - 1;
+        return;
+      }
+      const retryAt = grant.retryAt ?? this.now();
+      const wait = retryAt.getTime() - this.now().getTime();
+      if (wait > (this.options.maxBudgetWaitMs ?? 1000)) throw new BudgetExhaustedError(retryAt);
+      await this.sleep(Math.max(1, wait));
+    }
+  }
+}

@@ -1,0 +1,298 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { tenantTables, textColumns, type TextColumn } from './catalog';
+import type { Database, Trx } from './database';
+
+/**
+ * Erasure of one person's personal data in one tenant (GDPR), on request or when Atlassian reports the account
+ * closed. The person is found by account id or email and expanded to everything Tally links to them (contributor
+ * identity, other emails, Bitbucket uuid, the names they committed under). Every occurrence of those values in
+ * every text, json and text[] column of every tenant table (found from the catalog) is replaced by one random
+ * token such as `erased-3f9a1c2b7d4e`: rows and counts stay, grouped under the token, but the person is gone.
+ * The token is random, not a hash, so it cannot be turned back into the email by guessing.
+ */
+
+export interface ErasureRequest {
+  accountId?: string;
+  email?: string;
+}
+
+export interface ErasureResult {
+  token: string;
+  /** How many distinct account ids, uuids, emails and names were erased. */
+  identifiers: { accountIds: number; uuids: number; emails: number; names: number };
+  /** Rows changed per table. */
+  rows: Record<string, number>;
+}
+
+interface Identity {
+  accountIds: Set<string>;
+  uuids: Set<string>;
+  emails: Set<string>;
+  names: Set<string>;
+}
+
+const ERASED_PREFIX = 'erased-';
+const ERASED_EMAIL_DOMAIN = 'erased.invalid';
+/** Shorter names are not identifying in free text and would match inside ordinary words. */
+const MIN_NAME_LENGTH = 2;
+
+export const isErasedValue = (value: string) => value.startsWith(ERASED_PREFIX);
+
+export async function erasePerson(
+  db: Database,
+  tenantId: string,
+  request: ErasureRequest,
+  actor: string,
+  now: Date,
+): Promise<ErasureResult> {
+  if (!request.accountId && !request.email) throw new Error('erasure needs an account id or an email');
+  const token = `${ERASED_PREFIX}${randomBytes(6).toString('hex')}`;
+  const result = await db.withTenant(tenantId, async (trx) => {
+    const identity = await findIdentity(trx, tenantId, request);
+    const replace = replacer(identity, token);
+    await trx('personal_data_accounts')
+      .where({ tenant_id: tenantId })
+      .whereIn('account_id', [...identity.accountIds])
+      .del();
+    const rows: Record<string, number> = {};
+    for (const table of await tenantTables(trx)) {
+      const changed = await scrubTable(trx, tenantId, table, replace);
+      if (changed > 0) rows[table] = changed;
+    }
+    // The raw "Name <email>" line is derived data: rebuild it from the anonymised parts.
+    await trx.raw(
+      `update commits set author_raw = author_name || coalesce(' <' || author_email || '>', '')
+        where tenant_id = ? and (author_name like ? or author_email like ?)`,
+      [tenantId, `${token}%`, `${token}%`],
+    );
+    const counts = {
+      accountIds: identity.accountIds.size,
+      uuids: identity.uuids.size,
+      emails: identity.emails.size,
+      names: identity.names.size,
+    };
+    await trx('audit_log').insert({
+      tenant_id: tenantId,
+      at: now,
+      actor,
+      action: 'personal_data.erased',
+      details: { token, identifiers: counts, rows },
+    });
+    return { identity, counts, rows };
+  });
+  await db.withSystem('erasure: registry and audit', async (trx) => {
+    const replace = replacer(result.identity, token);
+    const tenant = await trx('tenants').where({ id: tenantId }).first('client_info');
+    if (tenant) {
+      const scrubbed = replace.json(tenant.client_info);
+      if (JSON.stringify(scrubbed) !== JSON.stringify(tenant.client_info))
+        await trx('tenants')
+          .where({ id: tenantId })
+          .update({ client_info: JSON.stringify(scrubbed) });
+    }
+    await trx('system_audit_log').insert({
+      at: now,
+      actor,
+      action: 'personal_data.erased',
+      subject_tenant_id: tenantId,
+      details: { token, identifiers: result.counts, rows: result.rows },
+    });
+  });
+  return { token, identifiers: result.counts, rows: result.rows };
+}
+
+/** The person behind an account id or email, expanded through everything that links their identifiers. */
+async function findIdentity(trx: Trx, tenantId: string, request: ErasureRequest): Promise<Identity> {
+  const identity: Identity = {
+    accountIds: new Set(request.accountId ? [request.accountId] : []),
+    uuids: new Set(),
+    emails: new Set(request.email ? [request.email.toLowerCase()] : []),
+    names: new Set(),
+  };
+  const add = (set: Set<string>, value: unknown, lower = false) => {
+    if (typeof value !== 'string' || value.trim() === '' || isErasedValue(value)) return;
+    set.add(lower ? value.toLowerCase() : value);
+  };
+  // Explicit tenant filters too: the support CLI may run this on a connection that RLS does not restrict.
+  const ofTenant = (table: string) => trx(table).where('tenant_id', tenantId);
+  const size = () => identity.accountIds.size + identity.uuids.size + identity.emails.size;
+  // Each pass may find a new link (an email leads to an account, the account to its other emails): repeat until stable.
+  for (let before = -1; before !== size();) {
+    before = size();
+    const ids = [...identity.accountIds];
+    const uuids = [...identity.uuids];
+    const emails = [...identity.emails];
+    const contributors = await ofTenant('contributors')
+      .where((q) =>
+        q
+          .whereIn('account_id', ids)
+          .orWhereIn('user_uuid', uuids)
+          // An identity without a Bitbucket account is keyed by email (identity_email, added by the analytics work);
+          // read through to_jsonb so this still runs where that column does not exist.
+          .orWhereRaw(`lower(to_jsonb(contributors) ->> 'identity_email') = any(?)`, [emails])
+          .orWhereIn(
+            'id',
+            ofTenant('contributor_emails')
+              .whereRaw('lower(email) = any(?)', [emails])
+              .select('contributor_id'),
+          ),
+      )
+      .select('id', 'account_id', 'user_uuid', 'display_name');
+    for (const c of contributors) {
+      add(identity.accountIds, c.account_id);
+      add(identity.uuids, c.user_uuid);
+      add(identity.names, c.display_name);
+    }
+    const linkedEmails = await ofTenant('contributor_emails')
+      .whereIn(
+        'contributor_id',
+        contributors.map((c) => c.id),
+      )
+      .pluck('email');
+    for (const email of linkedEmails) add(identity.emails, email, true);
+    const commits = await ofTenant('commits')
+      .where((q) =>
+        q
+          .whereIn('author_account_id', ids)
+          .orWhereIn('author_uuid', uuids)
+          .orWhereRaw('lower(author_email) = any(?)', [emails]),
+      )
+      .distinct('author_name', 'author_email', 'author_account_id', 'author_uuid');
+    for (const c of commits) {
+      add(identity.names, c.author_name);
+      add(identity.emails, c.author_email, true);
+      add(identity.accountIds, c.author_account_id);
+      add(identity.uuids, c.author_uuid);
+    }
+    const authors = await ofTenant('pull_requests')
+      .where((q) => q.whereIn('author_account_id', ids).orWhereIn('author_uuid', uuids))
+      .distinct('author_name', 'author_account_id', 'author_uuid');
+    for (const a of authors) {
+      add(identity.names, a.author_name);
+      add(identity.accountIds, a.author_account_id);
+      add(identity.uuids, a.author_uuid);
+    }
+    const participants = await ofTenant('pull_request_participants')
+      .where((q) => q.whereIn('account_id', ids).orWhereIn('user_uuid', uuids))
+      .distinct('display_name', 'account_id', 'user_uuid');
+    for (const p of participants) {
+      add(identity.names, p.display_name);
+      add(identity.accountIds, p.account_id);
+      add(identity.uuids, p.user_uuid);
+    }
+  }
+  for (const name of identity.names) if (name.trim().length < MIN_NAME_LENGTH) identity.names.delete(name);
+  return identity;
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const bare = (uuid: string) => uuid.replace(/^\{|\}$/g, '');
+
+interface Replacer {
+  text(value: string): string;
+  json(value: unknown): unknown;
+  /** Lower-cased fragments any affected value contains (a cheap SQL pre-filter). */
+  needles: string[];
+}
+
+/**
+ * Replaces the person's values with the token: ids, uuids and emails anywhere in a string (case-insensitive),
+ * names only as whole words. With several ids or emails each gets its own numbered token, so values that must
+ * stay unique (an email key, a participant's uuid) stay unique.
+ */
+function replacer(identity: Identity, token: string): Replacer {
+  const literal = new Map<string, string>();
+  const numbered = (values: Iterable<string>, shape: (t: string) => string, key: (v: string) => string) =>
+    [...values].sort().forEach((value, i) => {
+      literal.set(key(value).toLowerCase(), shape(i === 0 ? token : `${token}-${i + 1}`));
+    });
+  numbered(
+    identity.emails,
+    (t) => `${t}@${ERASED_EMAIL_DOMAIN}`,
+    (v) => v,
+  );
+  numbered(
+    identity.accountIds,
+    (t) => t,
+    (v) => v,
+  );
+  numbered(identity.uuids, (t) => t, bare);
+  const literals = [...literal.keys()].filter(Boolean).sort((a, b) => b.length - a.length);
+  const literalPattern = literals.length ? new RegExp(literals.map(escapeRegex).join('|'), 'giu') : null;
+  const names = [...identity.names].sort((a, b) => b.length - a.length);
+  const namePattern = names.length
+    ? new RegExp(`(?<![\\p{L}\\p{N}_])(?:${names.map(escapeRegex).join('|')})(?![\\p{L}\\p{N}_])`, 'giu')
+    : null;
+  const text = (value: string) => {
+    let out = literalPattern
+      ? value.replace(literalPattern, (m) => literal.get(m.toLowerCase()) ?? token)
+      : value;
+    if (namePattern) out = out.replace(namePattern, token);
+    return out;
+  };
+  const json = (value: unknown): unknown => {
+    if (typeof value === 'string') return text(value);
+    if (Array.isArray(value)) return value.map(json);
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), json(v)]));
+    return value;
+  };
+  const needles = [...literals, ...names.map((n) => n.toLowerCase())];
+  return { text, json, needles };
+}
+
+const likeEscape = (s: string) => s.replace(/[\\%_]/g, '\\$&');
+
+/** Rewrites every affected row of one table; rows are addressed by ctid (stable within this transaction). */
+async function scrubTable(trx: Trx, tenantId: string, table: string, replace: Replacer): Promise<number> {
+  if (replace.needles.length === 0) return 0;
+  const columns = await textColumns(trx, table);
+  if (columns.length === 0) return 0;
+  const patterns = replace.needles.map((n) => `%${likeEscape(n)}%`);
+  // For json the needle is searched in the JSON text: good enough as a pre-filter, the walk decides.
+  const filter = columns.map((c) => `lower(${ident(c.column)}::text) like any(?::text[])`).join(' or ');
+  const { rows } = await trx.raw<{ rows: Record<string, unknown>[] }>(
+    `select ctid::text as row_ctid, ${columns.map((c) => ident(c.column)).join(', ')}
+       from ${ident(table)} where tenant_id = ? and (${filter})`,
+    [tenantId, ...columns.map(() => patterns)],
+  );
+  let changed = 0;
+  for (const row of rows) {
+    const updates: [TextColumn, unknown][] = [];
+    for (const column of columns) {
+      const value = row[column.column];
+      if (value === null || value === undefined) continue;
+      const next = scrubValue(column, value, replace);
+      if (next !== undefined) updates.push([column, next]);
+    }
+    if (updates.length === 0) continue;
+    await trx.raw(
+      `update ${ident(table)} set ${updates.map(([c]) => `${ident(c.column)} = ?${cast(c)}`).join(', ')}
+        where ctid = ?::tid and tenant_id = ?`,
+      [...updates.map(([, v]) => v as Knex.Value), row.row_ctid as string, tenantId],
+    );
+    changed++;
+  }
+  return changed;
+}
+
+/** The scrubbed value, or undefined when nothing in it changes. */
+function scrubValue(column: TextColumn, value: unknown, replace: Replacer): unknown {
+  if (column.kind === 'text') {
+    const next = replace.text(String(value));
+    return next === value ? undefined : next;
+  }
+  if (column.kind === 'text[]') {
+    const list = value as string[];
+    const next = list.map((v) => (v === null ? v : replace.text(v)));
+    return next.some((v, i) => v !== list[i]) ? next : undefined;
+  }
+  const next = replace.json(value);
+  return JSON.stringify(next) === JSON.stringify(value) ? undefined : JSON.stringify(next);
+}
+
+const cast = (column: TextColumn) =>
+  column.kind === 'json' ? `::${column.type}` : column.kind === 'text[]' ? '::text[]' : '';
+
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;

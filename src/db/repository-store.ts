@@ -1,0 +1,206 @@
+import type { Trx } from './database';
+
+/**
+ * Repositories and their backfill state. Every function runs inside the caller's withTenant transaction, so a
+ * state change commits together with the data it describes.
+ */
+
+export type SyncState = 'listing' | 'diffstats' | 'ready' | 'failed';
+
+export interface RepositoryInput {
+  uuid: string;
+  fullName: string;
+  slug: string;
+  name: string;
+  mainbranch: string | null;
+  isPrivate: boolean;
+}
+
+export interface RepositoryRecord {
+  id: number;
+  uuid: string;
+  fullName: string;
+  slug: string;
+  name: string;
+  mainbranch: string | null;
+  deletedAt: Date | null;
+  syncState: SyncState;
+  syncCursor: string | null;
+  commitsKnown: number;
+  commitsWithLines: number;
+  requestsUsed: number;
+  etaSeconds: number | null;
+  lastError: string | null;
+}
+
+interface RepositoryRow {
+  tenant_id: string;
+  id: number;
+  uuid: string;
+  full_name: string;
+  slug: string;
+  name: string;
+  mainbranch: string | null;
+  deleted_at: Date | null;
+  sync_state: SyncState;
+  sync_cursor: string | null;
+  commits_known: number;
+  commits_with_lines: number;
+  requests_used: number;
+  eta_seconds: number | null;
+  last_error: string | null;
+}
+
+const toRecord = (row: RepositoryRow): RepositoryRecord => ({
+  id: row.id,
+  uuid: row.uuid,
+  fullName: row.full_name,
+  slug: row.slug,
+  name: row.name,
+  mainbranch: row.mainbranch,
+  deletedAt: row.deleted_at,
+  syncState: row.sync_state,
+  syncCursor: row.sync_cursor,
+  commitsKnown: row.commits_known,
+  commitsWithLines: row.commits_with_lines,
+  requestsUsed: row.requests_used,
+  etaSeconds: row.eta_seconds,
+  lastError: row.last_error,
+});
+
+/** Inserts new repositories and refreshes known ones by uuid; a repository that reappears is no longer deleted. */
+export async function upsertRepositories(
+  trx: Trx,
+  tenantId: string,
+  repos: RepositoryInput[],
+  now: Date,
+): Promise<RepositoryRecord[]> {
+  if (repos.length === 0) return [];
+  const rows = await trx<RepositoryRow>('repositories')
+    .insert(
+      repos.map((r) => ({
+        tenant_id: tenantId,
+        uuid: r.uuid,
+        full_name: r.fullName,
+        slug: r.slug,
+        name: r.name,
+        mainbranch: r.mainbranch,
+        is_private: r.isPrivate,
+        updated_at: now,
+      })),
+    )
+    .onConflict(['tenant_id', 'uuid'])
+    .merge({
+      full_name: trx.raw('excluded.full_name'),
+      slug: trx.raw('excluded.slug'),
+      name: trx.raw('excluded.name'),
+      mainbranch: trx.raw('excluded.mainbranch'),
+      is_private: trx.raw('excluded.is_private'),
+      deleted_at: null,
+      updated_at: now,
+    } as never)
+    .returning('*');
+  return rows.map(toRecord);
+}
+
+/** Repositories absent from a complete listing were deleted (or moved out of the workspace). */
+export async function markMissingDeleted(
+  trx: Trx,
+  tenantId: string,
+  presentUuids: string[],
+  now: Date,
+): Promise<number> {
+  return trx('repositories')
+    .where({ tenant_id: tenantId })
+    .whereNull('deleted_at')
+    .whereNotIn('uuid', presentUuids)
+    .update({ deleted_at: now, updated_at: now });
+}
+
+export async function findRepository(
+  trx: Trx,
+  tenantId: string,
+  id: number,
+): Promise<RepositoryRecord | null> {
+  const row = await trx<RepositoryRow>('repositories').where({ tenant_id: tenantId, id }).first();
+  return row ? toRecord(row) : null;
+}
+
+/** Repositories that still exist, by name. */
+export async function listRepositories(trx: Trx, tenantId: string): Promise<RepositoryRecord[]> {
+  const rows = await trx<RepositoryRow>('repositories')
+    .where({ tenant_id: tenantId })
+    .whereNull('deleted_at')
+    .orderBy([{ column: 'full_name' }, { column: 'id' }]);
+  return rows.map(toRecord);
+}
+
+export interface ProgressUpdate {
+  state?: SyncState;
+  /** `undefined` keeps the cursor; `null` clears it. */
+  cursor?: string | null;
+  commitsKnownDelta?: number;
+  commitsWithLinesDelta?: number;
+  requests?: number;
+  lastError?: string | null;
+}
+
+/** Moves a repository's counters and phase forward in the caller's transaction. */
+export async function updateProgress(
+  trx: Trx,
+  tenantId: string,
+  id: number,
+  update: ProgressUpdate,
+  now: Date,
+): Promise<void> {
+  const changes: Record<string, unknown> = {
+    updated_at: now,
+    commits_known: trx.raw('commits_known + ?', [update.commitsKnownDelta ?? 0]),
+    commits_with_lines: trx.raw('commits_with_lines + ?', [update.commitsWithLinesDelta ?? 0]),
+    requests_used: trx.raw('requests_used + ?', [update.requests ?? 0]),
+  };
+  if (update.state !== undefined) changes.sync_state = update.state;
+  if (update.cursor !== undefined) changes.sync_cursor = update.cursor;
+  if (update.lastError !== undefined) changes.last_error = update.lastError?.slice(0, 1000) ?? null;
+  await trx('repositories').where({ tenant_id: tenantId, id }).update(changes);
+}
+
+/** Sets the counters from the commits table itself (at phase changes, so drift never outlives a phase). */
+export async function recountCommits(trx: Trx, tenantId: string, id: number): Promise<void> {
+  await trx.raw(
+    `update repositories r
+        set commits_known = c.known, commits_with_lines = c.with_lines
+       from (select count(*)::int as known, count(lines_added)::int as with_lines
+               from commits where tenant_id = ? and repository_id = ?) c
+      where r.tenant_id = ? and r.id = ?`,
+    [tenantId, id, tenantId, id],
+  );
+}
+
+/**
+ * Recomputes every repository's ETA from the requests it still needs (one diffstat per commit without lines,
+ * plus at least one page while listing) and the backfill rate. A tenant's repositories share its budget in
+ * turns, so a repository finishes after sum(min(other's remaining, its remaining)) requests.
+ * While listing, the total is not known yet, so the ETA is a lower bound.
+ */
+export async function refreshEtas(trx: Trx, tenantId: string, requestsPerSecond: number): Promise<void> {
+  await trx.raw(
+    `with r as (
+       select id,
+              case when deleted_at is not null or sync_state in ('ready', 'failed') then 0
+                   else greatest(commits_known - commits_with_lines, 0)
+                        + case when sync_state = 'listing' then 1 else 0 end
+              end as remaining
+         from repositories where tenant_id = ?
+     )
+     update repositories p
+        set eta_seconds = case
+              when p.sync_state = 'failed' then null
+              when r.remaining = 0 then 0
+              else ceil((select sum(least(o.remaining, r.remaining)) from r o) / ?::float8)::int
+            end
+       from r
+      where p.tenant_id = ? and p.id = r.id`,
+    [tenantId, requestsPerSecond, tenantId],
+  );
+}

@@ -1,0 +1,134 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../platform/logger';
+import { tenantTables } from './catalog';
+import type { Database, Trx } from './database';
+
+/**
+ * Deleting a tenant's data: the retention purge (60 days after uninstall) and an admin's "delete all data".
+ *
+ * Tables are found from the catalog (every table in public with a tenant_id), so a table added later is covered.
+ * Queue jobs are found by their payload: every job about a tenant carries `{ tenantId, … }` (src/db/job-queue.ts).
+ */
+
+export interface PurgeSummary {
+  tenantId: string;
+  clientKey: string;
+  rows: Record<string, number>;
+  jobs: number;
+}
+
+/** Deletes every row of the tenant from every tenant table, children first. Runs inside withTenant. */
+export async function deleteTenantRows(trx: Trx, tenantId: string): Promise<Record<string, number>> {
+  const rows: Record<string, number> = {};
+  for (const table of await tenantTables(trx)) {
+    rows[table] = await trx(table).where({ tenant_id: tenantId }).del();
+  }
+  return rows;
+}
+
+/**
+ * Deletes the tenant's waiting jobs and its idle per-tenant queues. A job that a worker holds right now is left to
+ * finish (deleting it under the worker would leave its queue locked); a purged tenant has none by then.
+ */
+export async function deleteTenantJobs(db: Knex | Trx, tenantId: string): Promise<number> {
+  const { rowCount } = await db.raw(
+    `delete from graphile_worker._private_jobs where payload->>'tenantId' = ? and locked_at is null`,
+    [tenantId],
+  );
+  await db.raw(
+    `delete from graphile_worker._private_job_queues q
+      where q.queue_name like ? and q.locked_at is null
+        and not exists (select 1 from graphile_worker._private_jobs j where j.job_queue_id = q.id)`,
+    [`%${tenantId}%`],
+  );
+  return rowCount ?? 0;
+}
+
+/**
+ * The retention purge of one tenant: its rows, its jobs, its registry row and the audit entry, in one transaction
+ * that opens both the tenant's rows and the registry. The registry row is locked and checked again first, so a
+ * reinstall that lands at the same moment wins: the purge then deletes nothing.
+ */
+export async function purgeUninstalledTenant(
+  db: Database,
+  tenantId: string,
+  now: Date,
+  logger: Logger,
+): Promise<PurgeSummary | null> {
+  const summary = await db.withTenant(tenantId, async (trx) => {
+    await trx.raw(`select set_config('app.system', 'on', true)`);
+    const tenant = await trx('tenants').where({ id: tenantId }).forUpdate().first();
+    if (!tenant || tenant.state !== 'uninstalled' || !tenant.delete_after || tenant.delete_after > now)
+      return null;
+    const rows = await deleteTenantRows(trx, tenantId);
+    const jobs = await deleteTenantJobs(trx, tenantId);
+    await trx('tenants').where({ id: tenantId }).del();
+    await trx('system_audit_log').insert({
+      at: now,
+      actor: 'system:retention',
+      action: 'tenant.purged',
+      subject_tenant_id: tenantId,
+      client_key: tenant.client_key,
+      details: {
+        uninstalled_at: tenant.uninstalled_at,
+        delete_after: tenant.delete_after,
+        rows,
+        jobs,
+      },
+    });
+    return { tenantId, clientKey: tenant.client_key as string, rows, jobs };
+  });
+  if (summary) logger.info({ tenantId, clientKey: summary.clientKey, jobs: summary.jobs }, 'tenant purged');
+  return summary;
+}
+
+/** Purges every tenant whose retention period has ended by `now`. */
+export async function purgeExpiredTenants(db: Database, now: Date, logger: Logger): Promise<PurgeSummary[]> {
+  const due = await db.withSystem('retention: tenants due for deletion', (trx) =>
+    trx('tenants')
+      .where({ state: 'uninstalled' })
+      .andWhere('delete_after', '<=', now)
+      .orderBy('delete_after')
+      .pluck('id'),
+  );
+  const purged: PurgeSummary[] = [];
+  for (const tenantId of due as string[]) {
+    const summary = await purgeUninstalledTenant(db, tenantId, now, logger);
+    if (summary) purged.push(summary);
+  }
+  return purged;
+}
+
+/**
+ * An admin's "delete all data": every tenant row and waiting job goes; the installation stays (the registry row),
+ * and the deletion is recorded in the tenant's audit log (written after the wipe) and in the system audit log.
+ */
+export async function deleteAllTenantData(
+  db: Database,
+  tenantId: string,
+  actor: string,
+  now: Date,
+): Promise<{ rows: Record<string, number>; jobs: number }> {
+  const result = await db.withTenant(tenantId, async (trx) => {
+    const rows = await deleteTenantRows(trx, tenantId);
+    const jobs = await deleteTenantJobs(trx, tenantId);
+    await trx('audit_log').insert({
+      tenant_id: tenantId,
+      at: now,
+      actor,
+      action: 'data.deleted',
+      details: { rows },
+    });
+    return { rows, jobs };
+  });
+  await db.withSystem('audit: tenant data deleted by its admin', (trx) =>
+    trx('system_audit_log').insert({
+      at: now,
+      actor,
+      action: 'tenant.data_deleted',
+      subject_tenant_id: tenantId,
+      details: { rows: result.rows, jobs: result.jobs },
+    }),
+  );
+  return result;
+}

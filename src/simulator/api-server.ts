@@ -1,0 +1,136 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { apiRoutes, type RouteDeps } from './api-routes.js';
+import { verifyApiRequest } from './auth.js';
+import { errorBody } from './payloads.js';
+import type { SlidingWindowLimiter } from './rate-limit.js';
+import type { ApiRequestRecord, SimulatorKnobs } from './types.js';
+
+export interface ApiServerDeps extends RouteDeps {
+  knobs: SimulatorKnobs;
+  limiter: SlidingWindowLimiter;
+  /** Seeded: decides which requests get faults. */
+  rng: () => number;
+  now: () => Date;
+  requestLog: ApiRequestRecord[];
+  requestLogLimit: number;
+  /** Timers of hung requests, cleared on close. */
+  hangTimers: Set<NodeJS.Timeout>;
+}
+
+/** Message Bitbucket sends with its 429 (the exact JSON body is UNCONFIRMED; the message is documented). */
+export const RATE_LIMIT_MESSAGE = 'Rate limit for this resource has been exceeded';
+
+const FAULTS: { status: number; message: string }[] = [
+  { status: 500, message: 'Something went wrong' },
+  { status: 502, message: 'Bad Gateway' },
+  { status: 503, message: 'Service Unavailable' },
+];
+
+/**
+ * api.bitbucket.org stand-in. Every request goes through: latency → JWT → rate limit (only
+ * /2.0/repositories/*, per clientKey) → seeded faults → the routes. Everything is logged.
+ */
+export function createApiApp(deps: ApiServerDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+
+  const log = (
+    req: Request,
+    status: number,
+    clientKey: string | null,
+    fault?: ApiRequestRecord['fault'],
+  ): void => {
+    const [path, query = ''] = req.originalUrl.split('?') as [string, string?];
+    const rec: ApiRequestRecord = {
+      method: req.method,
+      path,
+      query,
+      status,
+      clientKey,
+      at: deps.now().toISOString(),
+    };
+    if (fault) rec.fault = fault;
+    deps.requestLog.push(rec);
+    if (deps.requestLog.length > deps.requestLogLimit * 1.5)
+      deps.requestLog.splice(0, deps.requestLog.length - deps.requestLogLimit);
+  };
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.on('finish', () => {
+      if (!res.locals.hung)
+        log(
+          req,
+          res.statusCode,
+          (res.locals.clientKey as string | undefined) ?? null,
+          res.locals.fault as ApiRequestRecord['fault'],
+        );
+    });
+    const latency = deps.knobs.latencyMs;
+    if (latency > 0) setTimeout(next, latency);
+    else next();
+  });
+
+  // POST …/commits carries include/exclude as a form body; the qsh check may need it.
+  app.use(express.urlencoded({ extended: false }));
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const auth = verifyApiRequest({
+      authorization: req.headers.authorization,
+      method: req.method,
+      originalUrl: req.originalUrl,
+      body: req.body,
+      nowSec: Math.floor(deps.now().getTime() / 1000),
+      installationFor: (clientKey) => deps.state.installationByClientKey(clientKey),
+    });
+    if (!auth.ok) {
+      res.status(401).json(errorBody(auth.message, auth.detail));
+      return;
+    }
+    res.locals.installation = auth.installation;
+    res.locals.clientKey = auth.installation.clientKey;
+    if (req.path.startsWith('/2.0/repositories/')) {
+      const k = deps.knobs;
+      if (
+        !deps.limiter.admit(
+          `${auth.installation.clientKey}|repositories`,
+          deps.now().getTime(),
+          k.rateLimitPerHour,
+          k.rateWindowMs,
+        )
+      ) {
+        // No X-RateLimit-* headers: Bitbucket sends those only for access tokens and Forge, not Connect JWT.
+        res.status(429).json(errorBody(RATE_LIMIT_MESSAGE));
+        return;
+      }
+    }
+    const r = deps.rng();
+    const { faultRate, timeoutRate } = deps.knobs;
+    if (r < faultRate) {
+      const fault = FAULTS[Math.floor(deps.rng() * FAULTS.length)]!;
+      res.locals.fault = 'error';
+      res.status(fault.status).json(errorBody(fault.message));
+      return;
+    }
+    if (r < faultRate + timeoutRate) {
+      // Hang: never answer, then drop the connection, as an overloaded upstream would.
+      res.locals.hung = true;
+      log(req, 0, auth.installation.clientKey, 'timeout');
+      const timer = setTimeout(() => {
+        deps.hangTimers.delete(timer);
+        req.socket.destroy();
+      }, deps.knobs.hangMs);
+      deps.hangTimers.add(timer);
+      return;
+    }
+    next();
+  });
+
+  app.use(apiRoutes(deps));
+
+  app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(500).json(errorBody('Something went wrong', err.message));
+  });
+  return app;
+}

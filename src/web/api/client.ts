@@ -1,0 +1,107 @@
+/**
+ * The page's only way to the server: `/api/v1/*` with the session token from the page's meta tag
+ * (`Authorization: JWT …`). A 401 means the 15-minute session is over; the app then asks for a reload.
+ */
+export class SessionExpiredError extends Error {
+  constructor() {
+    super('Your Tally session has expired. Reload the page to continue.');
+  }
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type QueryValue = string | number | boolean | string[] | null | undefined;
+
+/** `?a=1&b=x&b=y` from a plain object (lists repeat the key); null, undefined and empty strings are left out. */
+export function buildQuery(params: Record<string, QueryValue>): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === '') continue;
+    if (Array.isArray(value)) {
+      for (const item of value) q.append(key, item);
+    } else {
+      q.set(key, String(value));
+    }
+  }
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
+
+type ExpiryListener = () => void;
+
+export interface ApiClient {
+  get<T>(path: string, params?: Record<string, QueryValue>, signal?: AbortSignal): Promise<T>;
+  send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  /** Raw text (CSV exports). */
+  text(path: string, params?: Record<string, QueryValue>): Promise<string>;
+  onSessionExpired(listener: ExpiryListener): () => void;
+}
+
+export function createApiClient(
+  token: string,
+  fetchImpl: typeof fetch = (...args) => fetch(...args),
+): ApiClient {
+  const listeners = new Set<ExpiryListener>();
+
+  async function request(
+    method: string,
+    path: string,
+    init: { body?: unknown; signal?: AbortSignal; accept: string },
+  ) {
+    const headers: Record<string, string> = { authorization: `JWT ${token}`, accept: init.accept };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetchImpl(`/api/v1${path}`, {
+      method,
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: init.signal,
+      credentials: 'omit',
+    });
+    if (res.status === 401) {
+      for (const listener of listeners) listener();
+      throw new SessionExpiredError();
+    }
+    if (!res.ok) {
+      let reason = `${res.status} ${res.statusText}`.trim();
+      try {
+        const body = (await res.json()) as { error?: unknown };
+        if (typeof body.error === 'string') reason = body.error;
+      } catch {
+        // Not JSON: keep the status line.
+      }
+      throw new ApiError(res.status, reason);
+    }
+    return res;
+  }
+
+  return {
+    async get<T>(path: string, params: Record<string, QueryValue> = {}, signal?: AbortSignal) {
+      const res = await request('GET', `${path}${buildQuery(params)}`, {
+        signal,
+        accept: 'application/json',
+      });
+      return (await res.json()) as T;
+    },
+    async send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown) {
+      const res = await request(method, path, { body, accept: 'application/json' });
+      if (res.status === 204) return undefined as T;
+      const text = await res.text();
+      return (text ? JSON.parse(text) : undefined) as T;
+    },
+    async text(path: string, params: Record<string, QueryValue> = {}) {
+      const res = await request('GET', `${path}${buildQuery(params)}`, { accept: 'text/csv' });
+      return res.text();
+    },
+    onSessionExpired(listener: ExpiryListener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

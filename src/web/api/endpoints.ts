@@ -1,0 +1,390 @@
+import type { ApiClient, QueryValue } from './client';
+import type { CalendarDay } from '../chart-data/calendar';
+import type { Contributor } from '../chart-data/contributors';
+import { addDays, type Interval } from '../chart-data/dates';
+import type { LineTotals } from '../chart-data/exclusions';
+import type { CreatedMergedPoint } from '../chart-data/pull-requests';
+import type { PunchCardCell } from '../chart-data/punch-card';
+import type { PeriodPoint } from '../chart-data/series';
+
+/**
+ * The analytics, repository and trust API as the pages use it (src/api/*-routes.ts). Raw payloads (snake_case,
+ * as the server sends) are mapped to the chart-data types here and nowhere else, so a contract change touches
+ * one file.
+ */
+
+export interface StatsQuery {
+  repos: string[];
+  /** Inclusive first and last day; null from = since the first commit. */
+  from: string | null;
+  to: string;
+  interval: Interval;
+  merges: boolean;
+  bots: boolean;
+  /** A contributor key (`a:…`, `e:…`) or a Bitbucket user uuid. */
+  contributor?: string;
+}
+
+/** The server takes a half-open [since, until) range of local days. */
+export function statsParams(
+  q: StatsQuery,
+  extra: Record<string, QueryValue> = {},
+): Record<string, QueryValue> {
+  return {
+    repository: q.repos,
+    since: q.from,
+    until: addDays(q.to, 1),
+    merges: q.merges ? 'include' : 'exclude',
+    bots: q.bots ? 'include' : 'exclude',
+    contributor: q.contributor,
+    ...extra,
+  };
+}
+
+interface RawPoint {
+  period: string;
+  commits: number;
+  lines_added: number;
+  lines_removed: number;
+}
+
+const point = (p: RawPoint): PeriodPoint => ({
+  period: p.period.slice(0, 10),
+  commits: p.commits,
+  linesAdded: p.lines_added,
+  linesRemoved: p.lines_removed,
+});
+
+interface RawContributor {
+  key: string;
+  account_id: string | null;
+  display_name: string;
+  commits: number;
+  lines_added: number;
+  lines_removed: number;
+}
+
+export interface RepositoryStatus {
+  uuid: string;
+  fullName: string;
+  state: 'listing' | 'diffstats' | 'ready' | 'failed';
+  commitsKnown: number;
+  commitsWithLines: number;
+  requestsUsed: number;
+  etaSeconds: number | null;
+}
+
+interface RawRepository {
+  uuid: string;
+  full_name: string;
+  state: RepositoryStatus['state'];
+  commits_known: number;
+  commits_with_lines: number;
+  requests_used: number;
+  eta_seconds: number | null;
+}
+
+export interface RepositoryTotals {
+  uuid: string;
+  fullName: string;
+  commits: number;
+  linesAdded: number;
+  linesRemoved: number;
+}
+
+interface RawRepositoryTotals {
+  uuid: string;
+  full_name: string;
+  commits: number;
+  lines_added: number;
+  lines_removed: number;
+}
+
+const repositoryTotals = (r: RawRepositoryTotals): RepositoryTotals => ({
+  uuid: r.uuid,
+  fullName: r.full_name,
+  commits: r.commits,
+  linesAdded: r.lines_added,
+  linesRemoved: r.lines_removed,
+});
+
+export interface PullRequestStats {
+  series: CreatedMergedPoint[];
+  totals: { created: number; merged: number; declined: number; open: number };
+  timeToMerge: { count: number; p50: number | null; p90: number | null };
+  histogram: { label: string; count: number }[];
+  reviewers: { name: string; reviews: number; approvals: number }[];
+}
+
+export interface Settings {
+  timezone: string;
+  pathExclusions: string[];
+  useDefaultExclusions: boolean;
+  botPatterns: string[];
+  useDefaultBots: boolean;
+  defaults: { pathExclusions: string[]; botPatterns: string[] };
+}
+
+export interface Identity {
+  key: string;
+  name: string;
+  emails: string[];
+  accountId: string | null;
+  mergedInto: string | null;
+  commits: number;
+}
+
+export interface Consent {
+  grantedBy: string;
+  reason: string;
+  grantedAt: string;
+  expiresAt: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+}
+
+export function endpoints(api: ApiClient) {
+  const activity = async (q: StatsQuery, signal?: AbortSignal): Promise<PeriodPoint[]> => {
+    const body = await api.get<{ series: RawPoint[] }>(
+      '/stats/activity',
+      statsParams(q, { interval: q.interval }),
+      signal,
+    );
+    return body.series.map(point);
+  };
+  const top = async (params: Record<string, QueryValue>, signal?: AbortSignal) => {
+    const body = await api.get<{ people: RawContributor[]; repositories: RawRepositoryTotals[] }>(
+      '/stats/top',
+      params,
+      signal,
+    );
+    return { people: body.people, repositories: body.repositories.map(repositoryTotals) };
+  };
+
+  return {
+    async me(): Promise<{ workspace: string | null; accountId: string | null }> {
+      return api.get('/me');
+    },
+
+    async repositories(signal?: AbortSignal): Promise<RepositoryStatus[]> {
+      const body = await api.get<{ repositories: RawRepository[] }>('/repositories', {}, signal);
+      return body.repositories.map((r) => ({
+        uuid: r.uuid,
+        fullName: r.full_name,
+        state: r.state,
+        commitsKnown: r.commits_known,
+        commitsWithLines: r.commits_with_lines,
+        requestsUsed: r.requests_used,
+        etaSeconds: r.eta_seconds,
+      }));
+    },
+
+    /** Every contributor in scope with totals (series are fetched per contributor: see contributorSeries). */
+    async contributors(q: StatsQuery, signal?: AbortSignal): Promise<Contributor[]> {
+      const body = await api.get<{ contributors: RawContributor[] }>(
+        '/stats/contributors',
+        statsParams(q),
+        signal,
+      );
+      return body.contributors.map((c) => ({
+        id: c.key,
+        name: c.display_name,
+        avatarUrl: null,
+        commits: c.commits,
+        linesAdded: c.lines_added,
+        linesRemoved: c.lines_removed,
+        series: [],
+      }));
+    },
+
+    /** Commits and lines per period (commit activity and code frequency share it). */
+    activity,
+
+    async contributorSeries(key: string, q: StatsQuery, signal?: AbortSignal): Promise<PeriodPoint[]> {
+      return activity({ ...q, contributor: key }, signal);
+    },
+
+    async punchCard(
+      q: StatsQuery,
+      signal?: AbortSignal,
+    ): Promise<{ cells: PunchCardCell[]; timezone: string; note: string | null }> {
+      const body = await api.get<{ cells: PunchCardCell[]; timezone: string; note?: string }>(
+        '/stats/punchcard',
+        statsParams(q),
+        signal,
+      );
+      return { cells: body.cells, timezone: body.timezone, note: body.note ?? null };
+    },
+
+    async topRepositories(q: StatsQuery, signal?: AbortSignal): Promise<RepositoryTotals[]> {
+      return (await top(statsParams(q, { by: 'commits', limit: 100 }), signal)).repositories;
+    },
+
+    /** Lines per repository with and without path exclusions: the exclusions' effect. */
+    async exclusionEffect(
+      signal?: AbortSignal,
+    ): Promise<{ repository: string; before: LineTotals; after: LineTotals }[]> {
+      const [before, after] = await Promise.all([
+        top({ by: 'lines', limit: 100, exclusions: 'ignore' }, signal),
+        top({ by: 'lines', limit: 100, exclusions: 'apply' }, signal),
+      ]);
+      const afterByUuid = new Map(after.repositories.map((r) => [r.uuid, r]));
+      return before.repositories.map((r) => {
+        const a = afterByUuid.get(r.uuid);
+        return {
+          repository: r.fullName,
+          before: { linesAdded: r.linesAdded, linesRemoved: r.linesRemoved },
+          after: { linesAdded: a?.linesAdded ?? 0, linesRemoved: a?.linesRemoved ?? 0 },
+        };
+      });
+    },
+
+    async calendar(
+      user: string,
+      from: string,
+      to: string,
+      merges: boolean,
+      signal?: AbortSignal,
+    ): Promise<CalendarDay[]> {
+      const body = await api.get<{ days: CalendarDay[] }>(
+        '/stats/calendar',
+        {
+          contributor: user,
+          since: from,
+          until: addDays(to, 1),
+          merges: merges ? 'include' : 'exclude',
+          bots: 'include',
+        },
+        signal,
+      );
+      return body.days;
+    },
+
+    async pullRequests(q: StatsQuery, signal?: AbortSignal): Promise<PullRequestStats> {
+      const body = await api.get<{
+        series: { period: string; created: number; merged: number }[];
+        totals: PullRequestStats['totals'];
+        time_to_merge: {
+          count: number;
+          p50: number | null;
+          p90: number | null;
+          histogram: { label: string; count: number }[];
+        };
+        reviewers: { display_name: string | null; reviews: number; approvals: number }[];
+      }>('/pull-requests/stats', statsParams(q, { interval: q.interval }), signal);
+      return {
+        series: body.series.map((s) => ({
+          period: s.period.slice(0, 10),
+          created: s.created,
+          merged: s.merged,
+        })),
+        totals: body.totals,
+        timeToMerge: {
+          count: body.time_to_merge.count,
+          p50: body.time_to_merge.p50,
+          p90: body.time_to_merge.p90,
+        },
+        histogram: body.time_to_merge.histogram.map((b) => ({ label: b.label, count: b.count })),
+        reviewers: body.reviewers.map((r) => ({
+          name: r.display_name ?? 'Unknown',
+          reviews: r.reviews,
+          approvals: r.approvals,
+        })),
+      };
+    },
+
+    /** A server-side CSV export (every commit or pull request in scope). */
+    async exportCsv(kind: 'commits' | 'pull-requests', q: StatsQuery): Promise<string> {
+      const { contributor: _contributor, ...params } = statsParams(q, { format: 'csv' });
+      return api.text(`/export/${kind}`, params);
+    },
+
+    async settings(): Promise<Settings> {
+      const body = await api.get<{
+        timezone: string;
+        path_exclusions: string[];
+        default_path_exclusions: boolean;
+        bot_patterns: string[];
+        default_bot_patterns: boolean;
+        defaults: { path_exclusions: string[]; bot_patterns: string[] };
+      }>('/settings');
+      return {
+        timezone: body.timezone,
+        pathExclusions: body.path_exclusions,
+        useDefaultExclusions: body.default_path_exclusions,
+        botPatterns: body.bot_patterns,
+        useDefaultBots: body.default_bot_patterns,
+        defaults: { pathExclusions: body.defaults.path_exclusions, botPatterns: body.defaults.bot_patterns },
+      };
+    },
+
+    async saveSettings(settings: Partial<Omit<Settings, 'defaults'>>): Promise<void> {
+      const body: Record<string, unknown> = {};
+      if (settings.timezone !== undefined) body.timezone = settings.timezone;
+      if (settings.pathExclusions !== undefined) body.path_exclusions = settings.pathExclusions;
+      if (settings.useDefaultExclusions !== undefined)
+        body.default_path_exclusions = settings.useDefaultExclusions;
+      if (settings.botPatterns !== undefined) body.bot_patterns = settings.botPatterns;
+      if (settings.useDefaultBots !== undefined) body.default_bot_patterns = settings.useDefaultBots;
+      await api.send('PUT', '/settings', body);
+    },
+
+    async identities(signal?: AbortSignal): Promise<Identity[]> {
+      const body = await api.get<{
+        identities: {
+          key: string;
+          display_name: string;
+          emails: string[];
+          account_id: string | null;
+          merged_into: string | null;
+          commits: number;
+        }[];
+      }>('/identities', {}, signal);
+      return body.identities.map((i) => ({
+        key: i.key,
+        name: i.display_name,
+        emails: i.emails,
+        accountId: i.account_id,
+        mergedInto: i.merged_into,
+        commits: i.commits,
+      }));
+    },
+
+    async mergeIdentities(into: string, from: string[]): Promise<void> {
+      await api.send('POST', '/identities/merge', { into, from });
+    },
+
+    async unmergeIdentity(key: string): Promise<void> {
+      await api.send('DELETE', `/identities/merge/${encodeURIComponent(key)}`);
+    },
+
+    async consent(): Promise<Consent | null> {
+      const body = await api.get<{ consent: Consent | null }>('/support/consent');
+      return body.consent;
+    },
+
+    async grantConsent(days: number, reason: string): Promise<void> {
+      await api.send('POST', '/support/consent', { days, reason });
+    },
+
+    async revokeConsent(): Promise<void> {
+      await api.send('DELETE', '/support/consent');
+    },
+
+    async deleteAllData(workspaceSlug: string): Promise<void> {
+      await api.send('POST', '/data/delete', { confirm: workspaceSlug });
+    },
+
+    async audit(signal?: AbortSignal): Promise<AuditEntry[]> {
+      const body = await api.get<{ entries: AuditEntry[] }>('/audit', { limit: 50 }, signal);
+      return body.entries;
+    },
+  };
+}
+
+export type Endpoints = ReturnType<typeof endpoints>;

@@ -1,0 +1,18 @@
+import { createContext, useContext } from 'react';
+import type { Endpoints } from '../api/endpoints';
+
+export interface AppContextValue {
+  api: Endpoints;
+  /** The module parameters Bitbucket put in the page URL (repoUuid, repoPath, workspace, user). */
+  params: URLSearchParams;
+  /** Today as `YYYY-MM-DD`: ranges end here. */
+  today: string;
+}
+
+export const AppContext = createContext<AppContextValue | null>(null);
+
+export function useApp(): AppContextValue {
+  const value = useContext(AppContext);
+  if (!value) throw new Error('useApp outside AppContext');
+  return value;
+}

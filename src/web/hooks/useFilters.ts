@@ -1,0 +1,24 @@
+import { useCallback, useState } from 'react';
+import { hostState, writeUrlQuery } from '../host/ap';
+import { parseFilters, serializeFilters, type Filters } from '../state/url-filters';
+
+/** Filters from the URL (or the host's saved state), written back on every change. */
+export function useFilters(): [Filters, (change: Partial<Filters>) => void] {
+  const [filters, setFilters] = useState<Filters>(() => {
+    const own = window.location.search;
+    const saved = hostState();
+    return parseFilters(saved && !/[?&](range|from|metric|merges|bots|repos)=/.test(own) ? saved : own);
+  });
+  const update = useCallback((change: Partial<Filters>) => {
+    setFilters((current) => {
+      const next = { ...current, ...change };
+      if (change.range && change.range !== 'custom') {
+        next.from = null;
+        next.to = null;
+      }
+      writeUrlQuery(serializeFilters(next, window.location.search));
+      return next;
+    });
+  }, []);
+  return [filters, update];
+}

@@ -1,0 +1,176 @@
+import { useMemo } from 'react';
+import type { StatsQuery } from '../api/endpoints';
+import { calendarGrid, longestStreak } from '../chart-data/calendar';
+import { addDays } from '../chart-data/dates';
+import { formatCount } from '../chart-data/format';
+import { monthlyActivity } from '../chart-data/profile';
+import { useApp } from '../components/AppContext';
+import { ChartCard } from '../components/ChartCard';
+import { DataTable } from '../components/DataTable';
+import { Switch } from '../components/FilterBar';
+import { EmptyState, ErrorState, Skeleton } from '../components/States';
+import { HorizontalBars } from '../charts/Bars';
+import { CalendarHeatmap } from '../charts/Calendar';
+import { useApi } from '../hooks/useApi';
+import { useChartColors } from '../hooks/useChartColors';
+import { useFilters } from '../hooks/useFilters';
+
+const ACTIVITY_REPOSITORIES = 8;
+
+/** A person's contributions over the last year: calendar, per-repository breakdown, activity by month. */
+export default function ProfilePage() {
+  const { api, params, today } = useApp();
+  const user = params.get('user') ?? '';
+  const [filters, setFilters] = useFilters();
+  const colors = useChartColors();
+  const from = addDays(today, -364);
+  const query: StatsQuery = useMemo(
+    () => ({
+      repos: [],
+      from,
+      to: today,
+      interval: 'month',
+      merges: filters.merges,
+      bots: true,
+      contributor: user,
+    }),
+    [from, today, filters.merges, user],
+  );
+  const key = JSON.stringify(query);
+  const days = useApi(`calendar:${key}`, (signal) => api.calendar(user, from, today, filters.merges, signal));
+  const repositories = useApi(`repos:${key}`, (signal) => api.topRepositories(query, signal));
+  const activity = useApi(
+    `months:${key}:${(repositories.data ?? []).map((r) => r.uuid).join()}`,
+    async (signal) => {
+      const repos = (repositories.data ?? []).slice(0, ACTIVITY_REPOSITORIES);
+      const series = await Promise.all(repos.map((r) => api.activity({ ...query, repos: [r.uuid] }, signal)));
+      return monthlyActivity(repos.map((r, i) => ({ name: r.fullName, series: series[i]! })));
+    },
+  );
+  const grid = useMemo(() => calendarGrid(days.data ?? [], today), [days.data, today]);
+  const streak = useMemo(() => longestStreak(days.data ?? []), [days.data]);
+  const repos = repositories.data ?? [];
+  const fileParts = ['contributions', from, 'to', today];
+
+  if (!user) return <EmptyState title="No person">Open this tab from a Bitbucket profile.</EmptyState>;
+  return (
+    <main>
+      <h1 className="page-title">Contributions</h1>
+      <p className="subtle">The last 12 months, across every repository in the workspace</p>
+      <div className="filter-bar" role="group" aria-label="Filters">
+        <Switch
+          label="Include merges"
+          checked={filters.merges}
+          onChange={(merges) => setFilters({ merges })}
+        />
+      </div>
+      <div className="stat-row" aria-live="polite">
+        <div className="stat">
+          <div className="value" data-testid="year-contributions">
+            {days.data ? formatCount(grid.total) : '—'}
+          </div>
+          <div className="label">commits in the last year</div>
+        </div>
+        <div className="stat">
+          <div className="value">{days.data ? formatCount(grid.activeDays) : '—'}</div>
+          <div className="label">active days</div>
+        </div>
+        <div className="stat">
+          <div className="value">{days.data ? formatCount(streak) : '—'}</div>
+          <div className="label">longest streak (days)</div>
+        </div>
+        <div className="stat">
+          <div className="value">{repositories.data ? formatCount(repos.length) : '—'}</div>
+          <div className="label">repositories</div>
+        </div>
+      </div>
+      <ChartCard
+        id="calendar"
+        title="Contributions calendar"
+        subtitle={`${formatCount(grid.total)} commits from ${from} to ${today}`}
+        state={days}
+        rows={grid.weeks.flat().filter((c) => c !== null)}
+        csvColumns={[
+          { header: 'date', value: (c) => c.date },
+          { header: 'commits', value: (c) => c.commits },
+        ]}
+        fileParts={['calendar', ...fileParts]}
+        isEmpty={grid.total === 0}
+        emptyTitle="No commits in the last year"
+        emptyHint="Commits count once Tally has indexed them; merges are left out unless included."
+        height={130}
+      >
+        <CalendarHeatmap grid={grid} colors={colors} label={`${grid.total} commits in the last year`} />
+      </ChartCard>
+      <div className="grid two">
+        <ChartCard
+          id="profile-repositories"
+          title="By repository"
+          subtitle="Commits in the last year"
+          state={repositories}
+          rows={repos}
+          csvColumns={[
+            { header: 'repository', value: (r) => r.fullName },
+            { header: 'commits', value: (r) => r.commits },
+            { header: 'lines added', value: (r) => r.linesAdded },
+            { header: 'lines removed', value: (r) => r.linesRemoved },
+          ]}
+          fileParts={['repositories', ...fileParts]}
+          isEmpty={repos.length === 0}
+          emptyTitle="No repositories in the last year"
+          height={160}
+          table={
+            <DataTable
+              caption="Commits by repository"
+              rows={repos}
+              columns={[
+                { header: 'Repository', cell: (r) => r.fullName },
+                { header: 'Commits', cell: (r) => formatCount(r.commits), numeric: true },
+                { header: 'Lines added', cell: (r) => formatCount(r.linesAdded), numeric: true },
+                { header: 'Lines removed', cell: (r) => formatCount(r.linesRemoved), numeric: true },
+              ]}
+            />
+          }
+        >
+          <HorizontalBars
+            rows={repos.map((r) => ({ name: r.fullName, commits: r.commits }))}
+            keys={[{ key: 'commits', name: 'Commits', color: colors.brand }]}
+            colors={colors}
+            label="Commits by repository"
+          />
+        </ChartCard>
+        <section className="card" aria-labelledby="activity-title">
+          <h2 id="activity-title" style={{ font: 'var(--ds-font-heading-small)', margin: '0 0 8px' }}>
+            Contribution activity
+          </h2>
+          {!activity.data && activity.status === 'error' ? (
+            <ErrorState error={activity.error} onRetry={activity.reload} />
+          ) : !activity.data ? (
+            <Skeleton height={160} label="Loading activity" />
+          ) : activity.data.length === 0 ? (
+            <EmptyState title="No activity in the last year" />
+          ) : (
+            <ul className="activity-list" data-testid="activity-list">
+              {activity.data.map((m) => (
+                <li key={m.month}>
+                  <span>
+                    <strong>{m.label}</strong>: {formatCount(m.commits)} commit{m.commits === 1 ? '' : 's'} in{' '}
+                    {m.repositories.length} repositor{m.repositories.length === 1 ? 'y' : 'ies'}
+                    <br />
+                    <span className="subtlest">
+                      {m.repositories.map((r) => `${r.name} (${formatCount(r.commits)})`).join(', ')}
+                    </span>
+                  </span>
+                  <span className="subtlest" style={{ textAlign: 'right' }}>
+                    <span className="added">+{formatCount(m.linesAdded)}</span>{' '}
+                    <span className="removed">−{formatCount(m.linesRemoved)}</span>
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+    </main>
+  );
+}

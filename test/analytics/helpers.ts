@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { createSessionToken } from '../../src/connect/jwt';
+import { startTestApp, type TestApp } from '../support/app';
+import { install, newWorkspace, type Workspace } from '../support/bitbucket';
+import { loadExport, type ExportCommit, type LoadOptions } from '../support/load-export';
+
+/** A running Tally with one installed workspace, and an API client speaking for it. */
+export interface AnalyticsFixture {
+  app: TestApp;
+  ws: Workspace;
+  tenantId: string;
+  api: ApiClient;
+}
+
+export type Params = Record<string, string | string[] | undefined>;
+
+export interface ApiClient {
+  get(path: string, params?: Params): Promise<Response>;
+  json<T = Record<string, unknown>>(path: string, params?: Params): Promise<T>;
+  send(method: string, path: string, body: unknown): Promise<Response>;
+}
+
+export function queryString(params: Params = {}): string {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) search.append(k, one);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+export function apiClient(url: string, ws: Workspace): ApiClient {
+  const auth = () => ({
+    authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin' })}`,
+  });
+  const client: ApiClient = {
+    get: (path, params) => fetch(`${url}/api/v1${path}${queryString(params)}`, { headers: auth() }),
+    async json(path, params) {
+      const res = await client.get(path, params);
+      const text = await res.text();
+      assert.equal(res.status, 200, `${path}${queryString(params)}: ${text}`);
+      return JSON.parse(text);
+    },
+    send: (method, path, body) =>
+      fetch(`${url}/api/v1${path}`, {
+        method,
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }),
+  };
+  return client;
+}
+
+export async function startAnalyticsApp(options: { now?: () => Date } = {}): Promise<AnalyticsFixture> {
+  const app = await startTestApp(options);
+  const ws = newWorkspace();
+  assert.equal((await install(app.url, ws)).status, 204);
+  const tenant = await app.runtime.tenants.findByClientKey(ws.clientKey);
+  return { app, ws, tenantId: tenant!.id, api: apiClient(app.url, ws) };
+}
+
+export function load(fixture: AnalyticsFixture, commits: ExportCommit[], options: Partial<LoadOptions> = {}) {
+  return loadExport({ db: fixture.app.runtime.db, tenantId: fixture.tenantId, commits, ...options });
+}

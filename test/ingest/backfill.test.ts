@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Runner } from 'graphile-worker';
+import {
+  exportTotals,
+  repositoryStatus,
+  startBackfill,
+  startIngestWorker,
+  storedTotals,
+  waitForReady,
+  type Backfill,
+} from './backfill-harness';
+
+describe('backfill of the express history', () => {
+  let b: Backfill;
+  let worker: Runner;
+  before(async () => {
+    b = await startBackfill();
+    worker = await startIngestWorker(b.app);
+  });
+  after(async () => {
+    await worker?.stop();
+    await b?.close();
+  });
+
+  it('stores exactly the totals of the export: commits, files, lines per author email with and without merges', async () => {
+    const [repo] = await waitForReady(b);
+    const expected = exportTotals();
+    assert.equal(expected.commits, 6413);
+    const stored = await storedTotals(b.admin, b.tenantId);
+    assert.equal(stored.commits, expected.commits);
+    assert.equal(stored.files, expected.files);
+    assert.deepEqual(stored.withoutMerges, expected.withoutMerges);
+    assert.deepEqual(stored.withMerges, expected.withMerges);
+    assert.equal(repo!.full_name, 'acme/express');
+    assert.equal(repo!.commits_known, 6413);
+    assert.equal(repo!.commits_with_lines, 6413);
+    assert.equal(repo!.eta_seconds, 0);
+  });
+
+  it('spends about one request per commit: ceil(n/100) commit pages plus one diffstat each', async () => {
+    const [repo] = await repositoryStatus(b);
+    const apiRequests = b.sim.requestLog.filter((r) => r.path.startsWith('/2.0/repositories/acme') || r.path.includes('%7B'));
+    const diffstats = b.sim.requestLog.filter((r) => r.path.includes('/diffstat/'));
+    const pages = b.sim.requestLog.filter((r) => r.path.endsWith('/commits'));
+    assert.equal(pages.length, Math.ceil(6413 / 100));
+    assert.equal(diffstats.length, 6413);
+    assert.equal(new Set(diffstats.map((r) => r.path)).size, 6413, 'no diffstat fetched twice');
+    assert.equal(repo!.requests_used, pages.length + diffstats.length);
+    assert.ok(apiRequests.length <= 6413 * 1.01 + 2);
+  });
+});

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { createDatabase } from '../../src/db/database';
+import { enqueueJob } from '../../src/db/job-queue';
+import { createLogger } from '../../src/platform/logger';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { insertTenantRow, newPerson, seedTenant } from './fixtures';
+
+function cli(script: 'backup' | 'restore', file: string, env: Record<string, string>) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', `src/main/${script}.ts`, file],
+      { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env }, timeout: 120_000 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error.code as number) ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Row count and an md5 over the ordered rows of every table outside PostgreSQL's own schemas. */
+async function fingerprint(url: string): Promise<Record<string, { rows: number; md5: string }>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows: tables } = await client.query(`
+      select n.nspname as schema, c.relname as table from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')
+         and n.nspname not like 'pg\\_%' order by 1, 2`);
+    const result: Record<string, { rows: number; md5: string }> = {};
+    for (const { schema, table } of tables) {
+      const name = `"${schema}"."${table}"`;
+      const { rows } = await client.query(
+        `select count(*)::int as rows, coalesce(md5(string_agg(t::text, E'\\n' order by t::text)), '') as md5
+           from ${name} t`,
+      );
+      result[`${schema}.${table}`] = rows[0];
+    }
+    return result;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('encrypted backup and restore', () => {
+  let source: TestDatabase;
+  let dir: string;
+  const key = randomBytes(32).toString('hex');
+  const marker = `Plaintext marker ${randomUUID()}`;
+  const created: string[] = [];
+  let adminBase: string;
+
+  /** A new, empty database in the same cluster (roles are cluster-wide, as in production). */
+  async function emptyDatabase(): Promise<string> {
+    const name = `restore_${randomBytes(5).toString('hex')}`;
+    const client = new pg.Client({ connectionString: adminBase.replace(/\/[^/]+$/, '/postgres') });
+    await client.connect();
+    await client.query(`create database "${name}"`);
+    await client.end();
+    created.push(name);
+    return adminBase.replace(/\/[^/]+$/, `/${name}`);
+  }
+
+  before(async () => {
+    source = await createTestDatabase();
+    adminBase = source.adminUrl;
+    dir = mkdtempSync(path.join(os.tmpdir(), 'tally-backup-test-'));
+    const db = createDatabase(source.appUrl, createLogger('silent'));
+    const tenantId = randomUUID();
+    await insertTenantRow(source.adminUrl, tenantId, { note: marker });
+    await seedTenant(db, tenantId, [newPerson('Logan Howlett'), newPerson('Hank McCoy')], {
+      commitsPerPerson: 25,
+    });
+    await db.withTenant(tenantId, (trx) => enqueueJob(trx, 'backfill_repository', { tenantId }));
+    await db.close();
+  });
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    const client = new pg.Client({ connectionString: adminBase.replace(/\/[^/]+$/, '/postgres') });
+    await client.connect();
+    for (const name of created) await client.query(`drop database if exists "${name}" with (force)`);
+    await client.end();
+    await source.drop();
+  });
+
+  it('round trip: every table’s row count and checksum are identical after restore into an empty database', async () => {
+    const file = path.join(dir, 'tally.backup');
+    const backup = await cli('backup', file, {
+      DATABASE_ADMIN_URL: source.adminUrl,
+      BACKUP_ENCRYPTION_KEY: key,
+    });
+    assert.equal(backup.code, 0, backup.stderr);
+    const bytes = readFileSync(file);
+    assert.equal(bytes.subarray(0, 7).toString(), 'TALLYBK');
+    assert.equal(bytes.includes(Buffer.from(marker)), false, 'encrypted: no plaintext in the file');
+    assert.equal(bytes.includes(Buffer.from('PGDMP')), false, 'not a bare pg_dump file');
+
+    const target = await emptyDatabase();
+    const restore = await cli('restore', file, { DATABASE_ADMIN_URL: target, BACKUP_ENCRYPTION_KEY: key });
+    assert.equal(restore.code, 0, restore.stderr);
+
+    const before = await fingerprint(source.adminUrl);
+    const after = await fingerprint(target);
+    assert.ok(Object.keys(before).length > 15, 'many tables compared');
+    assert.ok(before['public.commits']!.rows === 50 && before['graphile_worker._private_jobs']!.rows === 1);
+    assert.deepEqual(after, before);
+  });
+
+  it('refuses to restore into a database that is not empty, and changes nothing there', async () => {
+    const file = path.join(dir, 'tally.backup');
+    const before = await fingerprint(source.adminUrl);
+    const out = await cli('restore', file, {
+      DATABASE_ADMIN_URL: source.adminUrl,
+      BACKUP_ENCRYPTION_KEY: key,
+    });
+    assert.equal(out.code, 3);
+    assert.match(out.stderr, /Restore refused: the target database is not empty/);
+    assert.deepEqual(await fingerprint(source.adminUrl), before);
+  });
+
+  it('a tampered file or the wrong key restores nothing', async () => {
+    const file = path.join(dir, 'tally.backup');
+    const tampered = path.join(dir, 'tampered.backup');
+    const bytes = readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+    writeFileSync(tampered, bytes);
+    for (const [name, keyUsed] of [
+      [tampered, key],
+      [file, randomBytes(32).toString('hex')],
+    ] as const) {
+      const target = await emptyDatabase();
+      const out = await cli('restore', name, { DATABASE_ADMIN_URL: target, BACKUP_ENCRYPTION_KEY: keyUsed });
+      assert.equal(out.code, 1);
+      assert.match(out.stderr, /corrupt or was encrypted with another key/);
+      assert.deepEqual(await fingerprint(target), {}, 'the target stays empty');
+    }
+  });
+
+  it('needs a key and a file', async () => {
+    const out = await cli('backup', '', { DATABASE_ADMIN_URL: source.adminUrl });
+    assert.equal(out.code, 2);
+    assert.match(out.stderr, /BACKUP_ENCRYPTION_KEY/);
+  });
+});
