@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { listAudit } from '../db/audit-log';
 import { deleteAllTenantData } from '../db/tenant-purge';
+import { requireConfigurePage } from '../connect/auth';
 import { HttpError } from '../platform/errors';
 import type { ApiDeps } from './api-router';
 
@@ -17,14 +18,13 @@ export const actorOf = (accountId: string | undefined) => `user:${accountId ?? '
 
 /**
  * The tenant's own data: "delete all data" and the audit log (support reads included).
- * Deleting is meant for workspace admins: the configure page that calls it is admin-only in Bitbucket, but a
- * session token does not say which page minted it, so any session token of the tenant is accepted here.
+ * Deleting is for workspace admins: only a session token minted by the (admin-only) configure page may do it.
  */
 export function dataRouter(deps: ApiDeps): Router {
   const router = express.Router();
   const json = express.json({ limit: '4kb' });
 
-  router.post('/data/delete', json, async (req, res, next) => {
+  router.post('/data/delete', requireConfigurePage, json, async (req, res, next) => {
     try {
       const body = deleteBody.safeParse(req.body ?? {});
       if (!body.success) throw new HttpError(400, 'confirm the deletion with the workspace name');

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Router } from 'express';
-import { requireConnectJwt, type AuthDeps } from '../connect/auth';
-import { createSessionToken } from '../connect/jwt';
+import { authenticate, type AuthDeps } from '../connect/auth';
+import { createSessionToken, TokenError } from '../connect/jwt';
 
 export const PAGES = {
   repository: 'Graphs',
@@ -22,6 +22,17 @@ export interface PageAssets {
   scripts: string;
 }
 
+/** The page shown when Bitbucket's page token is refused: expired (the usual case) or not valid. */
+function refusedPage(reason: string, styles: string): string {
+  const expired = reason === 'token expired';
+  const title = expired ? 'This page has expired — reload the page' : 'Tally could not verify this page';
+  const detail = expired
+    ? 'Bitbucket signs each Tally page for a few minutes only. Reload the page in your browser to open it again.'
+    : `Reload the page in Bitbucket. If this keeps happening, ask a workspace admin to reinstall Tally. (${escapeHtml(reason)})`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8" /><title>Tally · ${escapeHtml(title)}</title>${styles}</head>
+<body><main id="root"><div class="banner warning" role="alert" data-testid="page-refused"><div><h1 style="font-size:16px;margin:0 0 4px">${escapeHtml(title)}</h1><p>${detail}</p></div></div></main></body></html>`;
+}
+
 export interface PagesDeps extends AuthDeps {
   viewsDir: string;
   assets: () => PageAssets;
@@ -35,7 +46,21 @@ export function pagesRouter(deps: PagesDeps): Router {
   const router = express.Router();
   const template = readFileSync(path.join(deps.viewsDir, 'page.html'), 'utf8');
 
-  router.get('/:page', requireConnectJwt(deps, 'page'), async (req, res, next) => {
+  // A person sees this page, not a program: a refused page token answers 401 with a readable explanation.
+  const pageAuth: express.RequestHandler = (req, res, next) => {
+    authenticate(deps, 'page', req).then(
+      (viewer) => {
+        res.locals.viewer = viewer;
+        next();
+      },
+      (error: unknown) => {
+        if (!(error instanceof TokenError)) return next(error);
+        res.status(401).type('html').send(refusedPage(error.message, deps.assets().styles));
+      },
+    );
+  };
+
+  router.get('/:page', pageAuth, async (req, res, next) => {
     try {
       const page = req.params.page as PageName;
       if (!(page in PAGES)) return void res.status(404).json({ error: 'no such page' });
@@ -46,6 +71,7 @@ export function pagesRouter(deps: PagesDeps): Router {
         clientKey: viewer.tenant.clientKey,
         secret: secret!,
         viewer: viewer.accountId,
+        page,
       });
       const assets = deps.assets();
       const values: Record<string, string> = {

@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { requireConfigurePage } from '../connect/auth';
 import { z } from 'zod';
 import { activeConsent, grantConsent, MAX_CONSENT_DAYS, revokeConsent } from '../db/support-consent-store';
 import { HttpError } from '../platform/errors';
@@ -29,7 +30,7 @@ export function supportConsentRouter(deps: ApiDeps): Router {
     }
   });
 
-  router.post('/support/consent', json, async (req, res, next) => {
+  router.post('/support/consent', requireConfigurePage, json, async (req, res, next) => {
     try {
       const body = grantBody.safeParse(req.body ?? {});
       if (!body.success)
@@ -48,7 +49,7 @@ export function supportConsentRouter(deps: ApiDeps): Router {
     }
   });
 
-  router.delete('/support/consent', async (_req, res, next) => {
+  router.delete('/support/consent', requireConfigurePage, async (_req, res, next) => {
     try {
       const viewer = res.locals.viewer!;
       const revoked = await deps.db.withTenant(viewer.tenant.id, (trx) =>

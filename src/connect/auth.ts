@@ -14,6 +14,8 @@ export interface Viewer {
   tenant: Tenant;
   /** The Bitbucket account that is looking (page and session tokens), when known. */
   accountId?: string;
+  /** For session tokens: the Tally page the viewer is on (`configure` is admin-only in Bitbucket). */
+  page?: string;
 }
 
 declare module 'express-serve-static-core' {
@@ -77,7 +79,7 @@ export async function authenticate(deps: AuthDeps, kind: TokenKind, req: Request
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     if (!aud.includes(clientKey)) throw new TokenError('JWT audience does not match');
   }
-  return { tenant, accountId: claims.sub };
+  return { tenant, accountId: claims.sub, page: kind === 'session' ? claims.tally_page : undefined };
 }
 
 /** Express middleware form of authenticate(). */
@@ -98,3 +100,12 @@ export function requireConnectJwt(deps: AuthDeps, kind: TokenKind): RequestHandl
     );
   };
 }
+
+/**
+ * Admin-only actions (settings, identity merges, consent, deleting data). Bitbucket shows the configure page to
+ * workspace admins only, and only a session token minted by that page carries `tally_page: configure`.
+ */
+export const requireConfigurePage: RequestHandler = (_req, res, next) => {
+  if (res.locals.viewer?.page === 'configure') return next();
+  res.status(403).json({ error: 'only workspace admins, on the configure page, may do this' });
+};

@@ -10,6 +10,8 @@ export interface ConnectClaims {
   iat?: number;
   exp?: number;
   qsh?: string;
+  /** Tally's session tokens only: the page that minted it. */
+  tally_page?: string;
 }
 
 export class TokenError extends Error {}
@@ -59,11 +61,20 @@ export function createSessionToken(input: {
   clientKey: string;
   secret: string;
   viewer?: string;
+  /** The iframe page that minted the token: admin-only actions require the configure page. */
+  page?: string;
   now?: Date;
 }): string {
   const iat = Math.floor((input.now ?? new Date()).getTime() / 1000);
   return jsonwebtoken.sign(
-    { iss: input.appKey, sub: input.viewer, aud: [input.clientKey], iat, exp: iat + SESSION_TOKEN_SECONDS },
+    {
+      iss: input.appKey,
+      sub: input.viewer,
+      aud: [input.clientKey],
+      iat,
+      exp: iat + SESSION_TOKEN_SECONDS,
+      tally_page: input.page,
+    },
     input.secret,
     { algorithm: 'HS256' },
   );

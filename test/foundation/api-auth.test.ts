@@ -120,6 +120,22 @@ describe('API and page authentication', () => {
     );
   });
 
+  it('admin-only actions need a session token minted by the configure page', async () => {
+    const post = (page?: string) =>
+      fetch(`${app.url}/api/v1/support/consent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `JWT ${session({ page })}` },
+        body: JSON.stringify({ days: 2, reason: 'ticket 42' }),
+      });
+    assert.equal((await post()).status, 403);
+    assert.equal((await post('repository')).status, 403);
+    assert.ok((await post('configure')).status < 300);
+    // The configure page itself hands out such a token; the repository page does not.
+    const html = await (await fetch(pageUrl(app.url, '/pages/configure', ws, 'admin-1'))).text();
+    const token = /name="tally-token" content="([^"]+)"/.exec(html)![1]!;
+    assert.equal((jsonwebtoken.decode(token) as { tally_page?: string }).tally_page, 'configure');
+  });
+
   it('GET /healthz checks the database', async () => {
     const res = await fetch(`${app.url}/healthz`);
     assert.equal(res.status, 200);

@@ -179,7 +179,7 @@ describe('an admin deletes all data from the configure page', () => {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin' })}`,
+        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page: 'configure' })}`,
       },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -214,7 +214,7 @@ describe('an admin deletes all data from the configure page', () => {
     assert.equal(tenant!.state, 'installed');
     const audit = await fetch(`${app.url}/api/v1/audit`, {
       headers: {
-        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret })}`,
+        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, page: 'configure' })}`,
       },
     });
     const { entries } = await audit.json();

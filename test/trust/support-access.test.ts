@@ -22,7 +22,7 @@ describe('support access needs the tenant admin’s consent, enforced in the dat
   const loginRole = `support_${randomBytes(4).toString('hex')}`;
 
   const session = (ws: Workspace) =>
-    `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin' })}`;
+    `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page: 'configure' })}`;
   const api = (ws: Workspace, method: string, path: string, body?: unknown) =>
     fetch(`${app.url}/api/v1${path}`, {
       method,

@@ -29,7 +29,7 @@ describe('support CLI', () => {
     fetch(`${app.url}/api/v1${path}`, {
       method,
       headers: {
-        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret })}`,
+        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, page: 'configure' })}`,
         'content-type': 'application/json',
       },
       body: body === undefined ? undefined : JSON.stringify(body),
