@@ -7,12 +7,23 @@ import { enableTenantRls } from '../src/db/rls';
  * - tenant settings gain switches for the default exclusions and bot patterns; repositories get their own exclusions;
  * - commit_facts: what each counted commit contributes (identity, merge/bot flags, lines with and without path
  *   exclusions), the ground truth the rollups are sums of and the exact fallback for odd time zones;
- * - rollups by (repository, contributor) per UTC hour, month and year, and workspace-wide per UTC hour and day.
+ * - rollups per UTC bucket: by (repository, contributor) per hour; by contributor and by repository per day,
+ *   month and year; workspace-wide per hour and day.
  */
 
-const CONTRIBUTOR_GRAINS = ['rollups_hourly', 'rollups_monthly', 'rollups_yearly'];
-const WORKSPACE_GRAINS = ['workspace_rollups_hourly', 'workspace_rollups_daily'];
-const NEW_TABLES = ['repository_settings', 'commit_facts', ...CONTRIBUTOR_GRAINS, ...WORKSPACE_GRAINS];
+/** Rollup tables and their dimensions (src/analytics/rollups.ts keeps the same list). */
+const ROLLUP_TABLES: { table: string; repository: boolean; contributor: boolean }[] = [
+  { table: 'rollups_hourly', repository: true, contributor: true },
+  { table: 'contributor_rollups_daily', repository: false, contributor: true },
+  { table: 'contributor_rollups_monthly', repository: false, contributor: true },
+  { table: 'contributor_rollups_yearly', repository: false, contributor: true },
+  { table: 'repository_rollups_daily', repository: true, contributor: false },
+  { table: 'repository_rollups_monthly', repository: true, contributor: false },
+  { table: 'repository_rollups_yearly', repository: true, contributor: false },
+  { table: 'workspace_rollups_hourly', repository: false, contributor: false },
+  { table: 'workspace_rollups_daily', repository: false, contributor: false },
+];
+const NEW_TABLES = ['repository_settings', 'commit_facts', ...ROLLUP_TABLES.map((t) => t.table)];
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
@@ -59,13 +70,18 @@ export async function up(knex: Knex): Promise<void> {
     create index commit_facts_by_contributor on commit_facts (tenant_id, contributor_id, authored_at);
     create index commit_facts_by_repository_date on commit_facts (tenant_id, repository_id, authored_at);
   `);
-  for (const table of CONTRIBUTOR_GRAINS) {
+  for (const { table, repository, contributor } of ROLLUP_TABLES) {
+    const keys = [
+      'bucket',
+      ...(repository ? ['repository_id'] : []),
+      ...(contributor ? ['contributor_id'] : []),
+    ];
     await knex.raw(
       `create table ?? (
         tenant_id uuid not null,
         bucket timestamptz not null,
-        repository_id bigint not null,
-        contributor_id bigint not null,
+        ${repository ? 'repository_id bigint not null,' : ''}
+        ${contributor ? 'contributor_id bigint not null,' : ''}
         is_merge boolean not null,
         is_bot boolean not null,
         commits integer not null,
@@ -73,33 +89,23 @@ export async function up(knex: Knex): Promise<void> {
         lines_removed bigint not null,
         lines_added_all bigint not null,
         lines_removed_all bigint not null,
-        first_at timestamptz not null,
-        last_at timestamptz not null,
-        primary key (tenant_id, bucket, repository_id, contributor_id, is_merge, is_bot),
-        foreign key (tenant_id, repository_id) references repositories (tenant_id, id) on delete cascade,
-        foreign key (tenant_id, contributor_id) references contributors (tenant_id, id)
+        ${contributor ? 'first_at timestamptz not null, last_at timestamptz not null,' : ''}
+        primary key (tenant_id, ${keys.join(', ')}, is_merge, is_bot)
+        ${repository ? ', foreign key (tenant_id, repository_id) references repositories (tenant_id, id) on delete cascade' : ''}
+        ${contributor ? ', foreign key (tenant_id, contributor_id) references contributors (tenant_id, id)' : ''}
       )`,
       [table],
     );
-    await knex.raw(`create index ?? on ?? (tenant_id, repository_id, bucket)`, [`${table}_by_repository`, table]);
-    await knex.raw(`create index ?? on ?? (tenant_id, contributor_id, bucket)`, [`${table}_by_contributor`, table]);
-  }
-  for (const table of WORKSPACE_GRAINS) {
-    await knex.raw(
-      `create table ?? (
-        tenant_id uuid not null,
-        bucket timestamptz not null,
-        is_merge boolean not null,
-        is_bot boolean not null,
-        commits integer not null,
-        lines_added bigint not null,
-        lines_removed bigint not null,
-        lines_added_all bigint not null,
-        lines_removed_all bigint not null,
-        primary key (tenant_id, bucket, is_merge, is_bot)
-      )`,
-      [table],
-    );
+    if (repository)
+      await knex.raw(`create index ?? on ?? (tenant_id, repository_id, bucket)`, [
+        `${table}_by_repository`,
+        table,
+      ]);
+    if (contributor)
+      await knex.raw(`create index ?? on ?? (tenant_id, contributor_id, bucket)`, [
+        `${table}_by_contributor`,
+        table,
+      ]);
   }
   for (const table of NEW_TABLES) await enableTenantRls(knex, table);
 }

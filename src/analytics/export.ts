@@ -45,21 +45,27 @@ export async function commitPage(
   const filters = scopeFilters(scope, 'f');
   const added = scope.exclusions === 'apply' ? 'lines_added' : 'lines_added_all';
   const removed = scope.exclusions === 'apply' ? 'lines_removed' : 'lines_removed_all';
+  // The page of facts first (keyset on the date index), then its few rows joined to names: the plan cannot
+  // wander into joining whole tables, statistics or not.
   const { rows } = await trx.raw(
-    `select f.authored_at as date, r.full_name as repository, r.uuid as repository_uuid, f.hash,
+    `with page as materialized (
+       select f.* from commit_facts f
+        where f.authored_at >= coalesce(?::timestamptz, '-infinity') and f.authored_at < coalesce(?::timestamptz, 'infinity')
+          ${filters.sql}
+          ${after ? 'and (f.authored_at, f.repository_id, f.hash) > (?::timestamptz, ?::bigint, ?::text)' : ''}
+        order by f.authored_at, f.repository_id, f.hash
+        limit ?
+     )
+     select f.authored_at as date, r.full_name as repository, r.uuid as repository_uuid, f.hash,
             root.display_name as author, ${keySql('root')} as author_key, c.author_email,
             f.is_merge as merge, f.${added} as lines_added, f.${removed} as lines_removed,
             f.repository_id as cursor_repository, f.authored_at::text as cursor_at
-       from commit_facts f
+       from page f
        join commits c on c.tenant_id = f.tenant_id and c.repository_id = f.repository_id and c.hash = f.hash
        join repositories r on r.tenant_id = f.tenant_id and r.id = f.repository_id
        join contributors m on m.tenant_id = f.tenant_id and m.id = f.contributor_id
        join contributors root on root.tenant_id = f.tenant_id and root.id = coalesce(m.merged_into, m.id)
-      where f.authored_at >= coalesce(?::timestamptz, '-infinity') and f.authored_at < coalesce(?::timestamptz, 'infinity')
-        ${filters.sql}
-        ${after ? 'and (f.authored_at, f.repository_id, f.hash) > (?::timestamptz, ?::bigint, ?::text)' : ''}
-      order by f.authored_at, f.repository_id, f.hash
-      limit ?`,
+      order by f.authored_at, f.repository_id, f.hash`,
     [
       iso(scope.start),
       iso(scope.end),
@@ -123,7 +129,11 @@ export async function pullRequestPage(
       limit ?`,
     [...bindings, limit],
   );
-  return pageOf(rows, limit, (r) => ({ at: r.cursor_at, repositoryId: r.cursor_repository, id: String(r.id) }));
+  return pageOf(rows, limit, (r) => ({
+    at: r.cursor_at,
+    repositoryId: r.cursor_repository,
+    id: String(r.id),
+  }));
 }
 
 type WithCursor = { cursor_repository: number; cursor_at: string };

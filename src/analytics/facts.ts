@@ -74,7 +74,10 @@ async function excludedPaths(
  * The SELECT of the facts the scope's commits should have now, with its bindings. Identities must exist
  * (ensureIdentities) before it runs.
  */
-export async function factsQuery(trx: Trx, scope: CommitScope): Promise<{ sql: string; bindings: Knex.Value[] }> {
+export async function factsQuery(
+  trx: Trx,
+  scope: CommitScope,
+): Promise<{ sql: string; bindings: Knex.Value[] }> {
   const settings = await loadSettings(trx);
   const bots = effectiveBotPatterns(settings);
   const excluded = await excludedPaths(trx, settings, scope);

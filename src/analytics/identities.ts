@@ -127,7 +127,10 @@ export async function resolveContributor(trx: Trx, key: string): Promise<number 
   let row: { root: number } | undefined;
   const root = 'coalesce(merged_into, id) as root';
   if (key.startsWith('a:')) {
-    row = await trx('contributors').select(trx.raw(root)).where({ account_id: key.slice(2) }).first();
+    row = await trx('contributors')
+      .select(trx.raw(root))
+      .where({ account_id: key.slice(2) })
+      .first();
   } else if (key.startsWith('e:')) {
     row = await trx('contributor_emails as e')
       .join('contributors as c', (j) => j.on('c.tenant_id', 'e.tenant_id').andOn('c.id', 'e.contributor_id'))
@@ -145,10 +148,7 @@ export async function resolveContributor(trx: Trx, key: string): Promise<number 
 
 /** Every contributor id credited to a root (the root itself and everything merged into it). */
 export async function membersOf(trx: Trx, rootId: number): Promise<number[]> {
-  const rows = await trx('contributors')
-    .select('id')
-    .where({ id: rootId })
-    .orWhere({ merged_into: rootId });
+  const rows = await trx('contributors').select('id').where({ id: rootId }).orWhere({ merged_into: rootId });
   return rows.map((r: { id: number }) => r.id);
 }
 
@@ -182,9 +182,15 @@ export async function unmergeIdentity(trx: Trx, key: string): Promise<Identity> 
 }
 
 /** The contributor a key names itself (not its root). */
-async function identityRow(trx: Trx, key: string): Promise<{ id: number; merged_into: number | null } | null> {
+async function identityRow(
+  trx: Trx,
+  key: string,
+): Promise<{ id: number; merged_into: number | null } | null> {
   const row = key.startsWith('a:')
-    ? await trx('contributors').select('id', 'merged_into').where({ account_id: key.slice(2) }).first()
+    ? await trx('contributors')
+        .select('id', 'merged_into')
+        .where({ account_id: key.slice(2) })
+        .first()
     : key.startsWith('e:')
       ? await trx('contributors')
           .select('id', 'merged_into')

@@ -7,39 +7,53 @@ import { GRAINS, type Grain } from './time-buckets';
  * Rollups: sums of commit facts (facts.ts) per UTC bucket, kept current by ingest through recordCommitChanges and
  * rebuilt from stored data by rebuildRollups. Design and reasons: docs/analytics.md.
  *
- * - rollups_hourly / _monthly / _yearly: per (repository, contributor, merge, bot) — any filter, any range;
- * - workspace_rollups_hourly / _daily: per (merge, bot) only — whole-workspace series and punch cards.
+ * - rollups_hourly: per (repository, contributor), the finest rollup, for any filter;
+ * - contributor_rollups_daily/_monthly/_yearly: per contributor (contributor totals, calendars);
+ * - repository_rollups_daily/_monthly/_yearly: per repository (repository totals and series);
+ * - workspace_rollups_hourly/_daily: the whole workspace (series, punch cards).
+ * Every row also has the merge and bot flags, and line sums with (lines_*) and without (lines_*_all) exclusions.
  */
 
-interface CubeTable {
+export interface Cube {
   table: string;
   grain: Grain;
-  /** Keyed by repository and contributor (and so keeps first/last commit times). */
-  perContributor: boolean;
+  repository: boolean;
+  contributor: boolean;
 }
 
-export const CONTRIBUTOR_TABLES = {
-  hour: 'rollups_hourly',
-  month: 'rollups_monthly',
-  year: 'rollups_yearly',
-} as const;
+const cube = (
+  table: string,
+  grain: keyof typeof GRAINS,
+  repository: boolean,
+  contributor: boolean,
+): Cube => ({
+  table,
+  grain: GRAINS[grain],
+  repository,
+  contributor,
+});
 
-export const WORKSPACE_TABLES = {
-  hour: 'workspace_rollups_hourly',
-  day: 'workspace_rollups_daily',
-} as const;
+export const CUBES = {
+  hourly: cube('rollups_hourly', 'hour', true, true),
+  contributorDaily: cube('contributor_rollups_daily', 'day', false, true),
+  contributorMonthly: cube('contributor_rollups_monthly', 'month', false, true),
+  contributorYearly: cube('contributor_rollups_yearly', 'year', false, true),
+  repositoryDaily: cube('repository_rollups_daily', 'day', true, false),
+  repositoryMonthly: cube('repository_rollups_monthly', 'month', true, false),
+  repositoryYearly: cube('repository_rollups_yearly', 'year', true, false),
+  workspaceHourly: cube('workspace_rollups_hourly', 'hour', false, false),
+  workspaceDaily: cube('workspace_rollups_daily', 'day', false, false),
+};
 
-const CUBES: CubeTable[] = [
-  ...Object.entries(CONTRIBUTOR_TABLES).map(([g, table]) => ({
-    table,
-    grain: GRAINS[g as keyof typeof CONTRIBUTOR_TABLES],
-    perContributor: true,
-  })),
-  ...Object.entries(WORKSPACE_TABLES).map(([g, table]) => ({
-    table,
-    grain: GRAINS[g as keyof typeof WORKSPACE_TABLES],
-    perContributor: false,
-  })),
+const ALL_CUBES = Object.values(CUBES);
+
+/** The columns that identify a row of a cube. */
+const keyColumns = (c: Cube) => [
+  'bucket',
+  ...(c.repository ? ['repository_id'] : []),
+  ...(c.contributor ? ['contributor_id'] : []),
+  'is_merge',
+  'is_bot',
 ];
 
 const TENANT = `current_setting('app.tenant_id')::uuid`;
@@ -53,9 +67,10 @@ async function lock(trx: Trx, repositoryId?: number): Promise<void> {
     return;
   }
   await trx.raw(`select pg_advisory_xact_lock_shared(${tenantKey})`);
-  await trx.raw(`select pg_advisory_xact_lock(hashtextextended('rollups:' || current_setting('app.tenant_id') || ':' || ?, 0))`, [
-    repositoryId,
-  ]);
+  await trx.raw(
+    `select pg_advisory_xact_lock(hashtextextended('rollups:' || current_setting('app.tenant_id') || ':' || ?, 0))`,
+    [repositoryId],
+  );
 }
 
 /**
@@ -84,7 +99,8 @@ export async function recordCommitChanges(trx: Trx, repositoryId: number, hashes
   if (unique.length === 0) return;
   await lock(trx, repositoryId);
   await withHashJoins(trx, async () => {
-    for (let i = 0; i < unique.length; i += 2000) await recordChunk(trx, repositoryId, unique.slice(i, i + 2000));
+    for (let i = 0; i < unique.length; i += 2000)
+      await recordChunk(trx, repositoryId, unique.slice(i, i + 2000));
   });
 }
 
@@ -129,7 +145,7 @@ async function recordChunk(trx: Trx, repositoryId: number, hashes: string[]): Pr
       [JSON.stringify(added)],
     );
   }
-  for (const cube of CUBES) await applyDeltas(trx, cube, repositoryId, removed, added);
+  for (const c of ALL_CUBES) await applyDeltas(trx, c, repositoryId, removed, added);
 }
 
 interface Delta {
@@ -148,11 +164,13 @@ interface Delta {
   departed: Map<number, number>;
 }
 
-function accumulate(cube: CubeTable, removed: Fact[], added: Fact[]): Delta[] {
+const LINES = SUMS.slice(1) as readonly (keyof Fact & keyof Delta)[];
+
+function accumulate(c: Cube, removed: Fact[], added: Fact[]): Delta[] {
   const deltas = new Map<string, Delta>();
   const deltaOf = (f: Fact) => {
-    const bucket = cube.grain.floor(f.authored_at.getTime());
-    const contributor = cube.perContributor ? f.contributor_id : null;
+    const bucket = c.grain.floor(f.authored_at.getTime());
+    const contributor = c.contributor ? f.contributor_id : null;
     const key = `${bucket}|${contributor}|${f.is_merge}|${f.is_bot}`;
     let d = deltas.get(key);
     if (!d) {
@@ -177,14 +195,14 @@ function accumulate(cube: CubeTable, removed: Fact[], added: Fact[]): Delta[] {
   for (const f of removed) {
     const d = deltaOf(f);
     d.commits -= 1;
-    for (const s of SUMS.slice(1)) d[s] -= f[s as keyof Fact] as number;
+    for (const s of LINES) (d[s] as number) -= f[s] as number;
     const t = f.authored_at.getTime();
     d.departed.set(t, (d.departed.get(t) ?? 0) + 1);
   }
   for (const f of added) {
     const d = deltaOf(f);
     d.commits += 1;
-    for (const s of SUMS.slice(1)) d[s] += f[s as keyof Fact] as number;
+    for (const s of LINES) (d[s] as number) += f[s] as number;
     const t = f.authored_at.getTime();
     d.first_at = Math.min(d.first_at, t);
     d.last_at = Math.max(d.last_at, t);
@@ -202,18 +220,19 @@ function accumulate(cube: CubeTable, removed: Fact[], added: Fact[]): Delta[] {
 const iso = (ms: number) =>
   ms === Infinity ? 'infinity' : ms === -Infinity ? '-infinity' : new Date(ms).toISOString();
 
-async function applyDeltas(
-  trx: Trx,
-  cube: CubeTable,
-  repositoryId: number,
-  removed: Fact[],
-  added: Fact[],
-): Promise<void> {
-  const deltas = accumulate(cube, removed, added);
+const DELTA_RECORD = `bucket timestamptz, contributor_id bigint, is_merge boolean, is_bot boolean,
+  commits integer, lines_added bigint, lines_removed bigint, lines_added_all bigint, lines_removed_all bigint,
+  first_at timestamptz, last_at timestamptz`;
+
+/** Applies one batch's fact changes to one cube: sums added, emptied rows deleted, first/last kept exact. */
+async function applyDeltas(trx: Trx, c: Cube, repositoryId: number, removed: Fact[], added: Fact[]) {
+  const deltas = accumulate(c, removed, added);
   if (deltas.length === 0) return;
-  const keyColumns = cube.perContributor
-    ? ['bucket', 'repository_id', 'contributor_id', 'is_merge', 'is_bot']
-    : ['bucket', 'is_merge', 'is_bot'];
+  const keys = keyColumns(c);
+  const t = c.table;
+  const repositoryValue = c.repository ? [repositoryId] : [];
+  const times = c.contributor ? ['first_at', 'last_at'] : [];
+  const values = keys.map((k) => (k === 'repository_id' ? '?::bigint' : `d.${k}`));
   const payload = JSON.stringify(
     deltas.map((d) => ({
       ...d,
@@ -223,44 +242,45 @@ async function applyDeltas(
       departed: undefined,
     })),
   );
-  const t = cube.table;
-  const timeColumns = cube.perContributor ? ', first_at, last_at' : '';
-  const timeUpdates = cube.perContributor
-    ? `, first_at = least(${t}.first_at, excluded.first_at), last_at = greatest(${t}.last_at, excluded.last_at)`
-    : '';
-  const recordType = `bucket timestamptz, contributor_id bigint, is_merge boolean, is_bot boolean,
-      commits integer, lines_added bigint, lines_removed bigint, lines_added_all bigint, lines_removed_all bigint,
-      first_at timestamptz, last_at timestamptz`;
   // Ordered by key so that concurrent writers of the same buckets lock rows in the same order.
   await trx.raw(
-    `insert into ${t} (tenant_id, ${keyColumns.join(', ')}, ${SUMS.join(', ')}${timeColumns})
-     select ${TENANT}, d.bucket, ${cube.perContributor ? '?::bigint, d.contributor_id, ' : ''}d.is_merge, d.is_bot,
-            ${SUMS.map((s) => `d.${s}`).join(', ')}${cube.perContributor ? ', d.first_at, d.last_at' : ''}
-       from json_to_recordset(?::json) as d(${recordType})
-      order by ${keyColumns.filter((k) => k !== 'repository_id').join(', ')}
-     on conflict (tenant_id, ${keyColumns.join(', ')}) do update set
-        ${SUMS.map((s) => `${s} = ${t}.${s} + excluded.${s}`).join(', ')}${timeUpdates}`,
-    cube.perContributor ? [repositoryId, payload] : [payload],
+    `insert into ${t} (tenant_id, ${[...keys, ...SUMS, ...times].join(', ')})
+     select ${TENANT}, ${[...values, ...SUMS.map((s) => `d.${s}`), ...times.map((x) => `d.${x}`)].join(', ')}
+       from json_to_recordset(?::json) as d(${DELTA_RECORD})
+      order by ${keys
+        .filter((k) => k !== 'repository_id')
+        .map((k) => `d.${k}`)
+        .join(', ')}
+     on conflict (tenant_id, ${keys.join(', ')}) do update set
+        ${[
+          ...SUMS.map((s) => `${s} = ${t}.${s} + excluded.${s}`),
+          ...(c.contributor
+            ? [
+                `first_at = least(${t}.first_at, excluded.first_at)`,
+                `last_at = greatest(${t}.last_at, excluded.last_at)`,
+              ]
+            : []),
+        ].join(', ')}`,
+    [...repositoryValue, payload],
   );
-  const keyMatch = cube.perContributor
-    ? `r.repository_id = ? and r.bucket = k.bucket and r.contributor_id = k.contributor_id and r.is_merge = k.is_merge and r.is_bot = k.is_bot`
-    : `r.bucket = k.bucket and r.is_merge = k.is_merge and r.is_bot = k.is_bot`;
-  const keyBindings = cube.perContributor ? [repositoryId] : [];
+  const match = keys
+    .map((k) => (k === 'repository_id' ? 'r.repository_id = ?' : `r.${k} = k.${k}`))
+    .join(' and ');
   const shrunk = deltas.filter((d) => d.commits < 0 || d.departed.size > 0);
   if (shrunk.length === 0) return;
-  const keys = JSON.stringify(shrunk.map((d) => ({ ...d, bucket: iso(d.bucket), departed: undefined })));
-  await trx.raw(
-    `delete from ${t} r using json_to_recordset(?::json) as k(${recordType})
-      where ${keyMatch} and r.commits <= 0`,
-    [keys, ...keyBindings],
+  const shrunkKeys = JSON.stringify(
+    shrunk.map((d) => ({ ...d, bucket: iso(d.bucket), departed: undefined })),
   );
-  if (!cube.perContributor) return;
+  await trx.raw(
+    `delete from ${t} r using json_to_recordset(?::json) as k(${DELTA_RECORD}) where ${match} and r.commits <= 0`,
+    [shrunkKeys, ...repositoryValue],
+  );
   const stale = deltas.filter((d) => d.departed.size > 0);
-  if (stale.length === 0) return;
+  if (!c.contributor || stale.length === 0) return;
   const staleKeys = JSON.stringify(
     stale.map((d) => ({
       bucket: iso(d.bucket),
-      bucket_end: iso(cube.grain.next(d.bucket)),
+      bucket_end: iso(c.grain.next(d.bucket)),
       contributor_id: d.contributor_id,
       is_merge: d.is_merge,
       is_bot: d.is_bot,
@@ -273,17 +293,19 @@ async function applyDeltas(
                from json_to_recordset(?::json)
                     as k(bucket timestamptz, bucket_end timestamptz, contributor_id bigint, is_merge boolean, is_bot boolean)
                join commit_facts f
-                 on f.contributor_id = k.contributor_id and f.repository_id = ? and f.is_merge = k.is_merge
-                and f.is_bot = k.is_bot and f.authored_at >= k.bucket and f.authored_at < k.bucket_end
+                 on f.contributor_id = k.contributor_id and f.is_merge = k.is_merge and f.is_bot = k.is_bot
+                and f.authored_at >= k.bucket and f.authored_at < k.bucket_end
+                ${c.repository ? 'and f.repository_id = ?' : ''}
               group by 1, 2, 3, 4) k
-      where ${keyMatch}`,
-    [staleKeys, repositoryId, ...keyBindings],
+      where ${match}`,
+    [staleKeys, ...repositoryValue, ...repositoryValue],
   );
 }
 
 /**
  * Recomputes facts and rollups from the stored commits and files, for one repository or the whole tenant:
  * after a settings change (exclusions, bots), a repository's deletion or restore, or to repair. No Bitbucket call.
+ * A one-repository rebuild recomputes that repository's rows and the cubes summed over repositories.
  */
 export async function rebuildRollups(trx: Trx, repositoryId?: number): Promise<void> {
   await lock(trx, repositoryId);
@@ -295,12 +317,9 @@ async function rebuild(trx: Trx, repositoryId?: number): Promise<void> {
   const onlyRepository = repositoryId === undefined ? '' : 'where repository_id = ?';
   const repositoryBinding = repositoryId === undefined ? [] : [repositoryId];
   await ensureIdentities(trx, scope);
-  if (repositoryId === undefined) {
-    for (const cube of CUBES) await trx.raw(`delete from ${cube.table}`);
-  } else {
-    await addToWorkspace(trx, repositoryId, -1);
-    for (const table of Object.values(CONTRIBUTOR_TABLES))
-      await trx.raw(`delete from ${table} ${onlyRepository}`, repositoryBinding);
+  for (const c of ALL_CUBES) {
+    if (c.repository) await trx.raw(`delete from ${c.table} ${onlyRepository}`, repositoryBinding);
+    else await trx.raw(`delete from ${c.table}`);
   }
   await trx.raw(`delete from commit_facts ${onlyRepository}`, repositoryBinding);
   const query = await factsQuery(trx, scope);
@@ -309,54 +328,30 @@ async function rebuild(trx: Trx, repositoryId?: number): Promise<void> {
      select ${TENANT}, ${FACT_COLUMNS.join(', ')} from (${query.sql}) f where f.contributor_id is not null`,
     query.bindings,
   );
-  const sums = SUMS.map((s) => (s === 'commits' ? 'count(*)' : `sum(${s})`)).join(', ');
+  const hourly = CUBES.hourly;
   await trx.raw(
-    `insert into ${CONTRIBUTOR_TABLES.hour}
-       (tenant_id, bucket, repository_id, contributor_id, is_merge, is_bot, ${SUMS.join(', ')}, first_at, last_at)
+    `insert into ${hourly.table} (tenant_id, ${[...keyColumns(hourly), ...SUMS].join(', ')}, first_at, last_at)
      select ${TENANT}, date_trunc('hour', authored_at, 'UTC'), repository_id, contributor_id, is_merge, is_bot,
-            ${sums}, min(authored_at), max(authored_at)
+            count(*), ${LINES.map((s) => `sum(${s})`).join(', ')}, min(authored_at), max(authored_at)
        from commit_facts ${onlyRepository}
       group by 2, 3, 4, 5, 6`,
     repositoryBinding,
   );
-  for (const grain of ['month', 'year'] as const) {
+  // Coarser cubes are sums of the hourly one: for one repository, its own rows and everything summed over
+  // repositories (which has no per-repository part to replace).
+  for (const c of ALL_CUBES.filter((x) => x !== hourly)) {
+    const dims = keyColumns(c).slice(1);
+    const times = c.contributor ? ', min(first_at), max(last_at)' : '';
+    const onlyThis = c.repository ? onlyRepository : '';
     await trx.raw(
-      `insert into ${CONTRIBUTOR_TABLES[grain]}
-         (tenant_id, bucket, repository_id, contributor_id, is_merge, is_bot, ${SUMS.join(', ')}, first_at, last_at)
-       select ${TENANT}, date_trunc('${grain}', bucket, 'UTC'), repository_id, contributor_id, is_merge, is_bot,
-              ${SUMS.map((s) => `sum(${s})`).join(', ')}, min(first_at), max(last_at)
-         from ${CONTRIBUTOR_TABLES.hour} ${onlyRepository}
-        group by 2, 3, 4, 5, 6`,
-      repositoryBinding,
+      `insert into ${c.table} (tenant_id, ${[...keyColumns(c), ...SUMS].join(', ')}${c.contributor ? ', first_at, last_at' : ''})
+       select ${TENANT}, date_trunc('${c.grain.name}', bucket, 'UTC'), ${dims.join(', ')},
+              ${SUMS.map((s) => `sum(${s})`).join(', ')}${times}
+         from ${hourly.table} ${onlyThis}
+        group by ${keyColumns(c)
+          .map((_k, i) => i + 2)
+          .join(', ')}`,
+      c.repository ? repositoryBinding : [],
     );
-  }
-  if (repositoryId === undefined) {
-    for (const [grain, table] of Object.entries(WORKSPACE_TABLES)) {
-      await trx.raw(
-        `insert into ${table} (tenant_id, bucket, is_merge, is_bot, ${SUMS.join(', ')})
-         select ${TENANT}, date_trunc('${grain}', bucket, 'UTC'), is_merge, is_bot, ${SUMS.map((s) => `sum(${s})`).join(', ')}
-           from ${CONTRIBUTOR_TABLES.hour} group by 2, 3, 4`,
-      );
-    }
-  } else {
-    await addToWorkspace(trx, repositoryId, 1);
-  }
-}
-
-/** Adds (sign 1) or subtracts (-1) one repository's hourly rollups to the workspace-wide rollups. */
-async function addToWorkspace(trx: Trx, repositoryId: number, sign: 1 | -1): Promise<void> {
-  for (const [grain, table] of Object.entries(WORKSPACE_TABLES)) {
-    await trx.raw(
-      `insert into ${table} (tenant_id, bucket, is_merge, is_bot, ${SUMS.join(', ')})
-       select ${TENANT}, date_trunc('${grain}', bucket, 'UTC') as b, is_merge, is_bot,
-              ${SUMS.map((s) => `${sign} * sum(${s})`).join(', ')}
-         from ${CONTRIBUTOR_TABLES.hour} where repository_id = ?
-        group by b, is_merge, is_bot
-        order by b, is_merge, is_bot
-       on conflict (tenant_id, bucket, is_merge, is_bot) do update set
-          ${SUMS.map((s) => `${s} = ${table}.${s} + excluded.${s}`).join(', ')}`,
-      [repositoryId],
-    );
-    if (sign < 0) await trx.raw(`delete from ${table} where commits <= 0`);
   }
 }

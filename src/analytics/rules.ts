@@ -126,7 +126,10 @@ export function effectiveBotPatterns(settings: AnalyticsSettings): string[] {
   return [...new Set(all.map((p) => p.toLowerCase()))];
 }
 
-export function effectivePathExclusions(settings: AnalyticsSettings, repositoryPatterns: string[] = []): string[] {
+export function effectivePathExclusions(
+  settings: AnalyticsSettings,
+  repositoryPatterns: string[] = [],
+): string[] {
   // Repository lines come last so that they can re-include (`!path`) what the workspace excludes.
   return [
     ...(settings.useDefaultExclusions ? DEFAULT_PATH_EXCLUSIONS : []),

@@ -2,9 +2,9 @@ import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
 import { badRequest, notFound } from '../platform/errors';
 import { membersOf, resolveContributor } from './identities';
-import { CONTRIBUTOR_TABLES, WORKSPACE_TABLES } from './rollups';
+import { CUBES, type Cube } from './rollups';
 import { effectiveBotPatterns, loadSettings } from './rules';
-import { ceilHour, floorHour, tileRange } from './time-buckets';
+import { ceilHour, floorHour, tileRange, type GrainName } from './time-buckets';
 import { validZone, zoneShape, type ZoneShape } from './timezones';
 
 export type Merges = 'exclude' | 'include' | 'only';
@@ -52,7 +52,10 @@ export function addDays(date: string, days: number): string {
 }
 
 /** Fills in a range the request left open, from today's date in the effective zone (e.g. "the last year"). */
-export type RangeDefaults = (today: string, given: { since?: string; until?: string }) => {
+export type RangeDefaults = (
+  today: string,
+  given: { since?: string; until?: string },
+) => {
   since?: string;
   until?: string;
 };
@@ -80,7 +83,10 @@ export async function resolveScope(
     contributorIds = await membersOf(trx, root);
   }
   const today: string = (
-    await trx.raw(`select (?::timestamptz at time zone ?)::date::text as today`, [now.toISOString(), timezone])
+    await trx.raw(`select (?::timestamptz at time zone ?)::date::text as today`, [
+      now.toISOString(),
+      timezone,
+    ])
   ).rows[0].today;
   const range = defaults ? defaults(today, filters) : { since: filters.since, until: filters.until };
   const since = range.since ?? null;
@@ -120,6 +126,9 @@ export const matchesNothing = (scope: Scope) =>
  */
 export type Resolution = 'totals' | 'days' | 'hours';
 
+/** The dimension a query groups by, besides time. */
+export type GroupBy = 'contributor' | 'repository' | null;
+
 export interface Source {
   /** A subquery with columns at, repository_id, contributor_id, commits, lines_added, lines_removed, first_at, last_at. */
   sql: string;
@@ -128,19 +137,23 @@ export interface Source {
 
 /**
  * `and …` conditions of the scope's merge, bot, repository and contributor filters on alias (a facts or rollup
- * row); workspace rollups have no repository or contributor columns (perContributor false).
+ * row); a dimension the rows do not have is never filtered (sourceFor picks rows that have what is filtered).
  */
-export function scopeFilters(scope: Scope, alias: string, perContributor = true): { sql: string; bindings: Knex.Value[] } {
+export function scopeFilters(
+  scope: Scope,
+  alias: string,
+  dims: { repository: boolean; contributor: boolean } = { repository: true, contributor: true },
+): { sql: string; bindings: Knex.Value[] } {
   const parts: string[] = [];
   const bindings: Knex.Value[] = [];
   if (scope.merges === 'exclude') parts.push(`and not ${alias}.is_merge`);
   if (scope.merges === 'only') parts.push(`and ${alias}.is_merge`);
   if (scope.bots === 'exclude') parts.push(`and not ${alias}.is_bot`);
-  if (perContributor && scope.repositoryIds !== null) {
+  if (dims.repository && scope.repositoryIds !== null) {
     parts.push(`and ${alias}.repository_id = any(?::bigint[])`);
     bindings.push(scope.repositoryIds);
   }
-  if (perContributor && scope.contributorIds !== null) {
+  if (dims.contributor && scope.contributorIds !== null) {
     parts.push(`and ${alias}.contributor_id = any(?::bigint[])`);
     bindings.push(scope.contributorIds);
   }
@@ -151,40 +164,57 @@ const EARLIEST = Date.UTC(1000, 0, 1);
 const LATEST = Date.UTC(9000, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
 
+type Family = 'hourly' | 'contributor' | 'repository' | 'workspace';
+
+const FAMILIES: Record<Family, Partial<Record<GrainName, Cube>>> = {
+  hourly: { hour: CUBES.hourly },
+  contributor: {
+    day: CUBES.contributorDaily,
+    month: CUBES.contributorMonthly,
+    year: CUBES.contributorYearly,
+  },
+  repository: { day: CUBES.repositoryDaily, month: CUBES.repositoryMonthly, year: CUBES.repositoryYearly },
+  workspace: { hour: CUBES.workspaceHourly, day: CUBES.workspaceDaily },
+};
+
+/** The smallest rollups that have every dimension the query filters or groups by. */
+function familyFor(scope: Scope, groupBy: GroupBy): Family {
+  const byRepository = scope.repositoryIds !== null || groupBy === 'repository';
+  const byContributor = scope.contributorIds !== null || groupBy === 'contributor';
+  if (byRepository && byContributor) return 'hourly';
+  if (byRepository) return 'repository';
+  if (byContributor) return 'contributor';
+  return 'workspace';
+}
+
 /**
- * The cheapest exact rows for a scope: rollups where their UTC buckets tile the range and the local buckets,
- * commit facts where they cannot (sub-hour range edges and zones with non-whole-hour offsets). See docs/analytics.md.
+ * The cheapest exact rows for a scope (docs/analytics.md): the rollups with the dimensions the query needs, in the
+ * coarsest UTC buckets that tile the range and fit inside the local buckets asked for; per-(repository,
+ * contributor) hours at ragged range ends; commit facts where no UTC bucket fits (sub-hour range ends and zones
+ * whose offset is not a whole number of hours).
  */
-export function sourceFor(scope: Scope, resolution: Resolution): Source {
+export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy = null): Source {
   const added = scope.exclusions === 'apply' ? 'lines_added' : 'lines_added_all';
   const removed = scope.exclusions === 'apply' ? 'lines_removed' : 'lines_removed_all';
   const start = scope.start ?? EARLIEST;
   const end = scope.end ?? LATEST;
   const pieces: Source[] = [];
 
-  const filters = (perContributor: boolean) => scopeFilters(scope, 'x', perContributor);
-  const rollup = (table: string, from: number, to: number) => {
-    const f = filters(true);
+  const rollup = (c: Cube, from: number, to: number) => {
+    if (from >= to) return;
+    const f = scopeFilters(scope, 'x', c);
     pieces.push({
-      sql: `select x.bucket as at, x.repository_id, x.contributor_id, x.commits, x.${added} as lines_added,
-                   x.${removed} as lines_removed, x.first_at, x.last_at
-              from ${table} x where x.bucket >= ? and x.bucket < ? ${f.sql}`,
-      bindings: [iso(from), iso(to), ...f.bindings],
-    });
-  };
-  const workspace = (table: string, from: number, to: number) => {
-    const f = filters(false);
-    pieces.push({
-      sql: `select x.bucket as at, null::bigint as repository_id, null::bigint as contributor_id, x.commits,
+      sql: `select x.bucket as at, ${c.repository ? 'x.repository_id' : 'null::bigint'} as repository_id,
+                   ${c.contributor ? 'x.contributor_id' : 'null::bigint'} as contributor_id, x.commits,
                    x.${added} as lines_added, x.${removed} as lines_removed,
-                   null::timestamptz as first_at, null::timestamptz as last_at
-              from ${table} x where x.bucket >= ? and x.bucket < ? ${f.sql}`,
+                   ${c.contributor ? 'x.first_at, x.last_at' : 'null::timestamptz as first_at, null::timestamptz as last_at'}
+              from ${c.table} x where x.bucket >= ? and x.bucket < ? ${f.sql}`,
       bindings: [iso(from), iso(to), ...f.bindings],
     });
   };
   const facts = (from: number, to: number) => {
     if (from >= to) return;
-    const f = filters(true);
+    const f = scopeFilters(scope, 'x');
     pieces.push({
       sql: `select x.authored_at as at, x.repository_id, x.contributor_id, 1 as commits, x.${added} as lines_added,
                    x.${removed} as lines_removed, x.authored_at as first_at, x.authored_at as last_at
@@ -193,30 +223,28 @@ export function sourceFor(scope: Scope, resolution: Resolution): Source {
     });
   };
 
-  const filtered = scope.repositoryIds !== null || scope.contributorIds !== null;
-  if (resolution === 'totals') {
+  const family = familyFor(scope, groupBy);
+  const cubes = FAMILIES[family];
+  if (resolution === 'totals' || (resolution === 'days' && scope.shape.alwaysUtc && cubes.day)) {
+    // Every local bucket (or the whole range) is a union of UTC days, or of UTC hours at ragged ends.
     const hourStart = ceilHour(start);
     const hourEnd = floorHour(end);
-    if (hourStart >= hourEnd) {
-      facts(start, end);
-    } else {
-      facts(start, hourStart);
-      for (const piece of tileRange(hourStart, hourEnd)) {
-        rollup(CONTRIBUTOR_TABLES[piece.grain as keyof typeof CONTRIBUTOR_TABLES], piece.from, piece.to);
-      }
-      facts(hourEnd, end);
-    }
+    // A series needs buckets inside its local days; a total takes any bucket inside the range.
+    const coarser = resolution === 'totals' ? (['day', 'month', 'year'] as const) : (['day'] as const);
+    const grains = coarser.filter((g) => cubes[g]);
+    facts(start, Math.min(hourStart, end));
+    for (const piece of tileRange(hourStart, hourEnd, ['hour', ...grains]))
+      rollup(
+        piece.grain === 'hour' ? (cubes.hour ?? CUBES.hourly) : cubes[piece.grain]!,
+        piece.from,
+        piece.to,
+      );
+    facts(Math.max(hourEnd, hourStart), end);
   } else if (!scope.shape.wholeHours) {
     facts(start, end);
-  } else if (filtered) {
-    rollup(CONTRIBUTOR_TABLES.hour, start, end);
-  } else if (resolution === 'days' && scope.shape.alwaysUtc) {
-    workspace(WORKSPACE_TABLES.day, start, end);
   } else {
-    workspace(WORKSPACE_TABLES.hour, start, end);
+    // Local hours and days are unions of UTC hours.
+    rollup(cubes.hour ?? CUBES.hourly, start, end);
   }
-  return {
-    sql: pieces.map((p) => p.sql).join('\nunion all\n'),
-    bindings: pieces.flatMap((p) => p.bindings),
-  };
+  return { sql: pieces.map((p) => p.sql).join('\nunion all\n'), bindings: pieces.flatMap((p) => p.bindings) };
 }

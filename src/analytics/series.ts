@@ -79,6 +79,7 @@ export async function punchCard(trx: Trx, scope: Scope): Promise<number[][]> {
        from (${source.sql}) src group by 1, 2`,
     [scope.timezone, scope.timezone, ...source.bindings],
   );
-  for (const r of rows as { weekday: number; hour: number; commits: number }[]) counts[r.weekday]![r.hour] = r.commits;
+  for (const r of rows as { weekday: number; hour: number; commits: number }[])
+    counts[r.weekday]![r.hour] = r.commits;
   return counts;
 }

@@ -46,28 +46,21 @@ export interface Piece {
 }
 
 /**
- * Tiles [from, to) (both on whole UTC hours) with year, month and hour buckets: whole years in the middle,
- * whole months around them, hours at the ragged ends. At most five pieces.
+ * Tiles [from, to) (both on boundaries of the finest grain) with the coarsest buckets that fit: whole buckets of
+ * the coarsest grain in the middle, finer ones toward the ragged ends. `grains` go from finest to coarsest.
  */
-export function tileRange(from: number, to: number): Piece[] {
-  if (from >= to) return [];
-  const monthFrom = ceil(GRAINS.month, from);
-  const monthTo = GRAINS.month.floor(to);
-  if (monthFrom >= monthTo) return [{ grain: 'hour', from, to }];
-  const yearFrom = ceil(GRAINS.year, monthFrom);
-  const yearTo = GRAINS.year.floor(monthTo);
-  const pieces: Piece[] = [{ grain: 'hour', from, to: monthFrom }];
-  if (yearFrom >= yearTo) {
-    pieces.push({ grain: 'month', from: monthFrom, to: monthTo });
-  } else {
-    pieces.push(
-      { grain: 'month', from: monthFrom, to: yearFrom },
-      { grain: 'year', from: yearFrom, to: yearTo },
-      { grain: 'month', from: yearTo, to: monthTo },
-    );
-  }
-  pieces.push({ grain: 'hour', from: monthTo, to });
-  return pieces.filter((p) => p.from < p.to);
+export function tileRange(from: number, to: number, grains: GrainName[]): Piece[] {
+  if (from >= to || grains.length === 0) return [];
+  const coarsest = GRAINS[grains[grains.length - 1]!];
+  const finer = grains.slice(0, -1);
+  const inner = { from: ceil(coarsest, from), to: coarsest.floor(to) };
+  if (finer.length === 0) return [{ grain: coarsest.name, from, to }];
+  if (inner.from >= inner.to) return tileRange(from, to, finer);
+  return [
+    ...tileRange(from, inner.from, finer),
+    { grain: coarsest.name, from: inner.from, to: inner.to },
+    ...tileRange(inner.to, to, finer),
+  ];
 }
 
 export const floorHour = GRAINS.hour.floor;

@@ -8,7 +8,8 @@ import { badRequest } from '../platform/errors';
  * Unknown parameters are refused, so a typo is a 400 rather than a silently ignored filter.
  */
 
-const UUID = /^(\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+const UUID =
+  /^(\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 
 export const repositoryUuid = z
   .string()
@@ -21,7 +22,9 @@ const isoDate = z
   .refine((v) => {
     const [y, m, d] = v.split('-').map(Number) as [number, number, number];
     const date = new Date(Date.UTC(y, m - 1, d));
-    return y >= 1000 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+    return (
+      y >= 1000 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
+    );
   }, 'not a calendar date');
 
 /** A contributor key (`a:<account id>`, `e:<email>`) or a Bitbucket user uuid. */
@@ -42,7 +45,10 @@ export const positiveInt = (max: number) =>
 
 export const filterShape = {
   repository: z
-    .union([repositoryUuid.transform((v) => [v]), z.array(repositoryUuid).max(200, 'at most 200 repositories')])
+    .union([
+      repositoryUuid.transform((v) => [v]),
+      z.array(repositoryUuid).max(200, 'at most 200 repositories'),
+    ])
     .default([]),
   since: isoDate.optional(),
   until: isoDate.optional(),

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { csvTable } from '../analytics/csv';
@@ -66,9 +65,19 @@ export function exportRouter(deps: ApiDeps): Router {
       const tenantId = res.locals.viewer!.tenant.id;
       const scope = await deps.db.withTenant(tenantId, (trx) => resolveScope(trx, filtersOf(q), deps.now()));
       const table = csvTable<T>(columns);
-      const write = async (text: string) => {
-        if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      };
+      // Waits for the client to drain (or leave), removing its listeners either way.
+      const write = (text: string) =>
+        res.write(text)
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const done = () => {
+                res.off('drain', done);
+                res.off('close', done);
+                resolve();
+              };
+              res.on('drain', done);
+              res.on('close', done);
+            });
       res.attachment(`${name}.${q.format}`);
       res.type(q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
       try {

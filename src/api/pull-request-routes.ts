@@ -13,7 +13,11 @@ export function pullRequestRouter(deps: ApiDeps): Router {
       const q = parseQuery({ ...filterShape, interval: intervalParam }, req.query);
       const out = await deps.db.withTenant(res.locals.viewer!.tenant.id, async (trx) => {
         const scope = await resolveScope(trx, filtersOf(q), deps.now());
-        return { ...scopeEcho(scope), interval: q.interval, ...(await pullRequestStats(trx, scope, q.interval)) };
+        return {
+          ...scopeEcho(scope),
+          interval: q.interval,
+          ...(await pullRequestStats(trx, scope, q.interval)),
+        };
       });
       res.json(out);
     }),

@@ -126,6 +126,16 @@ export async function findRepository(
   return row ? toRecord(row) : null;
 }
 
+/** A repository by its Bitbucket uuid (stable across renames and moves), deleted ones included. */
+export async function findRepositoryByUuid(
+  trx: Trx,
+  tenantId: string,
+  uuid: string,
+): Promise<RepositoryRecord | null> {
+  const row = await trx<RepositoryRow>('repositories').where({ tenant_id: tenantId, uuid }).first();
+  return row ? toRecord(row) : null;
+}
+
 /** Repositories that still exist, by name. */
 export async function listRepositories(trx: Trx, tenantId: string): Promise<RepositoryRecord[]> {
   const rows = await trx<RepositoryRow>('repositories')

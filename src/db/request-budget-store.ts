@@ -27,10 +27,11 @@ export interface BudgetPolicy {
  * budget, and a waiting push sync also takes the next freed slot ahead of backfill (the high-priority claim).
  */
 export const BACKFILL_RESERVE_SHARE = 0.02;
-/** How long a waiting high-priority caller keeps backfill from taking freed slots. */
+/**
+ * A high-priority caller that finds the window full claims the next freed slot: backfill takes none until this
+ * long after the moment that caller was told to come back (or until it has been served).
+ */
 export const HIGH_PRIORITY_CLAIM_MS = 10_000;
-/** How soon backfill asks again while a claim stands. */
-const CLAIMED_RETRY_MS = 1000;
 
 export function limitFor(policy: BudgetPolicy, priority: BudgetPriority): number {
   if (priority === 'high') return policy.limit;
@@ -91,13 +92,15 @@ export class PostgresRequestBudget {
           await trx('api_request_budgets').where({ tenant_id: tenantId }).update({ high_claim_until: null });
         return { granted };
       }
+      if (claimed) return { granted: 0, retryAt: claimUntil };
+      const retryAt = await this.nextSlotAt(trx, tenantId, used, limit, now);
       if (priority === 'high') {
+        // The claim lasts until a little after this caller comes back for the slot it is told about.
         await trx('api_request_budgets')
           .where({ tenant_id: tenantId })
-          .update({ high_claim_until: new Date(now.getTime() + HIGH_PRIORITY_CLAIM_MS), updated_at: now });
+          .update({ high_claim_until: new Date(retryAt.getTime() + HIGH_PRIORITY_CLAIM_MS), updated_at: now });
       }
-      if (claimed) return { granted: 0, retryAt: new Date(now.getTime() + CLAIMED_RETRY_MS) };
-      return { granted: 0, retryAt: await this.nextSlotAt(trx, tenantId, used, limit, now) };
+      return { granted: 0, retryAt };
     });
   }
 

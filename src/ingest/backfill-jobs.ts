@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { recordCommitChanges as rcc } from '../analytics/rollups';
-const recordCommitChanges: typeof rcc = (...a) => (process.env.SKIPR ? Promise.resolve() : rcc(...a));
+import { recordCommitChanges } from '../analytics/rollups';
 import { BudgetExhaustedError } from '../bitbucket/budget';
 import { BitbucketApiError } from '../bitbucket/client';
 import { endpoints } from '../bitbucket/endpoints';
@@ -33,6 +32,8 @@ import {
   RELIST_INTERVAL_MS,
 } from './scheduler';
 import { openTenantSession, type ClientFactoryDeps, type TenantSession } from './tenant-client';
+import { afterCommitListing } from './sync/heads';
+import { enqueuePullRequestBackfill } from './sync/scheduling';
 
 /**
  * The backfill, as small resumable steps on the job queue:
@@ -83,7 +84,7 @@ export interface RepositoryPayload extends TenantPayload {
 
 const isNotFound = (error: unknown) => error instanceof BitbucketApiError && error.status === 404;
 
-function toRepositoryInput(repo: BitbucketRepository): RepositoryInput {
+export function toRepositoryInput(repo: BitbucketRepository): RepositoryInput {
   return {
     uuid: repo.uuid,
     fullName: repo.full_name,
@@ -128,6 +129,8 @@ export async function backfillTenant(ctx: BackfillContext, { tenantId }: TenantP
         await updateProgress(trx, tenantId, repo.id, { state: phase, lastError: null }, now);
       }
       if (phase === 'listing' || phase === 'diffstats') await enqueueRepositoryStep(trx, tenantId, repo.id, phase);
+      // Pull requests after commit metadata (their own pass; only changed ones are fetched again).
+      await enqueuePullRequestBackfill(trx, tenantId, repo.id);
     }
     await refreshEtas(trx, tenantId, ctx.backfillRate);
     await enqueueTenantBackfill(trx, tenantId, new Date(now.getTime() + RELIST_INTERVAL_MS));
@@ -187,19 +190,15 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
   let pending = fetchPage(step.repo.syncCursor ?? endpoints.commits(tenant.baseApiUrl, workspace, step.repo.uuid));
   for (;;) {
     let page: Awaited<typeof pending>;
-    const T0 = performance.now();
     try {
       page = await pending;
-      ctx.logger.info({ ms: performance.now() - T0 }, 'STEP page');
     } catch (error) {
       return handleStepError(ctx, step, 'listing', error, record);
     }
     // The next page is fetched while this one is written (it cannot be lost: the cursor only moves on write).
     const goOn = page.next !== undefined && performance.now() < deadline;
     if (goOn) pending = fetchPage(page.next!);
-    const T1 = performance.now();
     await ctx.db.withTenant(tenantId, async (trx) => {
-      const T2 = performance.now();
       const inserted = await insertCommits(trx, tenantId, repositoryId, page.values.map(toCommitInput));
       const done = page.next === undefined;
       await record(trx, {
@@ -211,14 +210,13 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
       if (done) {
         await recountCommits(trx, tenantId, repositoryId);
         await enqueueRepositoryStep(trx, tenantId, repositoryId, 'diffstats');
+        // Live sync: every commit is listed now, so the refs' tips are known (src/ingest/sync/heads.ts).
+        await afterCommitListing(trx, tenantId, repositoryId, ctx.now());
       } else if (!goOn) {
         await enqueueRepositoryStep(trx, tenantId, repositoryId, 'listing');
       }
-      const T3 = performance.now();
       await refreshEtas(trx, tenantId, ctx.backfillRate);
-      ctx.logger.info({ begin: T2 - T1, body: T3 - T2, eta: performance.now() - T3 }, 'STEP write');
     });
-    ctx.logger.info({ total: performance.now() - T1 }, 'STEP written');
     if (!goOn) return;
   }
 }
@@ -232,7 +230,6 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
   const { tuning } = ctx;
   const record = progressRecorder(ctx, step);
   const deadline = performance.now() + tuning.stepMs;
-  ctx.logger.info({ at: new Date().toISOString() }, 'STEP start');
 
   const store = async (diffstats: CommitDiffstat[], gone: string[]) =>
     ctx.db.withTenant(tenantId, async (trx) => {
@@ -291,7 +288,6 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
     await writing.catch(() => undefined);
     if (stopped !== undefined) return handleStepError(ctx, step, 'diffstats', stopped, record);
   }
-  ctx.logger.info({ at: new Date().toISOString() }, 'STEP end');
   await enqueueRepositoryStep(ctx.db.knex, tenantId, repositoryId, 'diffstats');
 }
 

@@ -15,7 +15,7 @@ import type { Logger } from '../platform/logger';
 const LEASE_CLASS = 0x7a11;
 /** A job locked this recently may not have taken its lease yet. */
 const GRACE_SECONDS = 15;
-const SWEEP_INTERVAL_MS = 20_000;
+const SWEEP_INTERVAL_MS = 10_000;
 
 interface PgConnection {
   query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
@@ -57,7 +57,6 @@ export async function releaseDeadWorkers(db: Database, tasks: readonly string[])
         and t.identifier = any(?::text[])`,
     [GRACE_SECONDS, [...tasks]],
   );
-  if (rows.length === 0) return [];
   const client = clientOf(db);
   const connection = await client.acquireConnection();
   const dead = new Set<string>();
@@ -71,6 +70,14 @@ export async function releaseDeadWorkers(db: Database, tasks: readonly string[])
     }
     if (dead.size > 0)
       await connection.query('select graphile_worker.force_unlock_workers($1::text[])', [[...dead]]);
+    // A queue stays locked if its running job's row was deleted (a tenant purge): a worker locks a job and its
+    // queue in one statement, so a queue lock without any job lock of that worker is an orphan.
+    await connection.query(
+      `update graphile_worker._private_job_queues q set locked_by = null, locked_at = null
+        where q.locked_by is not null and q.locked_at < now() - make_interval(secs => $1)
+          and not exists (select 1 from graphile_worker._private_jobs j where j.locked_by = q.locked_by)`,
+      [GRACE_SECONDS],
+    );
   } finally {
     await client.releaseConnection(connection);
   }

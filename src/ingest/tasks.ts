@@ -17,6 +17,10 @@ import {
 } from './backfill-jobs';
 import { startDeadWorkerSweeper, withJobLease } from './job-lease';
 import { BACKFILL_TASKS } from './scheduler';
+import { processWebhook } from './sync/process-webhook';
+import { backfillPullRequests } from './sync/pull-request-sync';
+import { syncPushDiffstats } from './sync/push-diffstats';
+import { SYNC_TASKS } from './sync/scheduling';
 
 /** What every job needs; built once per worker process in src/main. */
 export interface JobDeps {
@@ -46,6 +50,10 @@ export function createRequestBudget(deps: JobDeps): RequestBudget & PostgresRequ
 
 const tenantPayload = z.object({ tenantId: z.uuid() });
 const repositoryPayload = tenantPayload.extend({ repositoryId: z.number().int().positive() });
+const webhookPayload = tenantPayload.extend({ requestUuid: z.string().min(1).max(128) });
+const pushDiffstatsPayload = repositoryPayload.extend({
+  hashes: z.array(z.string().regex(/^[0-9a-f]{40}$/)).max(100_000),
+});
 
 /**
  * Wraps a job body: validates the payload (a malformed one is logged and dropped, never retried forever), holds
@@ -86,7 +94,11 @@ export function ingestTasks(deps: JobDeps): TaskList {
     tuning: { ...DEFAULT_TUNING, ...deps.backfill },
     backfillRate: (deps.requestsPerHour * (1 - BACKFILL_RESERVE_SHARE)) / ((deps.requestWindowMs ?? HOUR_MS) / 1000),
   };
-  startDeadWorkerSweeper(deps.db, Object.values(BACKFILL_TASKS), deps.logger);
+  startDeadWorkerSweeper(
+    deps.db,
+    [...Object.values(BACKFILL_TASKS), ...Object.values(SYNC_TASKS)],
+    deps.logger,
+  );
   const giveUp = (payload: z.infer<typeof repositoryPayload>, error: unknown) =>
     markRepositoryFailed(ctx, payload, error);
   return {
@@ -104,6 +116,14 @@ export function ingestTasks(deps: JobDeps): TaskList {
       deps,
       (p) => backfillDiffstats(ctx, p),
       giveUp,
+    ),
+    // Live sync (src/ingest/sync/).
+    [SYNC_TASKS.webhook]: task(SYNC_TASKS.webhook, webhookPayload, deps, (p) => processWebhook(ctx, p)),
+    [SYNC_TASKS.pushDiffstats]: task(SYNC_TASKS.pushDiffstats, pushDiffstatsPayload, deps, (p) =>
+      syncPushDiffstats(ctx, p),
+    ),
+    [SYNC_TASKS.pullRequests]: task(SYNC_TASKS.pullRequests, repositoryPayload, deps, (p) =>
+      backfillPullRequests(ctx, p),
     ),
   };
 }

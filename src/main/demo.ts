@@ -29,6 +29,9 @@ export interface DemoOptions {
   simulatorWebPort?: number;
   simulatorApiPort?: number;
   dataDir?: string;
+  /** An existing database (tests): skips the embedded PostgreSQL. */
+  databaseUrl?: string;
+  databaseAdminUrl?: string;
   logLevel?: string;
   /** Tally's hourly Bitbucket request budget; the demo raises it so line counts fill in within minutes. */
   requestsPerHour?: number;
@@ -93,7 +96,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   // A fresh database every run: the simulator mints a new shared secret per run, and an old installation
   // would (rightly) refuse a reinstall signed with a secret it has never seen.
   const dataDir = path.resolve(options.dataDir ?? path.join(ROOT, '.data', 'demo'));
-  rmSync(dataDir, { recursive: true, force: true });
+  if (!options.databaseUrl) rmSync(dataDir, { recursive: true, force: true });
   const parsed = parseConfig({
     NODE_ENV: 'development',
     PORT: String(tallyPort),
@@ -102,6 +105,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     FRAME_ANCESTORS: sim.webUrl,
     BITBUCKET_REQUESTS_PER_HOUR: String(options.requestsPerHour ?? 100_000),
     TALLY_DATA_DIR: dataDir,
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...(options.databaseAdminUrl ? { DATABASE_ADMIN_URL: options.databaseAdminUrl } : {}),
     LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'warn',
   });
   if (!parsed.ok) throw new Error(`demo configuration: ${parsed.problems.join('; ')}`);
@@ -141,14 +146,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     await runtime.stop();
   };
 
-  // Profile tab of the busiest author of the first repository.
-  const firstRepo = sim.repository(DEMO_WORKSPACE, repositories[0]!);
-  const counts = new Map<string, number>();
-  for (let id = 0; id < firstRepo.graph.size; id++) {
-    const account = sim.users.byEmail(firstRepo.commit(id).author.email);
-    if (account) counts.set(account.uuid, (counts.get(account.uuid) ?? 0) + 1);
-  }
-  const topAuthor = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const topAuthor = busiestAuthor(sim, repositories[0]!);
   return {
     sim,
     runtime,
@@ -166,6 +164,26 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     },
     stop,
   };
+}
+
+/**
+ * The profile tab to show: the author with the most commits in the last year (so the calendar has colour),
+ * or of all time when the history is older than that.
+ */
+function busiestAuthor(sim: Simulator, repo: string): string | undefined {
+  const repository = sim.repository(DEMO_WORKSPACE, repo);
+  const yearAgo = Date.now() - 365 * 86_400_000;
+  const recent = new Map<string, number>();
+  const ever = new Map<string, number>();
+  for (let id = 0; id < repository.graph.size; id++) {
+    const commit = repository.commit(id);
+    const account = sim.users.byEmail(commit.author.email);
+    if (!account) continue;
+    ever.set(account.uuid, (ever.get(account.uuid) ?? 0) + 1);
+    if (Date.parse(commit.date) >= yearAgo) recent.set(account.uuid, (recent.get(account.uuid) ?? 0) + 1);
+  }
+  const top = (counts: Map<string, number>) => [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  return top(recent) ?? top(ever);
 }
 
 export interface IndexingProgress {

@@ -1,4 +1,14 @@
-import { Component, lazy, Suspense, useEffect, useMemo, useState, type ReactNode } from 'react';
+import {
+  Component,
+  lazy,
+  Suspense,
+  useEffect,
+  useMemo,
+  useState,
+  type ComponentType,
+  type LazyExoticComponent,
+  type ReactNode,
+} from 'react';
 import type { ApiClient } from './api/client';
 import { endpoints } from './api/endpoints';
 import { formatDay } from './chart-data/dates';
@@ -8,12 +18,16 @@ import { ErrorState, SessionExpired, Skeleton } from './components/States';
 export type PageName = 'repository' | 'workspace' | 'configure' | 'profile';
 
 // One chunk per page: a page loads only its own code (and recharts only where it draws charts).
-const PAGES: Record<PageName, ReturnType<typeof lazy>> = {
-  repository: lazy(() => import('./pages/RepositoryPage')),
-  workspace: lazy(() => import('./pages/WorkspacePage')),
-  configure: lazy(() => import('./pages/ConfigurePage')),
-  profile: lazy(() => import('./pages/ProfilePage')),
+export const PAGE_LOADERS: Record<PageName, () => Promise<{ default: ComponentType }>> = {
+  repository: () => import('./pages/RepositoryPage'),
+  workspace: () => import('./pages/WorkspacePage'),
+  configure: () => import('./pages/ConfigurePage'),
+  profile: () => import('./pages/ProfilePage'),
 };
+
+const PAGES = Object.fromEntries(
+  Object.entries(PAGE_LOADERS).map(([name, load]) => [name, lazy(load)]),
+) as Record<PageName, LazyExoticComponent<ComponentType>>;
 
 class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
   override state = { error: null as Error | null };

@@ -1,6 +1,6 @@
 import { createRoot } from 'react-dom/client';
 import { createApiClient } from './api/client';
-import { App, type PageName } from './App';
+import { App, PAGE_LOADERS, type PageName } from './App';
 import { startAutoResize, writeUrlQuery } from './host/ap';
 import { applyTheme, colorModeFrom } from './host/theme';
 import { serializeFilters, parseFilters } from './state/url-filters';
@@ -19,6 +19,8 @@ const token = meta('tally-token');
 writeUrlQuery(serializeFilters(parseFilters(window.location.search), window.location.search));
 
 const root = document.getElementById('root')!;
+// Fetch the page's code while the theme loads, rather than after it (the same module promise serves lazy()).
+if (PAGE_NAMES.includes(page)) void PAGE_LOADERS[page]();
 void applyTheme(colorModeFrom(window.location.search)).finally(() => {
   if (!PAGE_NAMES.includes(page) || !token) {
     root.textContent = 'This page could not start: reload it from Bitbucket.';

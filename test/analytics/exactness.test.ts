@@ -41,7 +41,8 @@ describe('analytics equal the values computed from the export', () => {
   const base: Semantics = { accountOf: syntheticAccount };
   // A gitignore-style glob as an admin would write it, and its meaning stated independently for the expectation.
   const GLOBS = ['*.md', 'test/'];
-  const globExcludes = (path: string) => path.endsWith('.md') || path.split('/').slice(0, -1).includes('test');
+  const globExcludes = (path: string) =>
+    path.endsWith('.md') || path.split('/').slice(0, -1).includes('test');
 
   before(async () => {
     f = await startAnalyticsApp();
@@ -116,7 +117,8 @@ describe('analytics equal the values computed from the export', () => {
       assertSeries(weekly.series, weeklySeries(commits, excluded, 'UTC'));
       const before = contributorTotals(commits, base);
       const after = contributorTotals(commits, excluded);
-      const sum = (m: Map<string, { lines_added: number }>) => [...m.values()].reduce((s, t) => s + t.lines_added, 0);
+      const sum = (m: Map<string, { lines_added: number }>) =>
+        [...m.values()].reduce((s, t) => s + t.lines_added, 0);
       assert.ok(sum(after) < sum(before), 'the glob matches files of the sample');
     } finally {
       assert.equal((await f.api.send('PUT', '/settings', { path_exclusions: [] })).status, 200);
@@ -149,7 +151,11 @@ describe('analytics equal the values computed from the export', () => {
   it('weekly series (code frequency), merges excluded and included, UTC and Los Angeles', async () => {
     for (const merges of ['exclude', 'include'] as const) {
       for (const tz of ['UTC', 'America/Los_Angeles']) {
-        const body = await f.api.json<{ series: ApiPoint[] }>('/stats/activity', { interval: 'week', merges, tz });
+        const body = await f.api.json<{ series: ApiPoint[] }>('/stats/activity', {
+          interval: 'week',
+          merges,
+          tz,
+        });
         assertSeries(body.series, weeklySeries(commits, { ...base, merges }, tz));
       }
     }
@@ -174,10 +180,13 @@ describe('analytics equal the values computed from the export', () => {
   it('punch card in UTC, in a zone with daylight saving time and in a half-hour zone', async () => {
     for (const tz of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
       for (const merges of ['exclude', 'include'] as const) {
-        const body = await f.api.json<{ counts: number[][]; timezone: string; note: string }>('/stats/punchcard', {
-          tz,
-          merges,
-        });
+        const body = await f.api.json<{ counts: number[][]; timezone: string; note: string }>(
+          '/stats/punchcard',
+          {
+            tz,
+            merges,
+          },
+        );
         assert.equal(body.timezone, tz);
         assert.deepEqual(body.counts, punchCard(commits, { ...base, merges }, tz), `${tz} merges=${merges}`);
       }
@@ -187,28 +196,43 @@ describe('analytics equal the values computed from the export', () => {
   it('daily calendar of one contributor for a year', async () => {
     const totals = contributorTotals(commits, base);
     const [key] = [...totals.entries()].sort((a, b) => b[1].commits - a[1].commits)[0]!;
-    const body = await f.api.json<{ days: { date: string; commits: number }[]; total: number }>('/stats/calendar', {
-      contributor: key,
-      since: '2014-01-01',
-      until: '2015-01-01',
-    });
+    const body = await f.api.json<{ days: { date: string; commits: number }[]; total: number }>(
+      '/stats/calendar',
+      {
+        contributor: key,
+        since: '2014-01-01',
+        until: '2015-01-01',
+      },
+    );
     assert.equal(body.days.length, 365);
     const expected = new Map<string, number>();
-    for (const c of counted(commits, { ...base, from: Date.parse('2014-01-01'), to: Date.parse('2015-01-01') })) {
+    for (const c of counted(commits, {
+      ...base,
+      from: Date.parse('2014-01-01'),
+      to: Date.parse('2015-01-01'),
+    })) {
       if (identityKey(c, base) !== key) continue;
       const day = localParts(Date.parse(c.date), 'UTC').date;
       expected.set(day, (expected.get(day) ?? 0) + 1);
     }
     for (const d of body.days) assert.equal(d.commits, expected.get(d.date) ?? 0, d.date);
-    assert.equal(body.total, [...expected.values()].reduce((a, b) => a + b, 0));
+    assert.equal(
+      body.total,
+      [...expected.values()].reduce((a, b) => a + b, 0),
+    );
   });
 
   it('bots are left out by default and shown on request', async () => {
-    const bot = [...contributorTotals(commits, { ...base, bots: 'include' }).keys()].find((k) => k.includes('[bot]'))!;
+    const bot = [...contributorTotals(commits, { ...base, bots: 'include' }).keys()].find((k) =>
+      k.includes('[bot]'),
+    )!;
     assert.ok(bot, 'the sample has a bot');
     assert.equal((await contributors({})).has(bot), false);
     const shown = await contributors({ bots: 'include' });
-    assert.equal(shown.get(bot)?.commits, contributorTotals(commits, { ...base, bots: 'include' }).get(bot)!.commits);
+    assert.equal(
+      shown.get(bot)?.commits,
+      contributorTotals(commits, { ...base, bots: 'include' }).get(bot)!.commits,
+    );
   });
 
   it('leaderboards rank people and repositories by commits or lines', async () => {

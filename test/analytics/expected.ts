@@ -62,7 +62,13 @@ export function contributorTotals(commits: ExportCommit[], s: Semantics): Map<st
     const key = identityKey(c, s);
     const { added, removed } = linesOf(c, s);
     const at = new Date(c.date).toISOString();
-    const t = out.get(key) ?? { commits: 0, lines_added: 0, lines_removed: 0, first_commit: at, last_commit: at };
+    const t = out.get(key) ?? {
+      commits: 0,
+      lines_added: 0,
+      lines_removed: 0,
+      first_commit: at,
+      last_commit: at,
+    };
     t.commits += 1;
     t.lines_added += added;
     t.lines_removed += removed;

@@ -43,7 +43,11 @@ describe('contributor identities', () => {
         commit('Bob', 'bob@old.example', '2024-01-05T10:00:00Z'),
         commit('Bob W', 'bob@new.example', '2024-01-06T10:00:00Z'),
         commit('Bob W', 'bob@new.example', '2024-01-07T10:00:00Z'),
-        commit('dependabot[bot]', '49699333+dependabot[bot]@users.noreply.github.com', '2024-01-08T10:00:00Z'),
+        commit(
+          'dependabot[bot]',
+          '49699333+dependabot[bot]@users.noreply.github.com',
+          '2024-01-08T10:00:00Z',
+        ),
       ],
       { accountOf },
     );
@@ -57,7 +61,12 @@ describe('contributor identities', () => {
 
   it('an account gathers its emails (case-insensitively); other emails stand alone', async () => {
     const rows = await contributors();
-    assert.deepEqual([...rows.keys()].sort(), ['a:acc-alice', 'e:alice@home.example', 'e:bob@new.example', 'e:bob@old.example']);
+    assert.deepEqual([...rows.keys()].sort(), [
+      'a:acc-alice',
+      'e:alice@home.example',
+      'e:bob@new.example',
+      'e:bob@old.example',
+    ]);
     assert.equal(rows.get('a:acc-alice')!.commits, 2);
     assert.deepEqual(rows.get('a:acc-alice')!.emails, ['alice@work.example']);
   });
@@ -81,9 +90,9 @@ describe('contributor identities', () => {
       until: '2024-02-01',
     });
     assert.equal(calendar.total, 3);
-    const identities = await f.api.json<{ identities: { key: string; merged_into: string | null; commits: number }[] }>(
-      '/identities',
-    );
+    const identities = await f.api.json<{
+      identities: { key: string; merged_into: string | null; commits: number }[];
+    }>('/identities');
     assert.deepEqual(
       identities.identities.find((i) => i.key === 'e:alice@home.example'),
       {
@@ -96,7 +105,11 @@ describe('contributor identities', () => {
       },
     );
 
-    const undone = await f.api.send('DELETE', `/identities/merge/${encodeURIComponent('e:alice@home.example')}`, {});
+    const undone = await f.api.send(
+      'DELETE',
+      `/identities/merge/${encodeURIComponent('e:alice@home.example')}`,
+      {},
+    );
     assert.equal(undone.status, 200);
     rows = await contributors();
     assert.equal(rows.get('a:acc-alice')!.commits, 2);
@@ -104,12 +117,17 @@ describe('contributor identities', () => {
   });
 
   it('merges email with email; the target keeps its key', async () => {
-    const res = await f.api.send('POST', '/identities/merge', { into: 'e:bob@new.example', from: ['e:bob@old.example'] });
+    const res = await f.api.send('POST', '/identities/merge', {
+      into: 'e:bob@new.example',
+      from: ['e:bob@old.example'],
+    });
     assert.equal(res.status, 200);
     const rows = await contributors();
     assert.equal(rows.get('e:bob@new.example')!.commits, 3);
     assert.equal(rows.has('e:bob@old.example'), false);
-    const top = await f.api.json<{ people: { key: string; commits: number }[] }>('/stats/top', { period: 'all' });
+    const top = await f.api.json<{ people: { key: string; commits: number }[] }>('/stats/top', {
+      period: 'all',
+    });
     assert.deepEqual(top.people[0], { ...top.people[0], key: 'e:bob@new.example', commits: 3 });
   });
 
@@ -125,21 +143,39 @@ describe('contributor identities', () => {
   });
 
   it('refuses bad merges: unknown identities 404, malformed bodies 400', async () => {
-    const unknown = await f.api.send('POST', '/identities/merge', { into: 'a:nobody', from: ['e:bob@new.example'] });
+    const unknown = await f.api.send('POST', '/identities/merge', {
+      into: 'a:nobody',
+      from: ['e:bob@new.example'],
+    });
     assert.equal(unknown.status, 404);
-    for (const body of [{}, { into: 'a:acc-alice' }, { into: 'x', from: ['e:a@b'] }, { into: 'a:acc-alice', from: [] }]) {
+    for (const body of [
+      {},
+      { into: 'a:acc-alice' },
+      { into: 'x', from: ['e:a@b'] },
+      { into: 'a:acc-alice', from: [] },
+    ]) {
       const res = await f.api.send('POST', '/identities/merge', body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(typeof (await res.json()).error, 'string');
     }
-    const self = await f.api.send('POST', '/identities/merge', { into: 'a:acc-alice', from: ['a:acc-alice'] });
+    const self = await f.api.send('POST', '/identities/merge', {
+      into: 'a:acc-alice',
+      from: ['a:acc-alice'],
+    });
     assert.equal(self.status, 400);
-    const notMerged = await f.api.send('DELETE', `/identities/merge/${encodeURIComponent('a:acc-alice')}`, {});
+    const notMerged = await f.api.send(
+      'DELETE',
+      `/identities/merge/${encodeURIComponent('a:acc-alice')}`,
+      {},
+    );
     assert.equal(notMerged.status, 404);
   });
 
   it('bots are excluded by default, by configurable patterns too', async () => {
-    assert.equal([...(await contributors()).keys()].some((k) => k.includes('dependabot')), false);
+    assert.equal(
+      [...(await contributors()).keys()].some((k) => k.includes('dependabot')),
+      false,
+    );
     const withBots = await f.api.json<{ contributors: Row[] }>('/stats/contributors', { bots: 'include' });
     assert.ok(withBots.contributors.some((c) => c.key.includes('dependabot')));
     const put = await f.api.send('PUT', '/settings', { bot_patterns: ['bob@'] });

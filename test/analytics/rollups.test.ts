@@ -11,8 +11,12 @@ import { load, startAnalyticsApp, type AnalyticsFixture } from './helpers';
 const TABLES = [
   'commit_facts',
   'rollups_hourly',
-  'rollups_monthly',
-  'rollups_yearly',
+  'contributor_rollups_daily',
+  'contributor_rollups_monthly',
+  'contributor_rollups_yearly',
+  'repository_rollups_daily',
+  'repository_rollups_monthly',
+  'repository_rollups_yearly',
   'workspace_rollups_hourly',
   'workspace_rollups_daily',
 ];
@@ -45,8 +49,14 @@ describe('rollup upkeep', () => {
 
   it('is idempotent: recording the same commits again changes nothing', async () => {
     const before = await snapshot();
-    assert.ok(before.rollups_yearly!.length > 0);
-    await inTenant((trx) => recordCommitChanges(trx, repositoryId, commits.map((c) => c.hash)));
+    assert.ok(before.contributor_rollups_yearly!.length > 0);
+    await inTenant((trx) =>
+      recordCommitChanges(
+        trx,
+        repositoryId,
+        commits.map((c) => c.hash),
+      ),
+    );
     assert.deepEqual(await snapshot(), before);
   });
 

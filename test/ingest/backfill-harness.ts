@@ -60,7 +60,7 @@ export async function startBackfill(
 
 /** Fast retries, so injected faults cost milliseconds rather than seconds. */
 export const FAST_RETRY: NonNullable<JobDeps['bitbucket']> = {
-  retry: { attempts: 12, baseDelayMs: 5, maxDelayMs: 200, throttledDelayMs: 50 },
+  retry: { attempts: 12, baseDelayMs: 5, maxDelayMs: 500, throttledDelayMs: 50 },
   timeoutMs: 5000,
 };
 

@@ -81,7 +81,12 @@ export function Columns({
     <ResponsiveContainer width="100%" height={height}>
       <BarChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 0 }} title={label}>
         <CartesianGrid stroke={colors.grid} vertical={false} />
-        <XAxis dataKey="label" stroke={colors.grid} tick={{ fill: colors.subtle }} />
+        <XAxis
+          dataKey="label"
+          stroke={colors.grid}
+          tick={{ fill: colors.subtle, fontSize: 11 }}
+          interval={0}
+        />
         <YAxis
           tickFormatter={compactTick}
           stroke={colors.grid}

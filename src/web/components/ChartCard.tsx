@@ -1,4 +1,5 @@
-import { useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { markMeaningfulPaint } from '../host/paint';
 import { downloadName, toCsv, type CsvColumn } from '../chart-data/csv';
 import { useChartColors } from '../hooks/useChartColors';
 import type { Loadable } from '../hooks/useApi';
@@ -57,6 +58,9 @@ export function ChartCard<Row>(props: ChartCardProps<Row>) {
   };
 
   const canExport = hasData && !props.isEmpty;
+  useEffect(() => {
+    if (hasData) markMeaningfulPaint();
+  }, [hasData]);
   return (
     <section
       className={`card chart-card ${props.className ?? ''}`}

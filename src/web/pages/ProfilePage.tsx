@@ -4,6 +4,7 @@ import { calendarGrid, longestStreak } from '../chart-data/calendar';
 import { addDays } from '../chart-data/dates';
 import { formatCount } from '../chart-data/format';
 import { monthlyActivity } from '../chart-data/profile';
+import { totals } from '../chart-data/series';
 import { useApp } from '../components/AppContext';
 import { ChartCard } from '../components/ChartCard';
 import { DataTable } from '../components/DataTable';
@@ -15,7 +16,8 @@ import { useApi } from '../hooks/useApi';
 import { useChartColors } from '../hooks/useChartColors';
 import { useFilters } from '../hooks/useFilters';
 
-const ACTIVITY_REPOSITORIES = 8;
+/** Repositories asked about one by one; beyond this many the breakdown shows the first ones. */
+const MAX_REPOSITORIES = 40;
 
 /** A person's contributions over the last year: calendar, per-repository breakdown, activity by month. */
 export default function ProfilePage() {
@@ -38,18 +40,22 @@ export default function ProfilePage() {
   );
   const key = JSON.stringify(query);
   const days = useApi(`calendar:${key}`, (signal) => api.calendar(user, from, today, filters.merges, signal));
-  const repositories = useApi(`repos:${key}`, (signal) => api.topRepositories(query, signal));
-  const activity = useApi(
-    `months:${key}:${(repositories.data ?? []).map((r) => r.uuid).join()}`,
-    async (signal) => {
-      const repos = (repositories.data ?? []).slice(0, ACTIVITY_REPOSITORIES);
-      const series = await Promise.all(repos.map((r) => api.activity({ ...query, repos: [r.uuid] }, signal)));
-      return monthlyActivity(repos.map((r, i) => ({ name: r.fullName, series: series[i]! })));
-    },
+  // Per repository, the person's monthly series: the breakdown and the activity list both come from it.
+  const perRepository = useApi(`per-repo:${key}`, async (signal) => {
+    const repos = (await api.repositories(signal)).slice(0, MAX_REPOSITORIES);
+    const series = await Promise.all(repos.map((r) => api.activity({ ...query, repos: [r.uuid] }, signal)));
+    return repos
+      .map((r, i) => ({ uuid: r.uuid, fullName: r.fullName, series: series[i]!, ...totals(series[i]!) }))
+      .filter((r) => r.commits > 0)
+      .sort((a, b) => b.commits - a.commits || a.fullName.localeCompare(b.fullName));
+  });
+  const activity = useMemo(
+    () => monthlyActivity((perRepository.data ?? []).map((r) => ({ name: r.fullName, series: r.series }))),
+    [perRepository.data],
   );
   const grid = useMemo(() => calendarGrid(days.data ?? [], today), [days.data, today]);
   const streak = useMemo(() => longestStreak(days.data ?? []), [days.data]);
-  const repos = repositories.data ?? [];
+  const repos = perRepository.data ?? [];
   const fileParts = ['contributions', from, 'to', today];
 
   if (!user) return <EmptyState title="No person">Open this tab from a Bitbucket profile.</EmptyState>;
@@ -80,7 +86,7 @@ export default function ProfilePage() {
           <div className="label">longest streak (days)</div>
         </div>
         <div className="stat">
-          <div className="value">{repositories.data ? formatCount(repos.length) : '—'}</div>
+          <div className="value">{perRepository.data ? formatCount(repos.length) : '—'}</div>
           <div className="label">repositories</div>
         </div>
       </div>
@@ -107,7 +113,7 @@ export default function ProfilePage() {
           id="profile-repositories"
           title="By repository"
           subtitle="Commits in the last year"
-          state={repositories}
+          state={perRepository}
           rows={repos}
           csvColumns={[
             { header: 'repository', value: (r) => r.fullName },
@@ -143,15 +149,15 @@ export default function ProfilePage() {
           <h2 id="activity-title" style={{ font: 'var(--ds-font-heading-small)', margin: '0 0 8px' }}>
             Contribution activity
           </h2>
-          {!activity.data && activity.status === 'error' ? (
-            <ErrorState error={activity.error} onRetry={activity.reload} />
-          ) : !activity.data ? (
+          {!perRepository.data && perRepository.status === 'error' ? (
+            <ErrorState error={perRepository.error} onRetry={perRepository.reload} />
+          ) : !perRepository.data ? (
             <Skeleton height={160} label="Loading activity" />
-          ) : activity.data.length === 0 ? (
+          ) : activity.length === 0 ? (
             <EmptyState title="No activity in the last year" />
           ) : (
             <ul className="activity-list" data-testid="activity-list">
-              {activity.data.map((m) => (
+              {activity.map((m) => (
                 <li key={m.month}>
                   <span>
                     <strong>{m.label}</strong>: {formatCount(m.commits)} commit{m.commits === 1 ? '' : 's'} in{' '}

@@ -66,7 +66,7 @@ function ContributorCard({
   );
   return (
     <li className="card contributor-card" data-testid="contributor-card">
-      <span className="avatar" style={{ background: color }} aria-hidden="true">
+      <span className="avatar" style={{ ['--avatar-ring' as string]: color }} aria-hidden="true">
         {initials(contributor.name)}
       </span>
       <div style={{ minWidth: 0 }}>

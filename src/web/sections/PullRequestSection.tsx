@@ -156,7 +156,7 @@ export function PullRequestSection({
           isEmpty={reviewers.length === 0}
           emptyTitle="No reviews in this range"
           legend={[
-            { name: 'Reviews', color: colors.series[1]! },
+            { name: 'Reviews', color: colors.brand },
             { name: 'Approvals', color: colors.success },
           ]}
           height={240}
@@ -175,7 +175,7 @@ export function PullRequestSection({
           <HorizontalBars
             rows={reviewers}
             keys={[
-              { key: 'reviews', name: 'Reviews', color: colors.series[1]! },
+              { key: 'reviews', name: 'Reviews', color: colors.brand },
               { key: 'approvals', name: 'Approvals', color: colors.success },
             ]}
             colors={colors}

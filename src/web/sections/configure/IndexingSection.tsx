@@ -1,5 +1,6 @@
 import ProgressBar from '@atlaskit/progress-bar';
 import { useEffect } from 'react';
+import { markMeaningfulPaint } from '../../host/paint';
 import type { RepositoryStatus } from '../../api/endpoints';
 import { formatCount, formatEta, percent } from '../../chart-data/format';
 import { ErrorState, Skeleton } from '../../components/States';
@@ -23,6 +24,9 @@ export function IndexingSection({ state }: { state: Loadable<RepositoryStatus[]>
   }, [busy, status, reload]);
 
   const repos = state.data ?? [];
+  useEffect(() => {
+    if (state.data) markMeaningfulPaint();
+  }, [state.data]);
   const known = repos.reduce((n, r) => n + r.commitsKnown, 0);
   const counted = repos.reduce((n, r) => n + r.commitsWithLines, 0);
   return (

@@ -1,0 +1,314 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Router } from 'express';
+import fc from 'fast-check';
+import { exportRouter } from '../../src/api/export-routes';
+import { apiRouter, type ApiDeps } from '../../src/api/api-router';
+import { OPENAPI_FILE } from '../../src/api/openapi-routes';
+import { pullRequestRouter } from '../../src/api/pull-request-routes';
+import { settingsRouter } from '../../src/api/settings-routes';
+import { statsRouter } from '../../src/api/stats-routes';
+import { install, newWorkspace } from '../support/bitbucket';
+import { readExport } from '../support/load-export';
+import {
+  apiClient,
+  load,
+  startAnalyticsApp,
+  type AnalyticsFixture,
+  type ApiClient,
+  type Params,
+} from './helpers';
+
+/** Parameter validation (property-based), tenant isolation, CSV, and the OpenAPI document. */
+
+const ENDPOINTS = [
+  '/stats/contributors',
+  '/stats/activity',
+  '/stats/punchcard',
+  '/stats/calendar',
+  '/stats/top',
+  '/pull-requests/stats',
+  '/export/commits',
+  '/export/pull-requests',
+];
+
+const UUID_LIKE = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
+const isZone = (s: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: s });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const notOneOf = (values: string[]) => fc.string().filter((s) => !values.includes(s));
+
+/** For each parameter, values that must be refused, and the endpoints that take it. */
+const BAD: Record<string, { values: fc.Arbitrary<string | string[]>; endpoints: string[] }> = {
+  repository: {
+    values: fc.oneof(
+      fc.string().filter((s) => !UUID_LIKE.test(s)),
+      fc.array(
+        fc.string().filter((s) => !UUID_LIKE.test(s)),
+        { minLength: 2, maxLength: 3 },
+      ),
+      fc.constant('{6f9619ff-8b86-d011-b42d-00c04fc964ff'),
+    ),
+    endpoints: ENDPOINTS,
+  },
+  since: {
+    values: fc.oneof(
+      fc.string().filter((s) => !/^\d{4}-\d{2}-\d{2}$/.test(s)),
+      fc.constantFrom('2023-02-30', '2023-13-01', '0999-01-01', '2024-00-10', '2024-1-01'),
+      fc.array(fc.constant('2024-01-01'), { minLength: 2, maxLength: 2 }),
+    ),
+    endpoints: ENDPOINTS,
+  },
+  until: {
+    values: fc.oneof(
+      fc.string().filter((s) => !/^\d{4}-\d{2}-\d{2}$/.test(s)),
+      fc.constant('2021-02-29'),
+    ),
+    endpoints: ENDPOINTS,
+  },
+  merges: { values: notOneOf(['exclude', 'include', 'only']), endpoints: ENDPOINTS },
+  bots: { values: notOneOf(['exclude', 'include']), endpoints: ENDPOINTS },
+  exclusions: { values: notOneOf(['apply', 'ignore']), endpoints: ENDPOINTS },
+  tz: {
+    values: fc.oneof(
+      fc.string().filter((s) => !isZone(s)),
+      fc.constantFrom('Mars/Olympus', 'UTC+5', '../etc'),
+    ),
+    endpoints: ENDPOINTS,
+  },
+  interval: {
+    values: notOneOf(['day', 'week', 'month']),
+    endpoints: ['/stats/activity', '/pull-requests/stats'],
+  },
+  contributor: {
+    values: fc.string().filter((s) => !/^(a:|e:|\{)/.test(s)),
+    endpoints: ['/stats/activity', '/stats/punchcard', '/stats/calendar'],
+  },
+  by: { values: notOneOf(['commits', 'lines']), endpoints: ['/stats/top'] },
+  period: { values: notOneOf(['week', 'month', 'quarter', 'year', 'all']), endpoints: ['/stats/top'] },
+  limit: {
+    values: fc.oneof(
+      fc.string().filter((s) => !/^\d+$/.test(s)),
+      fc.constantFrom('0', '101', '99999999', '-1', '1.5'),
+    ),
+    endpoints: ['/stats/top'],
+  },
+  format: {
+    values: notOneOf(['json', 'csv', 'jsonl']),
+    endpoints: ['/stats/contributors', '/export/commits', '/export/pull-requests'],
+  },
+};
+
+/** An RFC 4180 reader (quoted fields, doubled quotes, CRLF). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += ch;
+  }
+  assert.equal(quoted, false, 'no unterminated quote');
+  assert.equal(cell + row.join(''), '', 'ends with a line break');
+  return rows;
+}
+
+describe('analytics API', () => {
+  let f: AnalyticsFixture;
+  let repository: string;
+  let other: ApiClient;
+
+  before(async () => {
+    f = await startAnalyticsApp();
+    repository = (await load(f, readExport().slice(0, 400))).uuid;
+    const ws = newWorkspace();
+    assert.equal((await install(f.app.url, ws)).status, 204);
+    other = apiClient(f.app.url, ws);
+  });
+  after(() => f.app.close());
+
+  it('every bad value of every parameter is a 400 with a reason', async () => {
+    for (const [param, { values, endpoints }] of Object.entries(BAD)) {
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...endpoints), values, async (endpoint, value) => {
+          const res = await f.api.get(endpoint, { [param]: value });
+          const body = await res.text();
+          assert.equal(res.status, 400, `${endpoint}?${param}=${JSON.stringify(value)}: ${body}`);
+          assert.equal(typeof JSON.parse(body).error, 'string');
+        }),
+        { numRuns: 40 },
+      );
+    }
+  });
+
+  it('refuses unknown parameters, reversed ranges and period with since', async () => {
+    const cases: [string, Params][] = [
+      ['/stats/contributors', { colour: 'blue' }],
+      ['/stats/activity', { since: '2024-02-01', until: '2024-01-01' }],
+      ['/stats/activity', { since: '2024-02-01', until: '2024-02-01' }],
+      ['/stats/top', { period: 'week', since: '2024-01-01' }],
+      ['/stats/calendar', { since: '2020-01-01', until: '2022-01-01' }],
+    ];
+    for (const [path, params] of cases) {
+      const res = await f.api.get(path, params);
+      assert.equal(res.status, 400, `${path} ${JSON.stringify(params)}`);
+    }
+  });
+
+  it('never answers 5xx, whatever the query string', async () => {
+    const key = fc.oneof(fc.constantFrom(...Object.keys(BAD)), fc.string({ maxLength: 8 }));
+    const value = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...ENDPOINTS),
+        fc.dictionary(key, value, { maxKeys: 4 }),
+        async (endpoint, query) => {
+          const res = await f.api.get(endpoint, query);
+          await res.arrayBuffer();
+          assert.ok(res.status < 500, `${endpoint} ${JSON.stringify(query)} → ${res.status}`);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("another tenant asking for this tenant's repository gets nothing", async () => {
+    const mine = await f.api.json<{ contributors: unknown[] }>('/stats/contributors', { repository });
+    assert.ok(mine.contributors.length > 0);
+    for (const params of [{ repository }, {}]) {
+      assert.deepEqual((await other.json('/stats/contributors', params)).contributors, []);
+      assert.deepEqual((await other.json('/stats/activity', params)).series, []);
+      const punch = await other.json<{ counts: number[][] }>('/stats/punchcard', params);
+      assert.equal(
+        punch.counts.flat().reduce((a, b) => a + b, 0),
+        0,
+      );
+      const top = await other.json('/stats/top', params);
+      assert.deepEqual([top.people, top.repositories], [[], []]);
+      assert.equal((await other.json<{ total: number }>('/stats/calendar', params)).total, 0);
+      const exported = await other.get('/export/commits', params);
+      assert.equal(parseCsv(await exported.text()).length, 1, 'header only');
+      const prs = await other.json<{ totals: Record<string, number> }>('/pull-requests/stats', params);
+      assert.deepEqual(prs.totals, { created: 0, merged: 0, declined: 0, open: 0 });
+    }
+    const settings = await other.get(`/settings/repositories/${encodeURIComponent(repository)}`);
+    assert.equal(settings.status, 404);
+  });
+
+  it('CSV answers parse and hold the same figures as JSON', async () => {
+    const json = await f.api.json<{ contributors: Record<string, unknown>[] }>('/stats/contributors', {
+      merges: 'include',
+    });
+    const res = await f.api.get('/stats/contributors', { merges: 'include', format: 'csv' });
+    assert.match(res.headers.get('content-type')!, /^text\/csv/);
+    const [header, ...rows] = parseCsv(await res.text());
+    assert.deepEqual(header, [
+      'key',
+      'account_id',
+      'display_name',
+      'emails',
+      'commits',
+      'lines_added',
+      'lines_removed',
+      'first_commit',
+      'last_commit',
+    ]);
+    assert.equal(rows.length, json.contributors.length);
+    rows.forEach((row, i) => {
+      const c = json.contributors[i]!;
+      assert.equal(row[0], c.key);
+      assert.equal(Number(row[4]), c.commits);
+      assert.equal(Number(row[5]), c.lines_added);
+      assert.equal(row[8], c.last_commit);
+    });
+
+    const jsonl = await f.api.get('/export/commits', { format: 'jsonl', merges: 'include' });
+    assert.match(jsonl.headers.get('content-type')!, /^application\/x-ndjson/);
+    const lines = (await jsonl.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const commits = json.contributors.reduce((sum, c) => sum + (c.commits as number), 0);
+    assert.equal(lines.length, commits);
+    assert.equal(
+      lines.reduce((sum, l) => sum + l.lines_added, 0),
+      json.contributors.reduce((sum, c) => sum + (c.lines_added as number), 0),
+    );
+  });
+
+  it('serves the OpenAPI document without a token, listing every analytics route', async () => {
+    const res = await fetch(`${f.app.url}/api/v1/openapi.json`);
+    assert.equal(res.status, 200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    assert.deepEqual(doc, JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')));
+    assert.match(doc.openapi, /^3\.1\./);
+    const deps = {
+      db: f.app.runtime.db,
+      tenants: f.app.runtime.tenants,
+      appKey: 'tally',
+      now: () => new Date(),
+    };
+    const documented = (routes: string[]) => {
+      for (const route of routes) {
+        const [method, path] = route.split(' ') as [string, string];
+        assert.ok(doc.paths[path]?.[method], `${route} is documented`);
+      }
+    };
+    documented(
+      [statsRouter, pullRequestRouter, exportRouter, settingsRouter].flatMap((r) =>
+        routesOf(r(deps as ApiDeps)),
+      ),
+    );
+    // And nothing documented is missing from the API.
+    const served = new Set([...routesOf(apiRouter(deps as ApiDeps))]);
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(item).filter((k) => k !== 'parameters'))
+        assert.ok(served.has(`${method} ${path}`), `${method} ${path} is served`);
+    }
+  });
+});
+
+/** `method /path` of every route of a router and its sub-routers, in OpenAPI's `{param}` form. */
+function routesOf(router: Router): string[] {
+  type Layer = {
+    route?: { path: string; methods: Record<string, boolean> };
+    handle?: { stack?: Layer[] };
+  };
+  const out: string[] = [];
+  const walk = (stack: Layer[]) => {
+    for (const layer of stack) {
+      if (layer.route) {
+        for (const method of Object.keys(layer.route.methods))
+          out.push(`${method} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
+      } else if (layer.handle?.stack) walk(layer.handle.stack);
+    }
+  };
+  walk((router as unknown as { stack: Layer[] }).stack);
+  return out;
+}

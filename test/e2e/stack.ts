@@ -1,0 +1,147 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
+import { startDemo, waitForIndexing, type Demo } from '../../src/main/demo';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+/**
+ * The demo stack for browser tests: a fresh database from the run's template, the simulator with the sample
+ * history, Tally's web and worker roles, and Debian's Chromium (never a downloaded browser).
+ */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export const ARTIFACTS = path.resolve('test-results', 'screenshots');
+
+export interface Stack {
+  demo: Demo;
+  database: TestDatabase;
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  const database = await createTestDatabase();
+  const demo = await startDemo({
+    tallyPort: 0,
+    simulatorWebPort: 0,
+    simulatorApiPort: 0,
+    databaseUrl: database.appUrl,
+    databaseAdminUrl: database.adminUrl,
+    logLevel: 'silent',
+  });
+  // Every number compared below is final only once every commit has its line counts.
+  await waitForIndexing(demo, (p) => p.repositories > 0 && p.ready === p.repositories, 600_000);
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return {
+    demo,
+    database,
+    browser,
+    async close() {
+      await browser.close();
+      await demo.stop();
+      await database.drop();
+    },
+  };
+}
+
+export async function newPage(
+  stack: Stack,
+  options: { colorScheme?: 'light' | 'dark' } = {},
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await stack.browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    colorScheme: options.colorScheme ?? 'light',
+    acceptDownloads: true,
+  });
+  return { context, page: await context.newPage() };
+}
+
+/** Opens a host page and returns Tally's frame once its page has rendered its heading. */
+export async function openInHost(page: Page, hostUrl: string): Promise<Frame> {
+  await page.goto(hostUrl);
+  const handle = await page.waitForSelector('iframe[data-ap-frame]');
+  const frame = (await handle.contentFrame())!;
+  await frame.waitForSelector('main h1');
+  return frame;
+}
+
+/** The session token Tally minted for the page (for comparing with the API directly). */
+export async function sessionToken(frame: Frame): Promise<string> {
+  return (await frame.locator('meta[name="tally-token"]').getAttribute('content'))!;
+}
+
+export async function api<T>(stack: Stack, token: string, pathAndQuery: string): Promise<T> {
+  const res = await fetch(`${stack.demo.tallyUrl}/api/v1${pathAndQuery}`, {
+    headers: { authorization: `JWT ${token}` },
+  });
+  if (!res.ok) throw new Error(`${pathAndQuery}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** Waits until no chart on the page is loading (skeletons gone, nothing busy). */
+export async function settled(frame: Frame): Promise<void> {
+  await frame.waitForFunction(
+    () =>
+      !document.querySelector('.skeleton, [aria-busy="true"]') &&
+      document.querySelectorAll('main').length > 0,
+    undefined,
+    { timeout: 30_000 },
+  );
+}
+
+/** A full-height screenshot: the viewport grows to the host page so the frame paints all of its content. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width: 1280, height: Math.min(Math.max(height, 900), 6000) });
+  await page.waitForTimeout(300);
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  return file;
+}
+
+/** RFC 4180 CSV → rows of cells (quoted fields, doubled quotes, CRLF). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  const input = text.replace(/^\uFEFF/, '');
+  for (let i = 0; i < input.length; i++) {
+    const c = input[i]!;
+    if (quoted) {
+      if (c === '"' && input[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && input[i + 1] === '\n') i++;
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += c;
+  }
+  if (cell || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
+
+export const numberIn = (text: string | null) => Number((text ?? '').replace(/[^\d-]/g, ''));
