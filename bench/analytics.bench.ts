@@ -131,6 +131,8 @@ async function measure(
 }
 
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
+/** The machine is shared: every figure is printed with the 1-minute load average at the time it was taken. */
+const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`;
 
 async function installTenant(
   stack: BenchStack,
@@ -158,7 +160,7 @@ export async function main(): Promise<void> {
     started = performance.now();
     await db.withTenant(big.tenantId, (trx) => rebuildRollups(trx));
     console.log(
-      `rollup rebuild (settings change) for ${COMMITS} commits: ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      `rollup rebuild (settings change) for ${COMMITS} commits: ${((performance.now() - started) / 1000).toFixed(1)} s (${load()})`,
     );
     const admin = new pg.Client({ connectionString: stack.adminUrl });
     await admin.connect();
@@ -203,7 +205,7 @@ export async function main(): Promise<void> {
     const run = async (name: string, path: string, runs = RUNS) => {
       const r = await measure(`${stack.url}/api/v1${path}`, big.token, runs);
       results.push({ name, ...r });
-      console.log(`${name} p50: ${fmt(r.p50)}, p95: ${fmt(r.p95)} (target p95 ≤ ${TARGET_MS} ms)`);
+      console.log(`${name} p50: ${fmt(r.p50)}, p95: ${fmt(r.p95)} (target p95 ≤ ${TARGET_MS} ms; ${load()})`);
     };
     for (const [scopeName, query] of Object.entries(scopes)) {
       for (const [name, path] of endpoints) await run(`${name}, ${scopeName}`, `${path}${query}`);

@@ -13,6 +13,7 @@ import {
   type AnalyticsSettings,
 } from '../analytics/rules';
 import { validZone } from '../analytics/timezones';
+import { requireConfigurePage } from '../connect/auth';
 import { recordAudit } from '../db/audit-log';
 import type { Trx } from '../db/database';
 import { badRequest, notFound } from '../platform/errors';
@@ -100,6 +101,7 @@ export function settingsRouter(deps: ApiDeps): Router {
 
   router.put(
     '/settings',
+    requireConfigurePage,
     json,
     route(async (req, res) => {
       const body = parseBody(settingsBody, req.body);
@@ -138,6 +140,7 @@ export function settingsRouter(deps: ApiDeps): Router {
 
   router.put(
     '/settings/repositories/:uuid',
+    requireConfigurePage,
     json,
     route(async (req, res) => {
       const uuid = parseBody(repositoryUuid, req.params.uuid);
@@ -180,6 +183,7 @@ export function settingsRouter(deps: ApiDeps): Router {
 
   router.post(
     '/identities/merge',
+    requireConfigurePage,
     json,
     route(async (req, res) => {
       const body = parseBody(mergeBody, req.body);
@@ -194,6 +198,7 @@ export function settingsRouter(deps: ApiDeps): Router {
 
   router.delete(
     '/identities/merge/:key',
+    requireConfigurePage,
     route(async (req, res) => {
       const key = parseBody(contributorKey, req.params.key);
       const { id: _id, ...identity } = await inTenant(res, async (trx) => {

@@ -207,7 +207,10 @@ export class BitbucketClient {
     this.stats.requests++;
     // A plain controller and timer: AbortSignal.timeout() costs noticeably more per request.
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new Error('request timed out')), this.options.timeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => abort.abort(new Error('request timed out')),
+      this.options.timeoutMs ?? 30_000,
+    );
     let res: Response;
     let text: string;
     try {
@@ -224,7 +227,11 @@ export class BitbucketClient {
     }
     if (res.status === 429) {
       this.stats.throttled++;
-      throw new RetryableError('429 rate limited', 'throttled', retryAfterMs(res.headers.get('retry-after'), Date.now()));
+      throw new RetryableError(
+        '429 rate limited',
+        'throttled',
+        retryAfterMs(res.headers.get('retry-after'), Date.now()),
+      );
     }
     // 555 is Bitbucket's diffstat timeout (reference §4): a server error like the rest of 5xx.
     if (res.status >= 500) {

@@ -35,7 +35,11 @@ export function disallowedReason(url: URL, baseApiUrl: string): string | null {
 /** Workspace and repository identifiers go into paths as `{uuid}` (renames do not break them), encoded. */
 const seg = (value: string) => encodeURIComponent(value);
 
-export function apiUrl(baseApiUrl: string, path: string, query: Record<string, string | number> = {}): string {
+export function apiUrl(
+  baseApiUrl: string,
+  path: string,
+  query: Record<string, string | number> = {},
+): string {
   const url = new URL(`${baseApiUrl.replace(/\/+$/, '')}/2.0${path}`);
   for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value));
   return url.href;

@@ -62,7 +62,10 @@ export const repositorySchema = z
     name: z.string().min(1).max(512),
     slug: z.string().min(1).max(256),
     is_private: z.boolean().optional(),
-    mainbranch: z.object({ name: z.string().min(1).max(1024) }).loose().nullish(),
+    mainbranch: z
+      .object({ name: z.string().min(1).max(1024) })
+      .loose()
+      .nullish(),
     links: z.object({ commits: href.optional() }).loose().optional(),
   })
   .loose();
@@ -166,7 +169,11 @@ export const activitySchema = z
       .optional(),
     approval: z.object({ date: isoDate, user: userSchema }).loose().optional(),
     comment: z
-      .object({ id: z.number().int().optional(), created_on: isoDate.optional(), user: userSchema.optional() })
+      .object({
+        id: z.number().int().optional(),
+        created_on: isoDate.optional(),
+        user: userSchema.optional(),
+      })
       .loose()
       .optional(),
   })

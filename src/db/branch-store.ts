@@ -109,8 +109,12 @@ export async function seedUnnamedHeads(
      select c.tenant_id, c.repository_id, c.hash, ?::timestamptz
        from commits c
       where c.tenant_id = ? and c.repository_id = ?
-        and c.hash not in (select unnest(parents) from commits where tenant_id = ? and repository_id = ?)
-        and c.hash not in (select head from branches where tenant_id = ? and repository_id = ?)
+        -- NOT EXISTS plans as a hash anti-join (NOT IN over a million parents would not fit a hashed subplan)
+        and not exists (
+          select 1 from (select unnest(parents) as hash from commits where tenant_id = ? and repository_id = ?) p
+           where p.hash = c.hash)
+        and not exists (
+          select 1 from branches b where b.tenant_id = ? and b.repository_id = ? and b.head = c.hash)
      on conflict (tenant_id, repository_id, hash) do nothing`,
     [now, tenantId, repositoryId, tenantId, repositoryId, tenantId, repositoryId],
   );

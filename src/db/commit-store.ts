@@ -112,23 +112,22 @@ export async function saveDiffstats(
 ): Promise<string[]> {
   if (diffstats.length === 0) return [];
   // Locks the rows too: a concurrent writer of the same commits waits here, then finds them counted.
-  const pending = await trx('commits')
-    .select('hash')
-    .where({ tenant_id: tenantId, repository_id: repositoryId })
-    .whereIn(
-      'hash',
-      diffstats.map((d) => d.hash),
-    )
-    .whereNull('lines_added')
-    .forUpdate();
-  const open = new Set(pending.map((r: { hash: string }) => r.hash));
+  // `= any(array)`: one parameter however many commits (an IN list would bind one parameter per hash).
+  const { rows: pending } = await trx.raw<{ rows: { hash: string }[] }>(
+    `select hash from commits
+      where tenant_id = ? and repository_id = ? and hash = any(?::text[]) and lines_added is null
+        for update`,
+    [tenantId, repositoryId, diffstats.map((d) => d.hash)],
+  );
+  const open = new Set(pending.map((r) => r.hash));
   const todo = diffstats.filter((d) => open.has(d.hash));
   if (todo.length === 0) return [];
   const hashes = todo.map((d) => d.hash);
-  await trx('commit_files')
-    .where({ tenant_id: tenantId, repository_id: repositoryId })
-    .whereIn('hash', hashes)
-    .del();
+  await trx.raw('delete from commit_files where tenant_id = ? and repository_id = ? and hash = any(?::text[])', [
+    tenantId,
+    repositoryId,
+    hashes,
+  ]);
   await insertFiles(trx, tenantId, repositoryId, todo);
   await trx.raw(
     `update commits c
@@ -188,11 +187,11 @@ export async function markCommitsGone(
   now: Date,
 ): Promise<string[]> {
   if (hashes.length === 0) return [];
-  const rows = await trx('commits')
-    .where({ tenant_id: tenantId, repository_id: repositoryId })
-    .whereIn('hash', hashes)
-    .whereNull('lines_added')
-    .update({ lines_added: 0, lines_removed: 0, files_changed: 0, unreachable_since: now })
-    .returning('hash');
-  return rows.map((r: { hash: string }) => r.hash);
+  const { rows } = await trx.raw<{ rows: { hash: string }[] }>(
+    `update commits set lines_added = 0, lines_removed = 0, files_changed = 0, unreachable_since = ?
+      where tenant_id = ? and repository_id = ? and hash = any(?::text[]) and lines_added is null
+      returning hash`,
+    [now, tenantId, repositoryId, hashes],
+  );
+  return rows.map((r) => r.hash);
 }

@@ -98,7 +98,10 @@ export class PostgresRequestBudget {
         // The claim lasts until a little after this caller comes back for the slot it is told about.
         await trx('api_request_budgets')
           .where({ tenant_id: tenantId })
-          .update({ high_claim_until: new Date(retryAt.getTime() + HIGH_PRIORITY_CLAIM_MS), updated_at: now });
+          .update({
+            high_claim_until: new Date(retryAt.getTime() + HIGH_PRIORITY_CLAIM_MS),
+            updated_at: now,
+          });
       }
       return { granted: 0, retryAt };
     });

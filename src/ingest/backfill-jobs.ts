@@ -3,7 +3,12 @@ import { recordCommitChanges } from '../analytics/rollups';
 import { BudgetExhaustedError } from '../bitbucket/budget';
 import { BitbucketApiError } from '../bitbucket/client';
 import { endpoints } from '../bitbucket/endpoints';
-import { commitSchema, diffstatSchema, repositorySchema, type BitbucketRepository } from '../bitbucket/schemas';
+import {
+  commitSchema,
+  diffstatSchema,
+  repositorySchema,
+  type BitbucketRepository,
+} from '../bitbucket/schemas';
 import {
   commitsWithoutLines,
   insertCommits,
@@ -26,11 +31,7 @@ import {
 } from '../db/repository-store';
 import type { Logger } from '../platform/logger';
 import { toCommitInput, toFileChanges } from './commit-mapping';
-import {
-  enqueueRepositoryStep,
-  enqueueTenantBackfill,
-  RELIST_INTERVAL_MS,
-} from './scheduler';
+import { enqueueRepositoryStep, enqueueTenantBackfill, RELIST_INTERVAL_MS } from './scheduler';
 import { openTenantSession, type ClientFactoryDeps, type TenantSession } from './tenant-client';
 import { afterCommitListing } from './sync/heads';
 import { enqueuePullRequestBackfill } from './sync/scheduling';
@@ -128,7 +129,8 @@ export async function backfillTenant(ctx: BackfillContext, { tenantId }: TenantP
         phase = resumePhase(repo);
         await updateProgress(trx, tenantId, repo.id, { state: phase, lastError: null }, now);
       }
-      if (phase === 'listing' || phase === 'diffstats') await enqueueRepositoryStep(trx, tenantId, repo.id, phase);
+      if (phase === 'listing' || phase === 'diffstats')
+        await enqueueRepositoryStep(trx, tenantId, repo.id, phase);
       // Pull requests after commit metadata (their own pass; only changed ones are fetched again).
       await enqueuePullRequestBackfill(trx, tenantId, repo.id);
     }
@@ -187,7 +189,9 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
     page.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
     return page;
   };
-  let pending = fetchPage(step.repo.syncCursor ?? endpoints.commits(tenant.baseApiUrl, workspace, step.repo.uuid));
+  let pending = fetchPage(
+    step.repo.syncCursor ?? endpoints.commits(tenant.baseApiUrl, workspace, step.repo.uuid),
+  );
   for (;;) {
     let page: Awaited<typeof pending>;
     try {
@@ -311,7 +315,9 @@ async function handleStepError(
       await enqueueRepositoryStep(trx, tenantId, repositoryId, phase, error.retryAt);
     } else if (isNotFound(error) && phase === 'listing') {
       await record(trx, {});
-      await trx('repositories').where({ tenant_id: tenantId, id: repositoryId }).update({ deleted_at: ctx.now() });
+      await trx('repositories')
+        .where({ tenant_id: tenantId, id: repositoryId })
+        .update({ deleted_at: ctx.now() });
     } else {
       await record(trx, { lastError: error instanceof Error ? error.message : String(error) });
     }

@@ -39,7 +39,9 @@ export async function withJobLease<T>(db: Database, jobId: string, fn: () => Pro
     try {
       return await fn();
     } finally {
-      await connection.query('select pg_advisory_unlock($1, $2)', [LEASE_CLASS, leaseKey(jobId)]).catch(() => {});
+      await connection
+        .query('select pg_advisory_unlock($1, $2)', [LEASE_CLASS, leaseKey(jobId)])
+        .catch(() => {});
     }
   } finally {
     await client.releaseConnection(connection);

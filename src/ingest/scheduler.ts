@@ -81,7 +81,8 @@ export function backfillOnInstall(addon: InstallEvents, db: Database, logger: Lo
     if (!parsed.success) return logger.error({ clientKey }, 'install saved without a tenant id: no backfill');
     enqueueTenantBackfill(db.knex, parsed.data.tenantId).then(
       () => logger.info({ tenantId: parsed.data.tenantId }, 'backfill enqueued'),
-      (error: unknown) => logger.error({ err: error, tenantId: parsed.data.tenantId }, 'backfill not enqueued'),
+      (error: unknown) =>
+        logger.error({ err: error, tenantId: parsed.data.tenantId }, 'backfill not enqueued'),
     );
   });
 }

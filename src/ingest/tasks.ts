@@ -69,7 +69,10 @@ function task<P>(
   return async (raw: unknown, helpers: JobHelpers) => {
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
-      deps.logger.error({ task: name, jobId: helpers.job.id, issues: parsed.error.issues }, 'job payload rejected');
+      deps.logger.error(
+        { task: name, jobId: helpers.job.id, issues: parsed.error.issues },
+        'job payload rejected',
+      );
       return;
     }
     try {
@@ -92,7 +95,8 @@ export function ingestTasks(deps: JobDeps): TaskList {
     now: deps.now,
     sessions: { tenants: deps.tenants, budget, logger: deps.logger, ...deps.bitbucket },
     tuning: { ...DEFAULT_TUNING, ...deps.backfill },
-    backfillRate: (deps.requestsPerHour * (1 - BACKFILL_RESERVE_SHARE)) / ((deps.requestWindowMs ?? HOUR_MS) / 1000),
+    backfillRate:
+      (deps.requestsPerHour * (1 - BACKFILL_RESERVE_SHARE)) / ((deps.requestWindowMs ?? HOUR_MS) / 1000),
   };
   startDeadWorkerSweeper(
     deps.db,

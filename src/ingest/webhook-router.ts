@@ -17,7 +17,7 @@ export interface WebhookDeps extends AuthDeps {
   logger: Logger;
 }
 
-/** The job that processes a stored delivery (src/ingest/live-sync). */
+/** The job that processes a stored delivery (src/ingest/sync/process-webhook.ts). */
 export const PROCESS_WEBHOOK_TASK = 'process_webhook';
 
 const deliveryId = z.string().trim().min(1).max(128);

@@ -1,19 +1,8 @@
-import {
-  Component,
-  lazy,
-  Suspense,
-  useEffect,
-  useMemo,
-  useState,
-  type ComponentType,
-  type LazyExoticComponent,
-  type ReactNode,
-} from 'react';
+import { Component, useEffect, useMemo, useState, type ComponentType, type ReactNode } from 'react';
 import type { ApiClient } from './api/client';
-import { endpoints } from './api/endpoints';
-import { formatDay } from './chart-data/dates';
+import type { Endpoints } from './api/endpoints';
 import { AppContext } from './components/AppContext';
-import { ErrorState, SessionExpired, Skeleton } from './components/States';
+import { ErrorState, SessionExpired } from './components/States';
 
 export type PageName = 'repository' | 'workspace' | 'configure' | 'profile';
 
@@ -24,10 +13,6 @@ export const PAGE_LOADERS: Record<PageName, () => Promise<{ default: ComponentTy
   configure: () => import('./pages/ConfigurePage'),
   profile: () => import('./pages/ProfilePage'),
 };
-
-const PAGES = Object.fromEntries(
-  Object.entries(PAGE_LOADERS).map(([name, load]) => [name, lazy(load)]),
-) as Record<PageName, LazyExoticComponent<ComponentType>>;
 
 class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | null }> {
   override state = { error: null as Error | null };
@@ -41,25 +26,32 @@ class ErrorBoundary extends Component<{ children: ReactNode }, { error: Error | 
   }
 }
 
-export function App({ page, client }: { page: PageName; client: ApiClient }) {
+/**
+ * The page is loaded before the first render (not React.lazy): a Suspense fallback would hold the first paint
+ * back by React's fallback throttle.
+ */
+export function App({
+  Page,
+  client,
+  api,
+  today,
+}: {
+  Page: ComponentType;
+  client: ApiClient;
+  api: Endpoints;
+  today: string;
+}) {
   const [expired, setExpired] = useState(false);
   useEffect(() => client.onSessionExpired(() => setExpired(true)), [client]);
   const value = useMemo(
-    () => ({
-      api: endpoints(client),
-      params: new URLSearchParams(window.location.search),
-      today: formatDay(new Date()),
-    }),
-    [client],
+    () => ({ api, params: new URLSearchParams(window.location.search), today }),
+    [api, today],
   );
-  const Page = PAGES[page];
   return (
     <AppContext.Provider value={value}>
       {expired ? <SessionExpired /> : null}
       <ErrorBoundary>
-        <Suspense fallback={<Skeleton height={400} label="Loading page" />}>
-          <Page />
-        </Suspense>
+        <Page />
       </ErrorBoundary>
     </AppContext.Provider>
   );

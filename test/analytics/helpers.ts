@@ -9,7 +9,10 @@ export interface AnalyticsFixture {
   app: TestApp;
   ws: Workspace;
   tenantId: string;
+  /** Speaks from the workspace page (what graphs use). */
   api: ApiClient;
+  /** Speaks from the configure page, the only page whose token may change settings and identities. */
+  admin: ApiClient;
 }
 
 export type Params = Record<string, string | string[] | undefined>;
@@ -30,9 +33,9 @@ export function queryString(params: Params = {}): string {
   return text ? `?${text}` : '';
 }
 
-export function apiClient(url: string, ws: Workspace): ApiClient {
+export function apiClient(url: string, ws: Workspace, page = 'workspace'): ApiClient {
   const auth = () => ({
-    authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin' })}`,
+    authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page })}`,
   });
   const client: ApiClient = {
     get: (path, params) => fetch(`${url}/api/v1${path}${queryString(params)}`, { headers: auth() }),
@@ -57,7 +60,13 @@ export async function startAnalyticsApp(options: { now?: () => Date } = {}): Pro
   const ws = newWorkspace();
   assert.equal((await install(app.url, ws)).status, 204);
   const tenant = await app.runtime.tenants.findByClientKey(ws.clientKey);
-  return { app, ws, tenantId: tenant!.id, api: apiClient(app.url, ws) };
+  return {
+    app,
+    ws,
+    tenantId: tenant!.id,
+    api: apiClient(app.url, ws),
+    admin: apiClient(app.url, ws, 'configure'),
+  };
 }
 
 export function load(fixture: AnalyticsFixture, commits: ExportCommit[], options: Partial<LoadOptions> = {}) {

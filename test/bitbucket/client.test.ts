@@ -80,7 +80,10 @@ describe('BitbucketClient', () => {
     const [request] = seen;
     assert.match(request!.url, /^\/2\.0\/repositories\/%7Bws%7D\/%7Brepo%7D\/diffstat\/a{40}\?pagelen=5000$/);
     const token = request!.authorization.replace(/^JWT /, '');
-    const claims = decodeSymmetric(token, SECRET, SymmetricAlgorithm.HS256) as Record<string, number | string>;
+    const claims = decodeSymmetric(token, SECRET, SymmetricAlgorithm.HS256) as Record<
+      string,
+      number | string
+    >;
     assert.equal(claims.iss, 'tally');
     assert.equal(claims.sub, CLIENT_KEY);
     assert.equal(claims.qsh, createQueryStringHash(fromMethodAndUrl('GET', request!.url)));
@@ -151,7 +154,8 @@ describe('BitbucketClient', () => {
     handler = (_req, res) => json(res, 502, { type: 'error', error: { message: 'Bad Gateway' } });
     await assert.rejects(
       client().get(endpoints.commit(base, 'ws', 'repo', HASH), commitSchema),
-      (error: unknown) => error instanceof BitbucketApiError && error.status === 503 && /failed 4 times/.test(error.message),
+      (error: unknown) =>
+        error instanceof BitbucketApiError && error.status === 503 && /failed 4 times/.test(error.message),
     );
     assert.equal(seen.length, 4);
   });
@@ -177,9 +181,15 @@ describe('BitbucketClient', () => {
     ]) {
       await assert.rejects(c.get(`${base}${path}`, commitSchema), /refused to call/);
     }
-    await assert.rejects(c.get(`https://api.bitbucket.org/2.0/user`, commitSchema), /not the tenant's API host/);
+    await assert.rejects(
+      c.get(`https://api.bitbucket.org/2.0/user`, commitSchema),
+      /not the tenant's API host/,
+    );
     assert.equal(seen.length, 0);
-    await assert.rejects(c.getAll(endpoints.repositories(base, 'ws'), repositorySchema), /not the tenant's API host/);
+    await assert.rejects(
+      c.getAll(endpoints.repositories(base, 'ws'), repositorySchema),
+      /not the tenant's API host/,
+    );
     assert.equal(seen.length, 1);
   });
 
@@ -220,7 +230,8 @@ describe('BitbucketClient', () => {
     seen.length = 0;
     await assert.rejects(
       client(spent).getAll(endpoints.diffstat(base, 'ws', 'repo', HASH), diffstatSchema),
-      (error: unknown) => error instanceof BudgetExhaustedError && error.retryAt.getTime() === later.getTime(),
+      (error: unknown) =>
+        error instanceof BudgetExhaustedError && error.retryAt.getTime() === later.getTime(),
     );
     assert.equal(seen.length, 0);
   });

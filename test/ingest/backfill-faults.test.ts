@@ -62,7 +62,10 @@ describe('backfill under faults', () => {
       const rejected = b.app.logs.filter((l) => l.includes('bitbucket payload rejected'));
       assert.ok(proxy.corrupted() > 100, `corrupted ${proxy.corrupted()} responses`);
       assert.equal(rejected.length, proxy.corrupted(), 'one logged rejection per corrupted payload');
-      assert.ok(rejected.some((l) => l.includes('lines_added')), 'the reason names the bad field');
+      assert.ok(
+        rejected.some((l) => l.includes('lines_added')),
+        'the reason names the bad field',
+      );
       assert.ok(rejected.some((l) => l.includes('not JSON')));
       assert.ok(rejected.some((l) => l.includes('hash')));
       const { rows } = await b.admin.query(
@@ -118,7 +121,9 @@ async function corruptingProxy(target: string) {
 
 function corrupt(body: string, digest: number): string {
   const kind = Math.floor(digest / 20) % 3;
-  if (kind === 0 && body.includes('"lines_added":')) return body.replace(/"lines_added":\d+/, '"lines_added":-7');
-  if (kind === 1 && body.includes('"hash":"')) return body.replace(/"hash":"[0-9a-f]{40}"/, '"hash":"not-a-hash"');
+  if (kind === 0 && body.includes('"lines_added":'))
+    return body.replace(/"lines_added":\d+/, '"lines_added":-7');
+  if (kind === 1 && body.includes('"hash":"'))
+    return body.replace(/"hash":"[0-9a-f]{40}"/, '"hash":"not-a-hash"');
   return body.slice(0, Math.floor(body.length / 2));
 }

@@ -82,11 +82,17 @@ export async function startIngestWorker(
 }
 
 export async function pendingJobs(admin: pg.Client): Promise<number> {
-  const { rows } = await admin.query(`select count(*)::int as n from graphile_worker.jobs where task_identifier like 'backfill%'`);
+  const { rows } = await admin.query(
+    `select count(*)::int as n from graphile_worker.jobs where task_identifier like 'backfill%'`,
+  );
   return rows[0].n;
 }
 
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 300_000): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 300_000,
+): Promise<void> {
   const start = Date.now();
   while (!(await check())) {
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
@@ -143,7 +149,13 @@ interface ExportLine {
   files: { added: number | null; removed: number | null }[];
 }
 
-const add = (map: Record<string, AuthorTotals>, email: string, added: number, removed: number, commits = 1) => {
+const add = (
+  map: Record<string, AuthorTotals>,
+  email: string,
+  added: number,
+  removed: number,
+  commits = 1,
+) => {
   const t = (map[email] ??= { commits: 0, added: 0, removed: 0 });
   t.commits += commits;
   t.added += added;
@@ -181,7 +193,9 @@ export async function storedTotals(admin: pg.Client, tenantId: string): Promise<
     add(totals.withMerges, r.author_email, r.added, r.removed, r.commits);
     if (!r.is_merge) add(totals.withoutMerges, r.author_email, r.added, r.removed, r.commits);
   }
-  const files = await admin.query('select count(*)::int as n from commit_files where tenant_id = $1', [tenantId]);
+  const files = await admin.query('select count(*)::int as n from commit_files where tenant_id = $1', [
+    tenantId,
+  ]);
   totals.files = files.rows[0].n;
   return totals;
 }

@@ -55,7 +55,9 @@ describe('job leases: recovery from dead workers', () => {
     assert.deepEqual(released, ['worker-dead']);
     assert.equal(await lockOf(deadJob), null);
     assert.equal(await lockOf(liveJob), 'worker-live');
-    const queues = await admin.query('select locked_by from graphile_worker._private_job_queues where locked_by is not null');
+    const queues = await admin.query(
+      'select locked_by from graphile_worker._private_job_queues where locked_by is not null',
+    );
     assert.deepEqual(
       queues.rows.map((r) => r.locked_by),
       ['worker-live'],
@@ -73,5 +75,15 @@ describe('job leases: recovery from dead workers', () => {
     const released = await releaseDeadWorkers(db, Object.values(BACKFILL_TASKS));
     assert.ok(!released.includes('worker-new'));
     assert.equal(await lockOf(rows[0].id), 'worker-new');
+  });
+
+  it('unlocks a queue left locked by a job whose row was deleted (a tenant purge)', async () => {
+    const jobId = await lockedJob('worker-purged');
+    await admin.query('delete from graphile_worker._private_jobs where id = $1', [jobId]);
+    await releaseDeadWorkers(db, Object.values(BACKFILL_TASKS));
+    const { rows } = await admin.query(
+      `select count(*)::int as n from graphile_worker._private_job_queues where locked_by = 'worker-purged'`,
+    );
+    assert.equal(rows[0].n, 0);
   });
 });

@@ -46,7 +46,9 @@ describe('GET /api/v1/repositories and reinstall', () => {
       const res = await fetch(`${b.app.url}/api/v1/repositories`);
       assert.equal(res.status, 401);
       const forged = createSessionToken({ appKey: 'tally', clientKey: b.clientKey, secret: 'x'.repeat(64) });
-      const bad = await fetch(`${b.app.url}/api/v1/repositories`, { headers: { authorization: `JWT ${forged}` } });
+      const bad = await fetch(`${b.app.url}/api/v1/repositories`, {
+        headers: { authorization: `JWT ${forged}` },
+      });
       assert.equal(bad.status, 401);
     } finally {
       await b.close();
@@ -67,7 +69,10 @@ describe('GET /api/v1/repositories and reinstall', () => {
       assert.equal(reinstalled.status, 204);
       b.sharedSecret = reinstalled.sharedSecret;
       // The reinstall moves the tenant's listing (otherwise hours away) to now.
-      await waitFor(async () => (await listingDueNow(b.admin)) === 1, 'the reinstall to enqueue the backfill');
+      await waitFor(
+        async () => (await listingDueNow(b.admin)) === 1,
+        'the reinstall to enqueue the backfill',
+      );
       assert.deepEqual((await repositoryStatus(b))[0], before, 'the reinstall kept every counter');
       worker = await startIngestWorker(b.app);
       const [repo] = await waitForReady(b);

@@ -41,7 +41,13 @@ export interface ApiClient {
   send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
   /** Raw text (CSV exports). */
   text(path: string, params?: Record<string, QueryValue>): Promise<string>;
+  /** Listens for the session's end; called at once when it has already ended. */
   onSessionExpired(listener: ExpiryListener): () => void;
+  /**
+   * Runs `start` and keeps the GET requests it makes, so that the page's first identical GETs take their answers
+   * instead of asking again: the data then loads while the page's code does, not after it.
+   */
+  prefetch(start: () => unknown): void;
 }
 
 export function createApiClient(
@@ -49,6 +55,9 @@ export function createApiClient(
   fetchImpl: typeof fetch = (...args) => fetch(...args),
 ): ApiClient {
   const listeners = new Set<ExpiryListener>();
+  let expired = false;
+  let prefetching = false;
+  const prefetched = new Map<string, Promise<unknown>>();
 
   async function request(
     method: string,
@@ -65,6 +74,7 @@ export function createApiClient(
       credentials: 'omit',
     });
     if (res.status === 401) {
+      expired = true;
       for (const listener of listeners) listener();
       throw new SessionExpiredError();
     }
@@ -82,12 +92,23 @@ export function createApiClient(
   }
 
   return {
-    async get<T>(path: string, params: Record<string, QueryValue> = {}, signal?: AbortSignal) {
-      const res = await request('GET', `${path}${buildQuery(params)}`, {
-        signal,
+    get<T>(path: string, params: Record<string, QueryValue> = {}, signal?: AbortSignal): Promise<T> {
+      const url = `${path}${buildQuery(params)}`;
+      const early = prefetched.get(url);
+      if (early) {
+        prefetched.delete(url);
+        return early as Promise<T>;
+      }
+      const answer = request('GET', url, {
+        signal: prefetching ? undefined : signal,
         accept: 'application/json',
-      });
-      return (await res.json()) as T;
+      }).then((res) => res.json() as Promise<T>);
+      if (prefetching) {
+        prefetched.set(url, answer);
+        // Nobody may ask for it after all: its failure must not be an unhandled rejection.
+        answer.catch(() => {});
+      }
+      return answer;
     },
     async send<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown) {
       const res = await request(method, path, { body, accept: 'application/json' });
@@ -101,7 +122,17 @@ export function createApiClient(
     },
     onSessionExpired(listener: ExpiryListener) {
       listeners.add(listener);
+      if (expired) listener();
       return () => listeners.delete(listener);
+    },
+    prefetch(start: () => unknown) {
+      prefetching = true;
+      try {
+        const started = start();
+        if (started instanceof Promise) started.catch(() => {});
+      } finally {
+        prefetching = false;
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { markMeaningfulPaint } from '../host/paint';
+import { useRef, useState, type ReactNode } from 'react';
+import { meaningfulPaint } from '../host/paint';
 import { downloadName, toCsv, type CsvColumn } from '../chart-data/csv';
 import { useChartColors } from '../hooks/useChartColors';
 import type { Loadable } from '../hooks/useApi';
@@ -58,9 +58,6 @@ export function ChartCard<Row>(props: ChartCardProps<Row>) {
   };
 
   const canExport = hasData && !props.isEmpty;
-  useEffect(() => {
-    if (hasData) markMeaningfulPaint();
-  }, [hasData]);
   return (
     <section
       className={`card chart-card ${props.className ?? ''}`}
@@ -70,7 +67,15 @@ export function ChartCard<Row>(props: ChartCardProps<Row>) {
       <header>
         <div>
           <h3 id={titleId}>{props.title}</h3>
-          {props.subtitle ? <div className="subtlest">{props.subtitle}</div> : null}
+          {props.subtitle ? (
+            <div
+              key={hasData ? 'data' : 'loading'}
+              className="subtlest"
+              {...(hasData ? meaningfulPaint : {})}
+            >
+              {props.subtitle}
+            </div>
+          ) : null}
         </div>
         <div className="actions">
           <button

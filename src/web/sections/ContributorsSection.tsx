@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { StatsQuery } from '../api/endpoints';
 import {
   metricOf,
@@ -116,6 +116,19 @@ export function ContributorsSection({
 }) {
   const { api } = useApp();
   const [shownCards, setShownCards] = useState(CARD_PAGE);
+  // The cards render after the charts have painted: the graphs come first, the two dozen cards a frame later.
+  const [cardsReady, setCardsReady] = useState(false);
+  useEffect(() => {
+    if (cardsReady || !contributors.data) return;
+    let timer = 0;
+    const frame = requestAnimationFrame(() => {
+      timer = window.setTimeout(() => setCardsReady(true), 0);
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [cardsReady, contributors.data]);
   const loader = useMemo(
     () => createSeriesLoader((key) => api.contributorSeries(key, query)),
     // A new cache whenever the filters change.
@@ -199,7 +212,7 @@ export function ContributorsSection({
           label={`${label} by contributor`}
         />
       </ChartCard>
-      {ranked.length > 0 && !isEmpty ? (
+      {cardsReady && ranked.length > 0 && !isEmpty ? (
         <>
           <ol
             className="grid cards"

@@ -1,6 +1,6 @@
 import ProgressBar from '@atlaskit/progress-bar';
 import { useEffect } from 'react';
-import { markMeaningfulPaint } from '../../host/paint';
+import { meaningfulPaint } from '../../host/paint';
 import type { RepositoryStatus } from '../../api/endpoints';
 import { formatCount, formatEta, percent } from '../../chart-data/format';
 import { ErrorState, Skeleton } from '../../components/States';
@@ -24,9 +24,6 @@ export function IndexingSection({ state }: { state: Loadable<RepositoryStatus[]>
   }, [busy, status, reload]);
 
   const repos = state.data ?? [];
-  useEffect(() => {
-    if (state.data) markMeaningfulPaint();
-  }, [state.data]);
   const known = repos.reduce((n, r) => n + r.commitsKnown, 0);
   const counted = repos.reduce((n, r) => n + r.commitsWithLines, 0);
   return (
@@ -35,9 +32,13 @@ export function IndexingSection({ state }: { state: Loadable<RepositoryStatus[]>
       <p className="subtle">
         Tally lists every commit first, then counts lines newest first, within Bitbucket's hourly request
         limit.
-        {repos.length > 0
-          ? ` ${formatCount(counted)} of ${formatCount(known)} commits have line counts.`
-          : ''}
+        {state.data ? (
+          <span {...meaningfulPaint}>
+            {' '}
+            {formatCount(counted)} of {formatCount(known)} commits in {repos.length}{' '}
+            {repos.length === 1 ? 'repository have' : 'repositories have'} line counts.
+          </span>
+        ) : null}
       </p>
       {!state.data && state.status === 'error' ? (
         <ErrorState error={state.error} onRetry={state.reload} />

@@ -1,0 +1,375 @@
+/**
+ * Backfill benchmark (docs/benchmarks.md, "Backfill"). Against the simulator, in its own process, serving
+ * data/express.jsonl.gz (6,413 commits), and a synthetic 1M-commit history:
+ * - requests per indexed commit, and wall time of a zero-latency backfill vs a bare client (same run);
+ * - insert rate into the RLS tables;
+ * - budget use and 429 share with 1,000 requests per scaled-down hour;
+ * - peak RSS of the worker process.
+ */
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { createGzip } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
+import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl, SymmetricAlgorithm } from 'atlassian-jwt';
+import { Logger as QueueLogger, run } from 'graphile-worker';
+import pg from 'pg';
+import { insertCommits, saveDiffstats, type CommitInput, type FileChange } from '../src/db/commit-store';
+import { createDatabase } from '../src/db/database';
+import { DEFAULT_TUNING } from '../src/ingest/backfill-jobs';
+import { ingestTasks } from '../src/ingest/tasks';
+import { jobDeps } from '../src/main/worker';
+import { createLogger } from '../src/platform/logger';
+import type { InstallResult } from '../src/simulator/index';
+import { startSimulatorProcess, type SimulatorHost } from './support/simulator-host';
+import {
+  machine,
+  startPostgres,
+  startTallyWeb,
+  startWorkerProcess,
+  until,
+  type BenchPostgres,
+} from './support/tally';
+
+const EXPRESS = path.resolve('data/express.jsonl.gz');
+const UNLIMITED = '1000000000';
+
+const figure = (name: string, value: string, target: string) =>
+  process.stdout.write(`${name}: ${value} (target ${target})\n`);
+const note = (text: string) => process.stdout.write(`  ${text}\n`);
+
+/** A client that only GETs what the backfill GETs, with the same diffstat concurrency, and parses the JSON. */
+async function bareClient(apiUrl: string, inst: InstallResult, concurrency: number): Promise<number> {
+  const get = async (url: string) => {
+    const u = new URL(url);
+    const iat = Math.floor(Date.now() / 1000);
+    const qsh = createQueryStringHash(fromMethodAndUrl('GET', `${u.pathname}${u.search}`));
+    const token = encodeSymmetric(
+      { iss: 'tally', sub: inst.clientKey, iat, exp: iat + 180, qsh },
+      inst.sharedSecret,
+      SymmetricAlgorithm.HS256,
+    );
+    const res = await fetch(u, { headers: { Authorization: `JWT ${token}` } });
+    if (res.status !== 200) throw new Error(`${u.pathname} answered ${res.status}`);
+    return (await res.json()) as { values: { hash: string }[]; next?: string };
+  };
+  const start = performance.now();
+  await get(`${apiUrl}/2.0/repositories/acme?pagelen=100`);
+  const hashes: string[] = [];
+  for (let url: string | undefined = `${apiUrl}/2.0/repositories/acme/history/commits?pagelen=100`; url;) {
+    const page = await get(url);
+    hashes.push(...page.values.map((c) => c.hash));
+    url = page.next;
+  }
+  let next = 0;
+  const lane = async () => {
+    while (next < hashes.length) {
+      const hash = hashes[next++]!;
+      await get(`${apiUrl}/2.0/repositories/acme/history/diffstat/${hash}?pagelen=5000`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return performance.now() - start;
+}
+
+async function repositoryState(admin: pg.Client) {
+  const { rows } = await admin.query(
+    'select sync_state, commits_known, commits_with_lines, requests_used from repositories',
+  );
+  return rows[0] as
+    | { sync_state: string; commits_known: number; commits_with_lines: number; requests_used: number }
+    | undefined;
+}
+
+async function installTally(sim: SimulatorHost, webUrl: string): Promise<InstallResult> {
+  const inst = await sim.install(`${webUrl}/atlassian-connect.json`);
+  if (inst.status !== 204) throw new Error(`install answered ${inst.status}`);
+  return inst;
+}
+
+/** Zero latency: a backfill's wall time against a bare client's, requests per commit, worker RSS. */
+async function zeroLatency(postgres: BenchPostgres) {
+  const urls = await postgres.createDatabase();
+  const sim = await startSimulatorProcess(EXPRESS, { rateLimitPerHour: Infinity });
+  const web = await startTallyWeb(urls.appUrl, { BITBUCKET_REQUESTS_PER_HOUR: UNLIMITED });
+  const admin = new pg.Client({ connectionString: urls.adminUrl });
+  await admin.connect();
+  try {
+    // Installing enqueues the backfill; it waits for a worker, so the bare client has the simulator to itself.
+    const inst = await installTally(sim, web.url);
+    const concurrency = DEFAULT_TUNING.diffstatConcurrency;
+    const bareFirst = await bareClient(sim.apiUrl, inst, concurrency);
+    const before = (await sim.log()).length;
+    const worker = await startWorkerProcess(urls.appUrl, web.encryptionKey, {
+      BITBUCKET_REQUESTS_PER_HOUR: UNLIMITED,
+    });
+    const start = performance.now();
+    const done = await until(async () => (await repositoryState(admin))?.sync_state === 'ready', 600_000);
+    const backfillMs = performance.now() - start;
+    await worker.stop();
+    if (!done) throw new Error('the backfill did not finish');
+    const requests = (await sim.log(before)).length;
+    const bareSecond = await bareClient(sim.apiUrl, inst, concurrency);
+    const bareMs = (bareFirst + bareSecond) / 2;
+    const repo = (await repositoryState(admin))!;
+    figure('requests per indexed commit', (requests / repo.commits_with_lines).toFixed(4), '≤ 1.01');
+    note(
+      `${requests} requests (${repo.requests_used} recorded per repository) for ${repo.commits_with_lines} commits`,
+    );
+    figure('backfill wall time / bare client wall time', (backfillMs / bareMs).toFixed(3), '≤ 1.25');
+    note(
+      `backfill ${(backfillMs / 1000).toFixed(1)} s; bare client ${(bareFirst / 1000).toFixed(1)} s and ` +
+        `${(bareSecond / 1000).toFixed(1)} s (mean used); diffstat concurrency ${concurrency}`,
+    );
+    figure('peak RSS of the worker, express backfill', `${worker.peakRssMb().toFixed(0)} MB`, '≤ 300 MB');
+  } finally {
+    await admin.end();
+    await web.close();
+    await sim.close();
+  }
+}
+
+function syntheticCommits(count: number, offset: number): CommitInput[] {
+  const start = Date.UTC(2010, 0, 1);
+  return Array.from({ length: count }, (_, k) => {
+    const i = offset + k;
+    const author = `Author ${i % 500}`;
+    return {
+      hash: createHash('sha1').update(`commit ${i}`).digest('hex'),
+      authorRaw: `${author} <author${i % 500}@example.com>`,
+      authorName: author,
+      authorEmail: `author${i % 500}@example.com`,
+      authorAccountId: i % 3 === 0 ? `acc-${i % 500}` : null,
+      authorUuid: null,
+      authoredAt: new Date(start + i * 60_000),
+      parents:
+        i === 0
+          ? []
+          : [
+              createHash('sha1')
+                .update(`commit ${i - 1}`)
+                .digest('hex'),
+            ],
+      message: `Change number ${i}\n\nSome description of the change.`,
+    };
+  });
+}
+
+const syntheticFiles = (i: number): FileChange[] =>
+  [0, 1, 2].map((f) => ({
+    path: `src/module${(i + f) % 800}/file${f}.ts`,
+    oldPath: null,
+    status: 'modified',
+    linesAdded: (i * 7 + f) % 40,
+    linesRemoved: (i * 3 + f) % 20,
+    isBinary: false,
+  }));
+
+/** Multi-row upserts through `unnest` into commits and commit_files, as the application role (RLS on). */
+async function insertRate(postgres: BenchPostgres) {
+  const urls = await postgres.createDatabase();
+  const db = createDatabase(urls.appUrl, createLogger('silent'));
+  try {
+    const tenantId = randomUUID();
+    const repositoryId: number = await db.withTenant(tenantId, async (trx) => {
+      const [row] = await trx('repositories')
+        .insert({
+          tenant_id: tenantId,
+          uuid: '{bench}',
+          full_name: 'acme/bench',
+          slug: 'bench',
+          name: 'bench',
+        })
+        .returning('id');
+      return row.id;
+    });
+    const total = 100_000;
+    const batch = 5000;
+    let rows = 0;
+    const start = performance.now();
+    for (let offset = 0; offset < total; offset += batch) {
+      const commits = syntheticCommits(batch, offset);
+      await db.withTenant(tenantId, async (trx) => {
+        rows += (await insertCommits(trx, tenantId, repositoryId, commits)).length;
+        const written = await saveDiffstats(
+          trx,
+          tenantId,
+          repositoryId,
+          commits.map((c, k) => ({ hash: c.hash, files: syntheticFiles(offset + k) })),
+        );
+        rows += written.length * 3;
+      });
+    }
+    const seconds = (performance.now() - start) / 1000;
+    figure(
+      'insert rate into RLS tables (commits + commit_files)',
+      `${Math.round(rows / seconds)} rows/s`,
+      '≥ 50,000 rows/s',
+    );
+    note(
+      `${rows} rows (${total} commits with 3 files each, line counts set) in ${seconds.toFixed(1)} s, ${batch} commits per transaction`,
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+/** 1,000 requests per window, the window scaled down from an hour: share of the budget used, share of 429s. */
+async function budgetUse(postgres: BenchPostgres, windowMs: number) {
+  const urls = await postgres.createDatabase();
+  const sim = await startSimulatorProcess(EXPRESS, { rateLimitPerHour: 1000, rateWindowMs: windowMs });
+  const web = await startTallyWeb(urls.appUrl, { BITBUCKET_REQUESTS_PER_HOUR: '1000' });
+  const admin = new pg.Client({ connectionString: urls.adminUrl });
+  await admin.connect();
+  const runner = await run({
+    connectionString: urls.appUrl,
+    concurrency: 4,
+    noHandleSignals: true,
+    pollInterval: 200,
+    taskList: ingestTasks({ ...jobDeps(web.runtime), requestsPerHour: 1000, requestWindowMs: windowMs }),
+    logger: new QueueLogger(() => () => undefined),
+  });
+  try {
+    await installTally(sim, web.url);
+    const done = await until(
+      async () => (await repositoryState(admin))?.sync_state === 'ready',
+      30 * windowMs,
+    );
+    if (!done) throw new Error('the budgeted backfill did not finish');
+    const log = await sim.log();
+    const first = log[0]!.at;
+    const last = log.at(-1)!.at;
+    const windows = Math.floor((last - first) / windowMs);
+    const admitted = log.filter((r) => r.status !== 429 && r.at < first + windows * windowMs).length;
+    const throttled = log.filter((r) => r.status === 429).length;
+    figure(
+      'share of the budget used while work remains',
+      `${((admitted / (windows * 1000)) * 100).toFixed(1)}%`,
+      '≥ 95%',
+    );
+    note(
+      `${admitted} requests answered in the first ${windows} full windows of ${windowMs / 1000} s (1,000 allowed per window)`,
+    );
+    figure('share of requests answered 429', `${((throttled / log.length) * 100).toFixed(2)}%`, '< 1%');
+    note(
+      `${throttled} of ${log.length} requests; the whole backfill took ${((last - first) / 1000).toFixed(0)} s`,
+    );
+  } finally {
+    await runner.stop();
+    await admin.end();
+    await web.close();
+    await sim.close();
+  }
+}
+
+/** Writes a linear synthetic history in the export format (what the simulator loads). */
+async function writeSyntheticExport(file: string, count: number): Promise<void> {
+  const gzip = createGzip({ level: 1 });
+  const out = gzip.pipe(createWriteStream(file));
+  const done = new Promise<void>((resolve) => out.on('finish', () => resolve()));
+  for (let offset = 0; offset < count; offset += 10_000) {
+    const lines = syntheticCommits(Math.min(10_000, count - offset), offset).map((c, k) =>
+      JSON.stringify({
+        hash: c.hash,
+        parents: c.parents,
+        author: { name: c.authorName, email: c.authorEmail },
+        date: c.authoredAt.toISOString().replace('.000Z', '+00:00'),
+        message: c.message,
+        files: syntheticFiles(offset + k).map((f) => ({
+          path: f.path,
+          added: f.linesAdded,
+          removed: f.linesRemoved,
+        })),
+      }),
+    );
+    if (!gzip.write(`${lines.join('\n')}\n`)) await new Promise((resolve) => gzip.once('drain', resolve));
+  }
+  gzip.end();
+  await done;
+}
+
+/** Peak RSS of the worker backfilling a 1M-commit history: a minute of each phase. */
+async function millionCommits(postgres: BenchPostgres, count: number, phaseMs: number) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-bench-1m-'));
+  const file = path.join(dir, 'synthetic.jsonl.gz');
+  await writeSyntheticExport(file, count);
+  const urls = await postgres.createDatabase();
+  const sim = await startSimulatorProcess(file, { rateLimitPerHour: Infinity });
+  const web = await startTallyWeb(urls.appUrl, { BITBUCKET_REQUESTS_PER_HOUR: UNLIMITED });
+  const admin = new pg.Client({ connectionString: urls.adminUrl });
+  await admin.connect();
+  const env = { BITBUCKET_REQUESTS_PER_HOUR: UNLIMITED };
+  try {
+    await installTally(sim, web.url);
+    // Phase 1 from the start of the history.
+    let worker = await startWorkerProcess(urls.appUrl, web.encryptionKey, env);
+    await new Promise((resolve) => setTimeout(resolve, phaseMs));
+    await worker.stop('SIGKILL');
+    const listed = (await repositoryState(admin))!.commits_known;
+    const listingRss = worker.peakRssMb();
+
+    // Phase 2 over the whole history: the rest of the commits are stored directly, as if phase 1 had finished.
+    const db = createDatabase(urls.appUrl, createLogger('silent'));
+    const { rows } = await admin.query('select tenant_id, id from repositories');
+    const { tenant_id: tenantId, id: repositoryId } = rows[0];
+    const seedStart = performance.now();
+    for (let offset = 0; offset < count; offset += 10_000) {
+      const commits = syntheticCommits(Math.min(10_000, count - offset), offset);
+      await db.withTenant(tenantId, (trx) => insertCommits(trx, tenantId, repositoryId, commits));
+    }
+    const seedSeconds = (performance.now() - seedStart) / 1000;
+    await db.close();
+    await admin.query(
+      `update repositories set sync_state = 'diffstats', sync_cursor = null,
+              commits_known = (select count(*) from commits), commits_with_lines = 0`,
+    );
+    await admin.query(
+      `select graphile_worker.force_unlock_workers(array(select distinct locked_by from graphile_worker._private_jobs where locked_by is not null))`,
+    );
+    await admin.query(`update graphile_worker._private_job_queues set locked_by = null, locked_at = null`);
+    await admin.query(
+      `select graphile_worker.add_job('backfill_diffstats', json_build_object('tenantId', $1::text, 'repositoryId', $2::int),
+      queue_name => 'backfill:' || $1, job_key => 'backfill:' || $1 || ':' || $2, priority => 30)`,
+      [tenantId, repositoryId],
+    );
+    worker = await startWorkerProcess(urls.appUrl, web.encryptionKey, env);
+    await new Promise((resolve) => setTimeout(resolve, phaseMs));
+    await worker.stop('SIGKILL');
+    const state = (await repositoryState(admin))!;
+    figure(
+      `peak RSS of the worker, ${count.toLocaleString('en')}-commit history`,
+      `${Math.max(listingRss, worker.peakRssMb()).toFixed(0)} MB`,
+      '≤ 300 MB',
+    );
+    note(
+      `phase 1: ${listingRss.toFixed(0)} MB, ${listed} commits listed in ${phaseMs / 1000} s; ` +
+        `phase 2: ${worker.peakRssMb().toFixed(0)} MB, ${state.commits_with_lines} diffstats in ${phaseMs / 1000} s ` +
+        `over ${state.commits_known} stored commits`,
+    );
+    note(`seeding ${count - listed} commits directly: ${Math.round((count - listed) / seedSeconds)} rows/s`);
+  } finally {
+    await admin.end();
+    await web.close();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  process.stdout.write(`machine: ${machine()}\n`);
+  const express = gunzipSync(readFileSync(EXPRESS)).toString('utf8').split('\n').filter(Boolean).length;
+  process.stdout.write(`history: data/express.jsonl.gz, ${express} commits\n`);
+  const postgres = await startPostgres();
+  try {
+    await zeroLatency(postgres);
+    await insertRate(postgres);
+    await budgetUse(postgres, Number(process.env.BENCH_WINDOW_MS ?? 20_000));
+    await millionCommits(postgres, Number(process.env.BENCH_SYNTHETIC_COMMITS ?? 1_000_000), 60_000);
+  } finally {
+    await postgres.stop();
+  }
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,182 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { parseConfig } from '../../src/config/config';
+import { createDatabase } from '../../src/db/database';
+import { APP_ROLE, freePort, startEmbeddedPostgres } from '../../src/db/embedded-postgres';
+import { migrate } from '../../src/db/migrate';
+import { TenantStore } from '../../src/db/tenant-store';
+import type { Runtime } from '../../src/main/bootstrap';
+import { createWebApp } from '../../src/main/web';
+import { createLogger } from '../../src/platform/logger';
+import { SecretBox } from '../../src/platform/secret-box';
+
+/** One embedded PostgreSQL (durable settings, as in production) with a migrated template database. */
+export interface BenchPostgres {
+  /** A fresh database cloned from the template: owner and application-role URLs. */
+  createDatabase(): Promise<{ adminUrl: string; appUrl: string }>;
+  stop(): Promise<void>;
+}
+
+const withDb = (url: string, name: string) => url.replace(/\/[^/]+$/, `/${name}`);
+
+export async function startPostgres(): Promise<BenchPostgres> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-bench-'));
+  chmodSync(dir, 0o755);
+  const db = await startEmbeddedPostgres(dir, createLogger('warn'), { database: 'tally_template' });
+  await migrate(db.adminUrl, APP_ROLE);
+  const admin = new pg.Client({ connectionString: withDb(db.adminUrl, 'postgres') });
+  await admin.connect();
+  await admin.query(
+    `select pg_terminate_backend(pid) from pg_stat_activity where datname = 'tally_template'`,
+  );
+  return {
+    async createDatabase() {
+      const name = `b_${randomBytes(4).toString('hex')}`;
+      await admin.query(`create database "${name}" template tally_template`);
+      return { adminUrl: withDb(db.adminUrl, name), appUrl: withDb(db.appUrl, name) };
+    },
+    async stop() {
+      await admin.end();
+      await db.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface BenchTally {
+  url: string;
+  runtime: Runtime;
+  encryptionKey: string;
+  close(): Promise<void>;
+}
+
+/** Tally's web role in this process (it receives the simulator's install), on the given database. */
+export async function startTallyWeb(appUrl: string, env: Record<string, string> = {}): Promise<BenchTally> {
+  const port = await freePort();
+  const encryptionKey = randomBytes(32).toString('hex');
+  const parsed = parseConfig({
+    NODE_ENV: 'test',
+    PORT: String(port),
+    BASE_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: appUrl,
+    TALLY_ENCRYPTION_KEY: encryptionKey,
+    BITBUCKET_ALLOWED_HOSTS: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
+  const config = parsed.config;
+  const logger = createLogger('silent');
+  const db = createDatabase(appUrl, logger);
+  const box = new SecretBox(config.encryptionKey!);
+  const runtime: Runtime = {
+    config,
+    logger,
+    db,
+    box,
+    tenants: new TenantStore(db, box),
+    now: () => new Date(),
+    appUrl,
+    stop: () => db.close(),
+  };
+  const app = await createWebApp(runtime);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(port, '127.0.0.1', () => resolve(s));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runtime,
+    encryptionKey,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await runtime.stop();
+    },
+  };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Peak resident set size so far (VmHWM), in MB. */
+  peakRssMb(): number;
+  /** SIGTERM lets the running step finish; SIGKILL does not. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `npm start -- --role=worker` as its own process; resolves once it reports "worker started". */
+export async function startWorkerProcess(
+  appUrl: string,
+  encryptionKey: string,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/server.ts', '--role=worker'], {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      DATABASE_URL: appUrl,
+      TALLY_ENCRYPTION_KEY: encryptionKey,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('"msg":"worker started"')) resolve();
+    });
+  });
+  child.stdout!.resume();
+  let peak = 0;
+  const peakRssMb = () => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      peak = Math.max(peak, kb / 1024);
+    } catch {
+      // The process has exited: the last reading stands.
+    }
+    return peak;
+  };
+  return {
+    child,
+    peakRssMb,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
+      new Promise((resolve) => {
+        peakRssMb();
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      }),
+  };
+}
+
+/** The machine the figures were measured on. */
+export function machine(): string {
+  const cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
+  return [
+    `nproc ${os.availableParallelism()}`,
+    `CPU ${cpu}`,
+    `RAM ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `node ${process.version}`,
+  ].join(', ');
+}
+
+export async function until(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<boolean> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) return false;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  return true;
+}
