@@ -26,7 +26,7 @@ const TARGET_MS = 50;
 const T = `current_setting('app.tenant_id')::uuid`;
 
 /** The synthetic tenant, written in a few statements (generate_series), never row by row. */
-async function generate(trx: Trx): Promise<void> {
+export async function generate(trx: Trx): Promise<void> {
   await trx.raw(`select setseed(0.42)`);
   await trx.raw(
     `insert into repositories (tenant_id, uuid, full_name, slug, name, sync_state)
@@ -134,7 +134,7 @@ const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 /** The machine is shared: every figure is printed with the 1-minute load average at the time it was taken. */
 const load = () => `load ${os.loadavg()[0]!.toFixed(1)}`;
 
-async function installTenant(
+export async function installTenant(
   stack: BenchStack,
 ): Promise<{ ws: Workspace; tenantId: string; token: () => string }> {
   const ws = newWorkspace();

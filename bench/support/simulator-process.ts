@@ -14,7 +14,9 @@ export type SimulatorRequest =
 export interface LoggedRequest {
   at: number;
   status: number;
-  kind: 'repositories' | 'commits' | 'diffstat' | 'other';
+  kind: 'repositories' | 'commits' | 'diffstat' | 'pullrequests' | 'other';
+  /** Path and query as received. */
+  url: string;
 }
 
 const options = JSON.parse(process.env.SIM_OPTIONS ?? '{}', (_k, v) => (v === 'Infinity' ? Infinity : v)) as {
@@ -27,13 +29,15 @@ sim.addWorkspace({ slug: 'acme', name: 'Acme' });
 sim.addRepository('acme', { slug: 'history', history: { exportFile: options.exportFile } });
 
 const kindOf = (path: string): LoggedRequest['kind'] =>
-  path.includes('/diffstat/')
-    ? 'diffstat'
-    : path.endsWith('/commits')
-      ? 'commits'
-      : /^\/2\.0\/repositories\/[^/]+$/.test(path)
-        ? 'repositories'
-        : 'other';
+  path.includes('/pullrequests')
+    ? 'pullrequests'
+    : path.includes('/diffstat/')
+      ? 'diffstat'
+      : path.endsWith('/commits')
+        ? 'commits'
+        : /^\/2\.0\/repositories\/[^/]+$/.test(path)
+          ? 'repositories'
+          : 'other';
 
 process.on('message', (message: SimulatorRequest) => {
   void (async () => {
@@ -45,9 +49,12 @@ process.on('message', (message: SimulatorRequest) => {
         sim.setKnobs(message.knobs);
         process.send!({ id: message.id, result: sim.knobs });
       } else {
-        const log: LoggedRequest[] = sim.requestLog
-          .slice(message.since ?? 0)
-          .map((r) => ({ at: Date.parse(r.at), status: r.status, kind: kindOf(r.path) }));
+        const log: LoggedRequest[] = sim.requestLog.slice(message.since ?? 0).map((r) => ({
+          at: Date.parse(r.at),
+          status: r.status,
+          kind: kindOf(r.path),
+          url: r.query ? `${r.path}?${r.query}` : r.path,
+        }));
         process.send!({ id: message.id, result: log });
       }
     } catch (error) {

@@ -1,50 +1,109 @@
 import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
+import { REVIEWER_ROLLUPS } from './pull-request-facts';
 import type { Scope } from './scope';
 import { densePeriods, type Interval } from './series';
+import { GRAINS, tileRange } from './time-buckets';
 
 /**
- * Pull-request statistics, read straight from pull_requests and their participants (far fewer rows than commits;
- * see docs/benchmarks.md). `merges` and `exclusions` do not apply to pull requests; `bots` drops pull requests
- * (and reviewers) whose display name matches a bot pattern.
+ * Pull-request statistics, read from pull-request facts and rollups (pull-request-facts.ts): workspace-wide series
+ * in UTC from the daily rollup, reviewers from the reviewer rollups; anything filtered by repository, and series
+ * in other zones, from the facts (one row per pull request or review, far fewer than commits). Percentiles are
+ * exact (percentile_cont over the merged pull requests in range). `merges` and `exclusions` do not apply to pull
+ * requests; `bots` drops pull requests whose author name matches a bot pattern, and reviewers whose name does.
  */
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/**
- * The bot names among the given names (case-insensitive substrings of the bot patterns), found once per request
- * over distinct names so that the per-row filter is a plain membership test.
- */
-async function botNames(trx: Trx, scope: Scope, namesSql: string): Promise<string[]> {
-  if (scope.bots === 'include') return [];
-  const { rows } = await trx.raw(
-    `select n from (${namesSql}) d(n)
-      where exists (select 1 from unnest(?::text[]) b where strpos(lower(coalesce(n, '')), b) > 0)`,
-    [scope.botPatterns],
-  );
-  return (rows as { n: string }[]).map((r) => r.n);
+interface Fragment {
+  sql: string;
+  bindings: Knex.Value[];
 }
 
-/** `and …` restricting alias p (pull_requests) to the scope's repositories and, unless included, non-bots. */
-function prFilters(scope: Scope, bots: string[], nameColumn = 'p.author_name') {
+/** `and …` restricting alias f (pull-request facts) to the scope's repositories and, unless included, non-bots. */
+function factFilters(scope: Scope): Fragment {
   const parts: string[] = [];
   const bindings: Knex.Value[] = [];
   if (scope.repositoryIds !== null) {
-    parts.push('and p.repository_id = any(?::bigint[])');
+    parts.push('and f.repository_id = any(?::bigint[])');
     bindings.push(scope.repositoryIds);
   }
-  if (bots.length > 0) {
-    parts.push(`and not (coalesce(${nameColumn}, '') = any(?::text[]))`);
-    bindings.push(bots);
-  }
+  if (scope.bots === 'exclude') parts.push('and not f.is_bot');
   return { sql: parts.join(' '), bindings };
 }
 
-/** `and col >= since and col < until` for whichever ends the scope has. */
-function inRange(scope: Scope, column: string): { sql: string; bindings: Knex.Value[] } {
+/** `and col >= from and col < to`, open ends unbounded. */
+function between(column: string, from: number | null, to: number | null): Fragment {
   return {
     sql: `and ${column} >= coalesce(?::timestamptz, '-infinity') and ${column} < coalesce(?::timestamptz, 'infinity')`,
-    bindings: [iso(scope.start), iso(scope.end)],
+    bindings: [iso(from), iso(to)],
+  };
+}
+
+/** Created / merged / declined events in the scope's range, as rows (at, created, merged, declined). */
+function events(scope: Scope): Fragment {
+  if (scope.repositoryIds === null && scope.shape.alwaysUtc) {
+    // UTC days tile the range (since and until are UTC midnights): the daily rollup is exact.
+    const range = between('r.bucket', scope.start, scope.end);
+    return {
+      sql: `select r.bucket as at, r.created, r.merged, r.declined from pull_request_rollups_daily r
+             where true ${range.sql} ${scope.bots === 'exclude' ? 'and not r.is_bot' : ''}`,
+      bindings: range.bindings,
+    };
+  }
+  const filters = factFilters(scope);
+  const parts = (['created_on', 'merged_on', 'declined_on'] as const).map((column, i) => {
+    const range = between(`f.${column}`, scope.start, scope.end);
+    const flags = [0, 1, 2].map((j) => (i === j ? 1 : 0)).join(', ');
+    return {
+      sql: `select f.${column} as at, ${flags} from pull_request_facts f where true ${range.sql} ${filters.sql}`,
+      bindings: [...range.bindings, ...filters.bindings],
+    };
+  });
+  return {
+    sql: parts.map((p) => p.sql).join('\nunion all\n'),
+    bindings: parts.flatMap((p) => p.bindings),
+  };
+}
+
+/**
+ * Reviews per reviewer (user uuid) in the scope's range: whole UTC days, months and years from the reviewer rollups,
+ * review facts at ragged ends; review facts alone when repositories are filtered (the rollups are workspace-wide).
+ */
+function reviewCounts(scope: Scope): Fragment {
+  const facts = (from: number | null, to: number | null): Fragment | null => {
+    if (from !== null && to !== null && from >= to) return null;
+    const range = between('f.reviewed_at', from, to);
+    const repositories =
+      scope.repositoryIds === null
+        ? { sql: '', bindings: [] }
+        : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
+    return {
+      sql: `select f.user_uuid, 1 as reviews, f.approved::int as approvals, f.changes_requested::int as changes_requested
+              from pull_request_review_facts f where true ${range.sql} ${repositories.sql}`,
+      bindings: [...range.bindings, ...repositories.bindings],
+    };
+  };
+  if (scope.repositoryIds !== null) return facts(scope.start, scope.end)!;
+  const day = GRAINS.day;
+  const start = scope.start ?? Date.UTC(1000, 0, 1);
+  const end = scope.end ?? Date.UTC(9000, 0, 1);
+  const dayStart = day.floor(start) === start ? start : day.next(day.floor(start));
+  const dayEnd = Math.max(day.floor(end), dayStart);
+  const tables = Object.fromEntries(REVIEWER_ROLLUPS.map((r) => [r.grain, r.table]));
+  const pieces: (Fragment | null)[] = [
+    facts(scope.start, Math.min(dayStart, end)),
+    ...tileRange(dayStart, dayEnd, ['day', 'month', 'year']).map((piece) => ({
+      sql: `select r.user_uuid, r.reviews, r.approvals, r.changes_requested from ${tables[piece.grain]} r
+             where r.bucket >= ? and r.bucket < ?`,
+      bindings: [iso(piece.from), iso(piece.to)],
+    })),
+    facts(Math.max(dayEnd, dayStart), scope.end),
+  ];
+  const present = pieces.filter((p): p is Fragment => p !== null);
+  return {
+    sql: present.map((p) => p.sql).join('\nunion all\n'),
+    bindings: present.flatMap((p) => p.bindings),
   };
 }
 
@@ -118,63 +177,32 @@ export async function pullRequestStats(
   scope: Scope,
   interval: Interval,
 ): Promise<PullRequestStats> {
-  const authorBots = await botNames(trx, scope, 'select distinct author_name from pull_requests');
-  const filters = prFilters(scope, authorBots);
-  const events = {
-    sql: `select p.created_on as at, 1 as created, 0 as merged, 0 as declined from pull_requests p
-           where true ${filters.sql} ${inRange(scope, 'p.created_on').sql}
-          union all
-          select p.merged_on, 0, 1, 0 from pull_requests p
-           where p.state = 'MERGED' and p.merged_on is not null ${filters.sql} ${inRange(scope, 'p.merged_on').sql}
-          union all
-          select coalesce(p.closed_on, p.updated_on), 0, 0, 1 from pull_requests p
-           where p.state = 'DECLINED' ${filters.sql} ${inRange(scope, 'coalesce(p.closed_on, p.updated_on)').sql}`,
-    bindings: [
-      ...filters.bindings,
-      ...inRange(scope, '').bindings,
-      ...filters.bindings,
-      ...inRange(scope, '').bindings,
-      ...filters.bindings,
-      ...inRange(scope, '').bindings,
-    ],
-  };
-  const series = await densePeriods<PullRequestPoint>(trx, scope, interval, events, {
+  const series = await densePeriods<PullRequestPoint>(trx, scope, interval, events(scope), {
     created: 'sum(src.created)',
     merged: 'sum(src.merged)',
     declined: 'sum(src.declined)',
   });
+  const filters = factFilters(scope);
   // The dense series covers every event in range, so its sums are the totals.
   const open: number = (
     await trx.raw(
-      `select count(*)::int as open from pull_requests p
-        where p.state = 'OPEN' and p.created_on < coalesce(?::timestamptz, 'infinity') ${filters.sql}`,
+      `select count(*)::int as open from pull_request_facts f
+        where f.is_open and f.created_on < coalesce(?::timestamptz, 'infinity') ${filters.sql}`,
       [iso(scope.end), ...filters.bindings],
     )
   ).rows[0].open;
   const sum = (k: 'created' | 'merged' | 'declined') => series.reduce((s, p) => s + Number(p[k]), 0);
   const totals = { created: sum('created'), merged: sum('merged'), declined: sum('declined'), open };
 
-  // Merged pull requests in range with their first review by someone other than the author.
-  const merged = inRange(scope, 'p.merged_on');
+  // Pull requests merged in range, with their first review by someone other than the author (facts).
+  const merged = between('f.merged_on', scope.start, scope.end);
   const { rows: phases } = await trx.raw(
-    `with m as materialized (
-       select p.repository_id, p.id, p.created_on, p.merged_on, p.author_uuid
-         from pull_requests p
-        where p.state = 'MERGED' and p.merged_on is not null ${filters.sql} ${merged.sql}
-     ),
-     reviewed as (
-       select pp.repository_id, pp.pull_request_id, min(pp.participated_on) as first_review
-         from pull_request_participants pp
-         join m on m.repository_id = pp.repository_id and m.id = pp.pull_request_id
-        where pp.participated_on is not null and (pp.role = 'REVIEWER' or pp.approved or pp.state is not null)
-          and pp.user_uuid is distinct from m.author_uuid
-        group by 1, 2
-     ),
-     h as materialized (
-       select extract(epoch from m.merged_on - m.created_on) / 3600 as to_merge,
-              extract(epoch from r.first_review - m.created_on) / 3600 as to_review,
-              extract(epoch from m.merged_on - r.first_review) / 3600 as review_to_merge
-         from m left join reviewed r on r.repository_id = m.repository_id and r.pull_request_id = m.id
+    `with h as materialized (
+       select extract(epoch from f.merged_on - f.created_on) / 3600 as to_merge,
+              extract(epoch from f.first_review_on - f.created_on) / 3600 as to_review,
+              extract(epoch from f.merged_on - f.first_review_on) / 3600 as review_to_merge
+         from pull_request_facts f
+        where f.merged_on is not null ${merged.sql} ${filters.sql}
      )
      select ${percentilesSql('to_merge', 'to_merge')},
             ${percentilesSql('to_review', 'to_review')},
@@ -190,33 +218,30 @@ export async function pullRequestStats(
               return `count(*) filter (where ${cond})::int`;
             }).join(', ')}] as histogram
        from h`,
-    [...filters.bindings, ...merged.bindings],
+    [...merged.bindings, ...filters.bindings],
   );
   const phase = phases[0] as Record<string, unknown> & { histogram: number[] };
 
-  // A participant row is one user on one pull request, so a reviewer's rows count their reviews; bot reviewers
-  // are dropped after grouping (one name test per reviewer, not per row).
-  const repositories = prFilters(scope, []);
-  const activity = inRange(scope, 'coalesce(pp.participated_on, p.created_on)');
+  // Reviewers by user uuid; their names (and accounts) are looked up once each, and bot reviewers dropped by name.
+  const reviews = reviewCounts(scope);
   const { rows: reviewers } = await trx.raw(
-    `select * from (
-       select pp.account_id, max(pp.display_name) as display_name, count(*)::int as reviews,
-              count(*) filter (where pp.approved)::int as approvals,
-              count(*) filter (where pp.state = 'changes_requested')::int as changes_requested
-         from pull_request_participants pp
-         join pull_requests p on p.tenant_id = pp.tenant_id and p.repository_id = pp.repository_id and p.id = pp.pull_request_id
-        where pp.user_uuid is distinct from p.author_uuid
-          and (pp.role = 'REVIEWER' or pp.approved or pp.state is not null)
-          ${repositories.sql} ${activity.sql}
-        group by pp.account_id, pp.user_uuid
-     ) r
-     where ${scope.bots === 'include' ? 'true' : `not exists (select 1 from unnest(?::text[]) b where strpos(lower(coalesce(r.display_name, '')), b) > 0)`}
-     order by reviews desc, approvals desc, display_name`,
-    [
-      ...repositories.bindings,
-      ...activity.bindings,
-      ...(scope.bots === 'include' ? [] : [scope.botPatterns]),
-    ],
+    `with r as (
+       select src.user_uuid, sum(src.reviews)::int as reviews, sum(src.approvals)::int as approvals,
+              sum(src.changes_requested)::int as changes_requested
+         from (${reviews.sql}) src
+        group by 1
+       having sum(src.reviews) > 0
+     )
+     select n.account_id, n.display_name, r.reviews, r.approvals, r.changes_requested
+       from r
+       left join lateral (
+         select x.account_id, x.display_name from pull_request_participants x
+          where x.tenant_id = current_setting('app.tenant_id')::uuid and x.user_uuid = r.user_uuid
+          order by x.display_name desc nulls last limit 1
+       ) n on true
+      where ${scope.bots === 'include' ? 'true' : `not exists (select 1 from unnest(?::text[]) b where strpos(lower(coalesce(n.display_name, '')), b) > 0)`}
+      order by r.reviews desc, r.approvals desc, n.display_name, r.user_uuid`,
+    [...reviews.bindings, ...(scope.bots === 'include' ? [] : [scope.botPatterns])],
   );
 
   return {

@@ -7,7 +7,9 @@ import {
   commitSchema,
   diffstatSchema,
   repositorySchema,
+  type BitbucketCommit,
   type BitbucketRepository,
+  type Page,
 } from '../bitbucket/schemas';
 import {
   commitsWithoutLines,
@@ -54,7 +56,7 @@ export interface BackfillTuning {
   diffstatConcurrency: number;
   /** Commits a diffstat round takes from the database at once. */
   diffstatRound: number;
-  /** Diffstats stored per transaction. */
+  /** Diffstats that start a write when none is running (more gather while one runs). */
   flushEvery: number;
 }
 
@@ -62,7 +64,7 @@ export const DEFAULT_TUNING: BackfillTuning = {
   stepMs: 20_000,
   diffstatConcurrency: 4,
   diffstatRound: 1000,
-  flushEvery: 100,
+  flushEvery: 50,
 };
 
 export interface BackfillContext {
@@ -176,7 +178,58 @@ function progressRecorder(ctx: BackfillContext, step: RepositoryStep) {
   };
 }
 
-/** Phase 1: commit metadata, 100 per request, the cursor saved with every page. */
+/**
+ * Writes batches one at a time while requests go on: whatever arrived during a write goes into the next one
+ * ("group commit"), so a slow write (rollups included) is paid once per batch, not once per page or commit.
+ * `drain()` resolves once everything handed over is written; the first failure is kept in `error`.
+ */
+class GroupWriter<T> {
+  private readonly queue: T[] = [];
+  private running: Promise<void> | null = null;
+  error: unknown;
+
+  constructor(
+    private readonly write: (items: T[]) => Promise<void>,
+    private readonly maxBatch: number,
+  ) {}
+
+  get backlog(): number {
+    return this.queue.length;
+  }
+
+  add(...items: T[]): void {
+    this.queue.push(...items);
+  }
+
+  /** Starts a write of what is queued unless one is running or fewer than `atLeast` items wait. */
+  kick(atLeast = 1): void {
+    if (this.running || this.error !== undefined || this.queue.length < atLeast) return;
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.running = this.write(batch)
+      .catch((error: unknown) => {
+        this.error ??= error;
+      })
+      .finally(() => {
+        this.running = null;
+        this.kick();
+      });
+  }
+
+  /** Waits for the running write (backpressure). */
+  async settle(): Promise<void> {
+    await this.running;
+  }
+
+  async drain(): Promise<void> {
+    this.kick();
+    while (this.running) await this.running;
+  }
+}
+
+/** Pages fetched ahead of the writer at most (memory stays bounded when writes are slow). */
+const MAX_PAGES_AHEAD = 20;
+
+/** Phase 1: commit metadata, 100 per request; the cursor moves with every write. */
 export async function backfillCommits(ctx: BackfillContext, payload: RepositoryPayload): Promise<void> {
   const step = await openStep(ctx, payload, 'listing');
   if (!step) return;
@@ -184,46 +237,56 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
   const { client, tenant, workspace } = step.session;
   const record = progressRecorder(ctx, step);
   const deadline = performance.now() + ctx.tuning.stepMs;
-  const fetchPage = (url: string) => {
-    const page = client.getPage(url, commitSchema);
-    page.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
-    return page;
-  };
-  let pending = fetchPage(
-    step.repo.syncCursor ?? endpoints.commits(tenant.baseApiUrl, workspace, step.repo.uuid),
-  );
-  for (;;) {
-    let page: Awaited<typeof pending>;
-    try {
-      page = await pending;
-    } catch (error) {
-      return handleStepError(ctx, step, 'listing', error, record);
-    }
-    // The next page is fetched while this one is written (it cannot be lost: the cursor only moves on write).
-    const goOn = page.next !== undefined && performance.now() < deadline;
-    if (goOn) pending = fetchPage(page.next!);
+  let finished = false;
+  const writer = new GroupWriter<Page<BitbucketCommit>>(async (pages) => {
+    const last = pages.at(-1)!;
+    const done = last.next === undefined;
     await ctx.db.withTenant(tenantId, async (trx) => {
-      const inserted = await insertCommits(trx, tenantId, repositoryId, page.values.map(toCommitInput));
-      const done = page.next === undefined;
+      const commits = pages.flatMap((p) => p.values.map(toCommitInput));
+      const inserted = await insertCommits(trx, tenantId, repositoryId, commits);
       await record(trx, {
-        cursor: page.next ?? null,
+        cursor: last.next ?? null,
         commitsKnownDelta: inserted.length,
         ...(done ? { state: 'diffstats' as const } : {}),
       });
       await recordCommitChanges(trx, repositoryId, inserted);
       if (done) {
         await recountCommits(trx, tenantId, repositoryId);
-        await enqueueRepositoryStep(trx, tenantId, repositoryId, 'diffstats');
-        // Live sync: every commit is listed now, so the refs' tips are known (src/ingest/sync/heads.ts).
+        // Branch heads and reachability, for the live sync (src/ingest/sync/heads.ts).
         await afterCommitListing(trx, tenantId, repositoryId, ctx.now());
-      } else if (!goOn) {
-        await enqueueRepositoryStep(trx, tenantId, repositoryId, 'listing');
+        await enqueueRepositoryStep(trx, tenantId, repositoryId, 'diffstats');
       }
       await refreshEtas(trx, tenantId, ctx.backfillRate);
     });
-    if (!goOn) return;
+    finished = done;
+  }, MAX_PAGES_AHEAD);
+
+  let url: string | undefined =
+    step.repo.syncCursor ?? endpoints.commits(tenant.baseApiUrl, workspace, step.repo.uuid);
+  let failure: unknown;
+  while (url !== undefined && writer.error === undefined && performance.now() < deadline) {
+    if (writer.backlog >= MAX_PAGES_AHEAD) {
+      await writer.settle();
+      continue;
+    }
+    try {
+      const page: Page<BitbucketCommit> = await client.getPage(url, commitSchema);
+      writer.add(page);
+      writer.kick();
+      url = page.next;
+    } catch (error) {
+      failure = error;
+      break;
+    }
   }
+  await writer.drain();
+  if (writer.error !== undefined || failure !== undefined)
+    return handleStepError(ctx, step, 'listing', writer.error ?? failure, record);
+  if (!finished) await enqueueRepositoryStep(ctx.db.knex, tenantId, repositoryId, 'listing');
 }
+
+/** Diffstats stored per write at most; whatever arrives during a write waits for the next one. */
+const MAX_DIFFSTATS_PER_WRITE = 1000;
 
 /** Phase 2: one diffstat per commit, newest first, a few in flight, stored in batches as they arrive. */
 export async function backfillDiffstats(ctx: BackfillContext, payload: RepositoryPayload): Promise<void> {
@@ -235,14 +298,20 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
   const record = progressRecorder(ctx, step);
   const deadline = performance.now() + tuning.stepMs;
 
-  const store = async (diffstats: CommitDiffstat[], gone: string[]) =>
-    ctx.db.withTenant(tenantId, async (trx) => {
-      const written = await saveDiffstats(trx, tenantId, repositoryId, diffstats);
-      const vanished = await markCommitsGone(trx, tenantId, repositoryId, gone, ctx.now());
-      await record(trx, { commitsWithLinesDelta: written.length + vanished.length });
-      await recordCommitChanges(trx, repositoryId, [...written, ...vanished]);
-      await refreshEtas(trx, tenantId, ctx.backfillRate);
-    });
+  type Outcome = { hash: string; files: CommitDiffstat['files'] | null };
+  const writer = new GroupWriter<Outcome>(
+    (outcomes) =>
+      ctx.db.withTenant(tenantId, async (trx) => {
+        const diffstats = outcomes.filter((o) => o.files !== null) as CommitDiffstat[];
+        const gone = outcomes.filter((o) => o.files === null).map((o) => o.hash);
+        const written = await saveDiffstats(trx, tenantId, repositoryId, diffstats);
+        const vanished = await markCommitsGone(trx, tenantId, repositoryId, gone, ctx.now());
+        await record(trx, { commitsWithLinesDelta: written.length + vanished.length });
+        await recordCommitChanges(trx, repositoryId, [...written, ...vanished]);
+        await refreshEtas(trx, tenantId, ctx.backfillRate);
+      }),
+    MAX_DIFFSTATS_PER_WRITE,
+  );
 
   while (performance.now() < deadline) {
     const hashes = await ctx.db.withTenant(tenantId, (trx) =>
@@ -257,40 +326,35 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
       return ctx.logger.info({ tenantId, repositoryId }, 'repository backfill complete');
     }
     client.expectRequests(hashes.length);
-    let stopped: unknown;
+    let failure: unknown;
     let nextIndex = 0;
-    let fetched: CommitDiffstat[] = [];
-    let gone: string[] = [];
-    // Writes run one after another, alongside the requests; the first write error stops the round.
-    let writing: Promise<void> = Promise.resolve();
-    const flush = () => {
-      if (fetched.length === 0 && gone.length === 0) return;
-      const batch = fetched;
-      const vanished = gone;
-      fetched = [];
-      gone = [];
-      writing = writing.then(() => store(batch, vanished));
-      writing.catch((error: unknown) => (stopped ??= error));
-    };
     const lane = async () => {
-      while (stopped === undefined && nextIndex < hashes.length && performance.now() < deadline) {
+      while (
+        failure === undefined &&
+        writer.error === undefined &&
+        nextIndex < hashes.length &&
+        performance.now() < deadline
+      ) {
+        if (writer.backlog >= 2 * MAX_DIFFSTATS_PER_WRITE) {
+          await writer.settle();
+          continue;
+        }
         const hash = hashes[nextIndex++]!;
         try {
           const url = endpoints.diffstat(tenant.baseApiUrl, workspace, step.repo.uuid, hash);
-          const files = toFileChanges(await client.getAll(url, diffstatSchema));
-          // Pushed only after the await: a flush may have swapped `fetched` for a new array meanwhile.
-          fetched.push({ hash, files });
+          writer.add({ hash, files: toFileChanges(await client.getAll(url, diffstatSchema)) });
         } catch (error) {
-          if (isNotFound(error)) gone.push(hash);
-          else stopped ??= error;
+          // A commit Bitbucket no longer has (force-pushed away since it was listed) counts zero lines.
+          if (isNotFound(error)) writer.add({ hash, files: null });
+          else failure ??= error;
         }
-        if (fetched.length + gone.length >= tuning.flushEvery) flush();
+        writer.kick(tuning.flushEvery);
       }
     };
     await Promise.all(Array.from({ length: tuning.diffstatConcurrency }, lane));
-    flush();
-    await writing.catch(() => undefined);
-    if (stopped !== undefined) return handleStepError(ctx, step, 'diffstats', stopped, record);
+    await writer.drain();
+    if (writer.error !== undefined || failure !== undefined)
+      return handleStepError(ctx, step, 'diffstats', writer.error ?? failure, record);
   }
   await enqueueRepositoryStep(ctx.db.knex, tenantId, repositoryId, 'diffstats');
 }

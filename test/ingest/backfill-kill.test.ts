@@ -60,12 +60,22 @@ describe('backfill with worker processes killed at random points', () => {
 
       let worker = spawnWorker(b);
       children.push(worker);
-      await waitFor(async () => commitPages() >= pagesBeforeKill, 'commit pages');
+      // A worker that dies by itself (it should not) fails the test at once, with its log.
+      const alive = (child: ChildProcess) => {
+        if (child.exitCode !== null)
+          throw new Error(
+            `worker exited with ${child.exitCode}: ${readFileSync(logFiles.at(-1)!, 'utf8').slice(-1500)}`,
+          );
+      };
+      await waitFor(async () => (alive(worker), commitPages() >= pagesBeforeKill), 'commit pages');
       await kill(worker);
       for (const target of diffstatsBeforeKill) {
         worker = spawnWorker(b);
         children.push(worker);
-        await waitFor(async () => diffstatRequests(b).length >= target, `${target} diffstats`);
+        await waitFor(
+          async () => (alive(worker), diffstatRequests(b).length >= target),
+          `${target} diffstats`,
+        );
         await kill(worker);
       }
       const statusAfterKills = await repositoryStatus(b);

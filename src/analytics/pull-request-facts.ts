@@ -1,0 +1,209 @@
+import type { Knex } from 'knex';
+import type { Trx } from '../db/database';
+import { effectiveBotPatterns, loadSettings } from './rules';
+import {
+  batchDifference,
+  lockUpkeep,
+  replaceFacts,
+  stagedDifference,
+  TENANT,
+  type Changes,
+  type FactTable,
+  type Fragment,
+} from './upkeep';
+
+/**
+ * Pull-request facts and rollups (docs/analytics.md), the pull-request counterpart of facts.ts and rollups.ts:
+ * - pull_request_facts: per pull request, when it was created, merged, declined, first reviewed; open or not; the
+ *   author a bot or not (bot patterns of the settings, matched on the author's name);
+ * - pull_request_review_facts: per review (a participant other than the author who is a reviewer, approved or
+ *   requested changes), when (participation time, else the pull request's creation);
+ * - pull_request_rollups_daily: created / merged / declined per UTC day and bot flag, workspace-wide;
+ * - pull_request_reviewer_rollups_daily/_monthly/_yearly: reviews, approvals, changes requested per reviewer.
+ * Pull requests of deleted repositories do not count (like their commits).
+ */
+
+const PR_FACTS: FactTable = {
+  table: 'pull_request_facts',
+  columns: {
+    repository_id: 'bigint',
+    pull_request_id: 'integer',
+    created_on: 'timestamptz',
+    merged_on: 'timestamptz',
+    declined_on: 'timestamptz',
+    first_review_on: 'timestamptz',
+    is_open: 'boolean',
+    is_bot: 'boolean',
+  },
+  key: ['repository_id', 'pull_request_id'],
+};
+
+const REVIEW_FACTS: FactTable = {
+  table: 'pull_request_review_facts',
+  columns: {
+    repository_id: 'bigint',
+    pull_request_id: 'integer',
+    user_uuid: 'text',
+    reviewed_at: 'timestamptz',
+    approved: 'boolean',
+    changes_requested: 'boolean',
+  },
+  key: ['repository_id', 'pull_request_id', 'user_uuid'],
+};
+
+/** A review: someone other than the author, as reviewer or having approved or requested changes. */
+const IS_REVIEW = `(pp.role = 'REVIEWER' or pp.approved or pp.state is not null) and pp.user_uuid is distinct from p.author_uuid`;
+
+export const REVIEWER_ROLLUPS = [
+  { table: 'pull_request_reviewer_rollups_daily', grain: 'day' },
+  { table: 'pull_request_reviewer_rollups_monthly', grain: 'month' },
+  { table: 'pull_request_reviewer_rollups_yearly', grain: 'year' },
+] as const;
+
+interface PullRequestScope {
+  repositoryId?: number;
+  ids?: number[];
+}
+
+/** `and …` restricting alias p (pull_requests) to the scope. */
+function scopeSql(scope: PullRequestScope, alias = 'p'): Fragment {
+  const parts: string[] = [];
+  const bindings: Knex.Value[] = [];
+  if (scope.repositoryId !== undefined) {
+    parts.push(`and ${alias}.repository_id = ?`);
+    bindings.push(scope.repositoryId);
+  }
+  if (scope.ids !== undefined) {
+    parts.push(`and ${alias}.${alias === 'p' ? 'id' : 'pull_request_id'} = any(?::int[])`);
+    bindings.push(scope.ids);
+  }
+  return { sql: parts.join(' '), bindings };
+}
+
+/** The pull-request facts the scope should have now. */
+async function freshFacts(trx: Trx, scope: PullRequestScope): Promise<Fragment> {
+  const bots = effectiveBotPatterns(await loadSettings(trx));
+  const where = scopeSql(scope);
+  return {
+    sql: `select p.repository_id, p.id as pull_request_id, p.created_on,
+                 case when p.state = 'MERGED' then p.merged_on end as merged_on,
+                 case when p.state = 'DECLINED' then coalesce(p.closed_on, p.updated_on) end as declined_on,
+                 (select min(pp.participated_on) from pull_request_participants pp
+                   where pp.tenant_id = p.tenant_id and pp.repository_id = p.repository_id and pp.pull_request_id = p.id
+                     and pp.participated_on is not null and ${IS_REVIEW}) as first_review_on,
+                 p.state = 'OPEN' as is_open,
+                 exists (select 1 from unnest(?::text[]) b where strpos(lower(coalesce(p.author_name, '')), b) > 0) as is_bot
+            from pull_requests p
+            join repositories r on r.tenant_id = p.tenant_id and r.id = p.repository_id and r.deleted_at is null
+           where true ${where.sql}`,
+    bindings: [bots, ...where.bindings],
+  };
+}
+
+/** The review facts the scope should have now. */
+function freshReviews(scope: PullRequestScope): Fragment {
+  const where = scopeSql(scope);
+  return {
+    sql: `select pp.repository_id, pp.pull_request_id, pp.user_uuid,
+                 coalesce(pp.participated_on, p.created_on) as reviewed_at, pp.approved,
+                 coalesce(pp.state = 'changes_requested', false) as changes_requested
+            from pull_request_participants pp
+            join pull_requests p on p.tenant_id = pp.tenant_id and p.repository_id = pp.repository_id and p.id = pp.pull_request_id
+            join repositories r on r.tenant_id = p.tenant_id and r.id = p.repository_id and r.deleted_at is null
+           where ${IS_REVIEW} ${where.sql}`,
+    bindings: where.bindings,
+  };
+}
+
+/** Adds signed pull-request facts to the daily rollup; rows left at zero are removed. */
+async function applyPullRequestChanges(trx: Trx, changes: Changes): Promise<void> {
+  await trx.raw(
+    `insert into pull_request_rollups_daily as x (tenant_id, bucket, is_bot, created, merged, declined)
+     select ${TENANT}, date_trunc('day', e.at, 'UTC'), c.is_bot,
+            sum(c.sign * e.created), sum(c.sign * e.merged), sum(c.sign * e.declined)
+       from (${changes.sql}) c
+       cross join lateral (values (c.created_on, 1, 0, 0), (c.merged_on, 0, 1, 0), (c.declined_on, 0, 0, 1))
+            as e(at, created, merged, declined)
+      where e.at is not null
+      group by 2, 3
+      -- Ordered by key so that concurrent writers of the same buckets lock rows in the same order.
+      order by 2, 3
+     on conflict (tenant_id, bucket, is_bot) do update set
+        created = x.created + excluded.created, merged = x.merged + excluded.merged,
+        declined = x.declined + excluded.declined`,
+    changes.bindings,
+  );
+  await trx.raw(
+    `delete from pull_request_rollups_daily
+      where created = 0 and merged = 0 and declined = 0
+        and bucket in (select date_trunc('day', e.at, 'UTC')
+                         from (${changes.sql}) c
+                         cross join lateral (values (c.created_on), (c.merged_on), (c.declined_on)) e(at))`,
+    changes.bindings,
+  );
+}
+
+/** Adds signed review facts to the reviewer rollups; rows left at zero are removed. */
+async function applyReviewChanges(trx: Trx, changes: Changes): Promise<void> {
+  for (const { table, grain } of REVIEWER_ROLLUPS) {
+    await trx.raw(
+      `insert into ${table} as x (tenant_id, bucket, user_uuid, reviews, approvals, changes_requested)
+       select ${TENANT}, date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid, sum(c.sign),
+              coalesce(sum(c.sign) filter (where c.approved), 0),
+              coalesce(sum(c.sign) filter (where c.changes_requested), 0)
+         from (${changes.sql}) c
+        group by 2, 3
+        order by 2, 3
+       on conflict (tenant_id, bucket, user_uuid) do update set
+          reviews = x.reviews + excluded.reviews, approvals = x.approvals + excluded.approvals,
+          changes_requested = x.changes_requested + excluded.changes_requested`,
+      changes.bindings,
+    );
+    await trx.raw(
+      `delete from ${table}
+        where reviews = 0 and (bucket, user_uuid) in (
+          select date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid from (${changes.sql}) c)`,
+      changes.bindings,
+    );
+  }
+}
+
+/**
+ * Called by the pull-request sync inside the transaction that wrote pull requests (and their participants), with
+ * the ids written (or deleted): their facts and the rollups follow. Idempotent: a pull request whose facts are
+ * unchanged changes nothing.
+ */
+export async function recordPullRequestChanges(trx: Trx, repositoryId: number, prIds: number[]): Promise<void> {
+  const ids = [...new Set(prIds)];
+  if (ids.length === 0) return;
+  await lockUpkeep(trx, repositoryId);
+  const scope = { repositoryId, ids };
+  const stored = scopeSql(scope, 's');
+  const facts = await batchDifference(trx, PR_FACTS, await freshFacts(trx, scope), stored);
+  if (facts) {
+    await replaceFacts(trx, PR_FACTS, facts);
+    await applyPullRequestChanges(trx, facts);
+  }
+  const reviews = await batchDifference(trx, REVIEW_FACTS, freshReviews(scope), stored);
+  if (reviews) {
+    await replaceFacts(trx, REVIEW_FACTS, reviews);
+    await applyReviewChanges(trx, reviews);
+  }
+}
+
+/**
+ * Recomputes pull-request facts and rollups from the stored pull requests, for one repository or the tenant (after
+ * a bot-pattern change, a repository's deletion or restore). Set-based: only facts that differ are replaced and
+ * their difference applied, in a few statements whatever the number of pull requests. The caller holds the upkeep
+ * lock (rebuildRollups).
+ */
+export async function rebuildPullRequestFacts(trx: Trx, repositoryId?: number): Promise<void> {
+  const scope = repositoryId === undefined ? {} : { repositoryId };
+  const stored = scopeSql(scope, 's');
+  const facts = await stagedDifference(trx, PR_FACTS, await freshFacts(trx, scope), stored);
+  await replaceFacts(trx, PR_FACTS, facts);
+  await applyPullRequestChanges(trx, facts);
+  const reviews = await stagedDifference(trx, REVIEW_FACTS, freshReviews(scope), stored);
+  await replaceFacts(trx, REVIEW_FACTS, reviews);
+  await applyReviewChanges(trx, reviews);
+}
