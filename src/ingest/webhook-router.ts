@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { requireConnectJwt, type AuthDeps } from '../connect/auth';
 import type { Database } from '../db/database';
-import { enqueueJob } from '../db/job-queue';
+import { recordDelivery } from '../db/webhook-delivery-store';
 import { HttpError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { envelopeFor, isWebhookEvent, type WebhookEvent } from './webhook-payloads';
@@ -54,29 +54,23 @@ export function webhookRouter(deps: WebhookDeps, routes: WebhookRoute[]): Router
           if (!parsed.success) throw new HttpError(400, `invalid ${event} payload: ${reason(parsed.error)}`);
           const tenantId = res.locals.viewer!.tenant.id;
           const attempt = Number.parseInt(req.get('x-attempt-number') ?? '1', 10);
-          const stored = await deps.db.withTenant(tenantId, async (trx) => {
-            const inserted = await trx('webhook_deliveries')
-              .insert({
-                tenant_id: tenantId,
-                request_uuid: id.data,
-                event,
-                hook_uuid: req.get('x-hook-uuid')?.slice(0, 128) ?? null,
-                attempt: Number.isSafeInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : 1,
-                payload: parsed.data.data,
-              })
-              .onConflict(['tenant_id', 'request_uuid'])
-              .ignore()
-              .returning('request_uuid');
-            if (inserted.length === 0) return false;
-            await enqueueJob(
-              trx,
-              PROCESS_WEBHOOK_TASK,
-              { tenantId, requestUuid: id.data },
+          const stored = await recordDelivery(
+            deps.db,
+            {
+              tenantId,
+              requestUuid: id.data,
+              event,
+              hookUuid: req.get('x-hook-uuid')?.slice(0, 128) ?? null,
+              attempt: Number.isSafeInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : 1,
+              payload: parsed.data.data,
+            },
+            {
+              task: PROCESS_WEBHOOK_TASK,
+              payload: { tenantId, requestUuid: id.data },
               // One queue per tenant keeps a tenant's deliveries in arrival order; pushes run before backfill work.
-              { queueName: `webhooks:${tenantId}`, priority: -10, maxAttempts: 25 },
-            );
-            return true;
-          });
+              options: { queueName: `webhooks:${tenantId}`, priority: -10, maxAttempts: 25 },
+            },
+          );
           deps.logger.info({ tenantId, event, requestUuid: id.data, duplicate: !stored }, 'webhook stored');
           res.status(204).end();
         } catch (error) {
