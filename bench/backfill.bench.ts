@@ -140,6 +140,14 @@ async function zeroLatency(postgres: BenchPostgres) {
         `the pull request pass added ${requests.length - forCommits}`,
     );
     figure('backfill wall time / bare client wall time', (backfillMs / bareMs).toFixed(3), '≤ 1.25');
+    const span = (kind: LoggedRequest['kind']) => {
+      const of = requests.filter((r) => r.kind === kind);
+      return of.length === 0 ? 'none' : `${((of.at(-1)!.at - of[0]!.at) / 1000).toFixed(1)} s`;
+    };
+    note(
+      `time from first to last request: commit pages ${span('commits')}, pull requests ${span('pullrequests')}, ` +
+        `diffstats ${span('diffstat')}`,
+    );
     note(
       `backfill ${(backfillMs / 1000).toFixed(1)} s (commits, diffstats, pull requests, rollups); bare client ` +
         `${bare.map((ms) => (ms / 1000).toFixed(1)).join(' s and ')} s (mean used) for the same ${requests.length} ` +

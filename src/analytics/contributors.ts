@@ -17,32 +17,26 @@ export interface ContributorTotals {
 
 export type RankBy = 'commits' | 'lines';
 
-const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
-
 const ORDER: Record<RankBy, string> = {
   commits: 'commits desc, lines_added + lines_removed desc',
   lines: 'lines_added + lines_removed desc, commits desc',
 };
 
+/** Milliseconds (float, as PostgreSQL gives them) to ISO 8601 in UTC, whole milliseconds. */
+const iso = (ms: number) => new Date(Math.floor(ms)).toISOString();
+
 /**
  * Every contributor with commits in scope, identities resolved to their merge root at read time (so merges
- * re-credit at once), ranked by commits (ties: lines, then key). No cap unless a limit is given.
+ * re-credit at once), ranked by commits (ties: lines, then key). No cap unless a limit is given. Rows come back
+ * plain (times as epoch milliseconds, emails as JSON text) and are shaped here: cheaper than having PostgreSQL
+ * format timestamps and build JSON for thousands of contributors.
  */
 export async function contributorTotals(
   trx: Trx,
   scope: Scope,
   options: { by?: RankBy; limit?: number } = {},
 ): Promise<ContributorTotals[]> {
-  return JSON.parse(await contributorTotalsJson(trx, scope, options)) as ContributorTotals[];
-}
-
-/** contributorTotals as the JSON array text PostgreSQL builds, for answers that pass it on unparsed. */
-export async function contributorTotalsJson(
-  trx: Trx,
-  scope: Scope,
-  options: { by?: RankBy; limit?: number } = {},
-): Promise<string> {
-  if (matchesNothing(scope)) return '[]';
+  if (matchesNothing(scope)) return [];
   const source = sourceFor(scope, 'totals', 'contributor');
   const { rows } = await trx.raw(
     `with src as (${source.sql}),
@@ -54,29 +48,39 @@ export async function contributorTotalsJson(
         group by 1
      ),
      emails as (
-       select coalesce(m.merged_into, m.id) as root, array_agg(e.email order by e.email) as emails
+       select coalesce(m.merged_into, m.id) as root, array_to_json(array_agg(e.email order by e.email))::text as emails
          from contributor_emails e join contributors m on m.tenant_id = e.tenant_id and m.id = e.contributor_id
         where e.email not like 'name:%'
         group by 1
-     ),
-     ranked as (
-       select ${keySql('r')} as key, r.account_id, r.display_name, coalesce(emails.emails, '{}') as emails,
-              t.commits, t.lines_added, t.lines_removed,
-              to_char(t.first_commit at time zone 'UTC', ${ISO}) as first_commit,
-              to_char(t.last_commit at time zone 'UTC', ${ISO}) as last_commit
-         from t
-         join contributors r on r.id = t.root
-         left join emails on emails.root = t.root
-        where t.commits > 0
-        order by ${ORDER[options.by ?? 'commits']}, key
-        ${options.limit === undefined ? '' : 'limit ?'}
      )
-     -- One JSON document: far cheaper to hand over than thousands of rows of arrays and timestamps.
-     select coalesce(json_agg(row_to_json(ranked) order by ${ORDER[options.by ?? 'commits']}, key), '[]')::text as rows
-       from ranked`,
+     select ${keySql('r')} as key, r.account_id, r.display_name, coalesce(emails.emails, '[]') as emails,
+            t.commits, t.lines_added, t.lines_removed,
+            date_part('epoch', t.first_commit) * 1000 as first_ms, date_part('epoch', t.last_commit) * 1000 as last_ms
+       from t
+       join contributors r on r.id = t.root
+       left join emails on emails.root = t.root
+      where t.commits > 0
+      order by ${ORDER[options.by ?? 'commits']}, key
+      ${options.limit === undefined ? '' : 'limit ?'}`,
     options.limit === undefined ? source.bindings : [...source.bindings, options.limit],
   );
-  return rows[0].rows as string;
+  return (
+    rows as (Omit<ContributorTotals, 'emails' | 'first_commit' | 'last_commit'> & {
+      emails: string;
+      first_ms: number;
+      last_ms: number;
+    })[]
+  ).map(({ emails, first_ms, last_ms, ...r }) => ({
+    key: r.key,
+    account_id: r.account_id,
+    display_name: r.display_name,
+    emails: JSON.parse(emails) as string[],
+    commits: r.commits,
+    lines_added: r.lines_added,
+    lines_removed: r.lines_removed,
+    first_commit: iso(first_ms),
+    last_commit: iso(last_ms),
+  }));
 }
 
 export interface RepositoryTotals {

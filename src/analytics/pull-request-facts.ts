@@ -7,6 +7,7 @@ import {
   replaceFacts,
   stagedDifference,
   TENANT,
+  withHashJoins,
   type Changes,
   type FactTable,
   type Fragment,
@@ -19,7 +20,9 @@ import {
  * - pull_request_review_facts: per review (a participant other than the author who is a reviewer, approved or
  *   requested changes), when (participation time, else the pull request's creation);
  * - pull_request_rollups_daily: created / merged / declined per UTC day and bot flag, workspace-wide;
+ * - pull_request_duration_rollups_daily/_monthly/_yearly: merged pull requests by duration bin and merge bucket;
  * - pull_request_reviewer_rollups_daily/_monthly/_yearly: reviews, approvals, changes requested per reviewer.
+ * Reviewer names live in pull_request_reviewers, kept by a trigger on participants (see the migration).
  * Pull requests of deleted repositories do not count (like their commits).
  */
 
@@ -54,11 +57,48 @@ const REVIEW_FACTS: FactTable = {
 /** A review: someone other than the author, as reviewer or having approved or requested changes. */
 const IS_REVIEW = `(pp.role = 'REVIEWER' or pp.approved or pp.state is not null) and pp.user_uuid is distinct from p.author_uuid`;
 
-export const REVIEWER_ROLLUPS = [
-  { table: 'pull_request_reviewer_rollups_daily', grain: 'day' },
-  { table: 'pull_request_reviewer_rollups_monthly', grain: 'month' },
-  { table: 'pull_request_reviewer_rollups_yearly', grain: 'year' },
-] as const;
+/** Rollups by UTC day, month and year: tiled like the commit rollups (time-buckets.ts). */
+export type RollupGrain = 'day' | 'month' | 'year';
+const tables = (prefix: string): Record<RollupGrain, string> => ({
+  day: `${prefix}_daily`,
+  month: `${prefix}_monthly`,
+  year: `${prefix}_yearly`,
+});
+export const REVIEWER_ROLLUPS = tables('pull_request_reviewer_rollups');
+export const DURATION_ROLLUPS = tables('pull_request_duration_rollups');
+
+/**
+ * Durations of merged pull requests, in hours, for alias f (facts): to merge, to the first review, from the first
+ * review to the merge. Numeric, as the exact percentiles read them.
+ */
+export const durationSql = (f: string) => ({
+  toMerge: `extract(epoch from ${f}.merged_on - ${f}.created_on) / 3600`,
+  toReview: `extract(epoch from ${f}.first_review_on - ${f}.created_on) / 3600`,
+  reviewToMerge: `extract(epoch from ${f}.merged_on - ${f}.first_review_on) / 3600`,
+});
+
+/**
+ * Log-spaced duration bins: bin k holds [2^(k/32), 2^((k+1)/32)) minutes (each about 2.2% wide); bin -1 anything
+ * under a minute (negative durations included: a first review after the merge).
+ */
+export const BINS_PER_OCTAVE = 32;
+const logBin = (hours: string) =>
+  `case when (${hours}) * 60 < 1 then -1 else floor(ln(((${hours}) * 60)::float8) / ln(2) * ${BINS_PER_OCTAVE})::int end`;
+
+/** The API's time-to-merge histogram: upper bounds in hours of bins 0–5; bin 6 is everything longer. */
+export const HISTOGRAM_HOURS = [1, 4, 24, 72, 168, 672];
+const histogramBin = (hours: string) =>
+  `case ${HISTOGRAM_HOURS.map((h, i) => `when ${hours} < ${h} then ${i}`).join(' ')} else ${HISTOGRAM_HOURS.length} end`;
+
+/** Duration metrics of the duration rollups. */
+export const METRICS = { toMerge: 0, toReview: 1, reviewToMerge: 2, histogram: 3 } as const;
+
+/** `(metric, bin)` rows of a merged pull request (alias f), for `cross join lateral (values …)`. */
+export function durationBinsSql(f: string): string {
+  const d = durationSql(f);
+  return `(values (${METRICS.toMerge}, ${logBin(d.toMerge)}), (${METRICS.toReview}, ${logBin(d.toReview)}),
+                  (${METRICS.reviewToMerge}, ${logBin(d.reviewToMerge)}), (${METRICS.histogram}, ${histogramBin(d.toMerge)}))`;
+}
 
 interface PullRequestScope {
   repositoryId?: number;
@@ -115,8 +155,26 @@ function freshReviews(scope: PullRequestScope): Fragment {
   };
 }
 
-/** Adds signed pull-request facts to the daily rollup; rows left at zero are removed. */
+/** Adds signed pull-request facts to the rollups; rows left at zero are removed. */
 async function applyPullRequestChanges(trx: Trx, changes: Changes): Promise<void> {
+  for (const [grain, table] of Object.entries(DURATION_ROLLUPS)) {
+    const bucket = `date_trunc('${grain}', c.merged_on, 'UTC')`;
+    await trx.raw(
+      `insert into ${table} as x (tenant_id, bucket, is_bot, metric, bin, merged)
+       select ${TENANT}, ${bucket}, c.is_bot, m.metric, m.bin, sum(c.sign)
+         from (${changes.sql}) c cross join lateral ${durationBinsSql('c')} as m(metric, bin)
+        where c.merged_on is not null and m.bin is not null
+        group by 2, 3, 4, 5
+        order by 2, 3, 4, 5
+       on conflict (tenant_id, bucket, is_bot, metric, bin) do update set merged = x.merged + excluded.merged`,
+      changes.bindings,
+    );
+    await trx.raw(
+      `delete from ${table}
+        where merged = 0 and bucket in (select ${bucket} from (${changes.sql}) c where c.merged_on is not null)`,
+      changes.bindings,
+    );
+  }
   await trx.raw(
     `insert into pull_request_rollups_daily as x (tenant_id, bucket, is_bot, created, merged, declined)
      select ${TENANT}, date_trunc('day', e.at, 'UTC'), c.is_bot,
@@ -145,7 +203,7 @@ async function applyPullRequestChanges(trx: Trx, changes: Changes): Promise<void
 
 /** Adds signed review facts to the reviewer rollups; rows left at zero are removed. */
 async function applyReviewChanges(trx: Trx, changes: Changes): Promise<void> {
-  for (const { table, grain } of REVIEWER_ROLLUPS) {
+  for (const [grain, table] of Object.entries(REVIEWER_ROLLUPS)) {
     await trx.raw(
       `insert into ${table} as x (tenant_id, bucket, user_uuid, reviews, approvals, changes_requested)
        select ${TENANT}, date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid, sum(c.sign),
@@ -173,22 +231,28 @@ async function applyReviewChanges(trx: Trx, changes: Changes): Promise<void> {
  * the ids written (or deleted): their facts and the rollups follow. Idempotent: a pull request whose facts are
  * unchanged changes nothing.
  */
-export async function recordPullRequestChanges(trx: Trx, repositoryId: number, prIds: number[]): Promise<void> {
+export async function recordPullRequestChanges(
+  trx: Trx,
+  repositoryId: number,
+  prIds: number[],
+): Promise<void> {
   const ids = [...new Set(prIds)];
   if (ids.length === 0) return;
   await lockUpkeep(trx, repositoryId);
   const scope = { repositoryId, ids };
   const stored = scopeSql(scope, 's');
-  const facts = await batchDifference(trx, PR_FACTS, await freshFacts(trx, scope), stored);
-  if (facts) {
-    await replaceFacts(trx, PR_FACTS, facts);
-    await applyPullRequestChanges(trx, facts);
-  }
-  const reviews = await batchDifference(trx, REVIEW_FACTS, freshReviews(scope), stored);
-  if (reviews) {
-    await replaceFacts(trx, REVIEW_FACTS, reviews);
-    await applyReviewChanges(trx, reviews);
-  }
+  await withHashJoins(trx, async () => {
+    const facts = await batchDifference(trx, PR_FACTS, await freshFacts(trx, scope), stored);
+    if (facts) {
+      await replaceFacts(trx, PR_FACTS, facts);
+      await applyPullRequestChanges(trx, facts);
+    }
+    const reviews = await batchDifference(trx, REVIEW_FACTS, freshReviews(scope), stored);
+    if (reviews) {
+      await replaceFacts(trx, REVIEW_FACTS, reviews);
+      await applyReviewChanges(trx, reviews);
+    }
+  });
 }
 
 /**

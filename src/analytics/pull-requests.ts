@@ -1,111 +1,31 @@
-import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
-import { REVIEWER_ROLLUPS } from './pull-request-facts';
+import {
+  BINS_PER_OCTAVE,
+  DURATION_ROLLUPS,
+  durationBinsSql,
+  durationSql,
+  HISTOGRAM_HOURS,
+  METRICS,
+  REVIEWER_ROLLUPS,
+  type RollupGrain,
+} from './pull-request-facts';
 import type { Scope } from './scope';
 import { densePeriods, type Interval } from './series';
 import { GRAINS, tileRange } from './time-buckets';
+import type { Fragment } from './upkeep';
 
 /**
- * Pull-request statistics, read from pull-request facts and rollups (pull-request-facts.ts): workspace-wide series
- * in UTC from the daily rollup, reviewers from the reviewer rollups; anything filtered by repository, and series
- * in other zones, from the facts (one row per pull request or review, far fewer than commits). Percentiles are
- * exact (percentile_cont over the merged pull requests in range). `merges` and `exclusions` do not apply to pull
- * requests; `bots` drops pull requests whose author name matches a bot pattern, and reviewers whose name does.
+ * Pull-request statistics from pull-request facts and rollups (pull-request-facts.ts, docs/analytics.md):
+ * workspace-wide answers read the rollups (UTC days, months and years; facts for ragged range ends and, for the
+ * series, zones other than UTC); answers filtered by repository read the facts (one row per pull request or
+ * review). Percentiles are exact (percentile_cont over the merged pull requests) up to EXACT_PERCENTILES_UP_TO
+ * merged pull requests in scope, and interpolated from log-spaced bins above that. `merges` and `exclusions` do not
+ * apply to pull requests; `bots` drops pull requests whose author name matches a bot pattern, and reviewers whose
+ * name does.
  */
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-interface Fragment {
-  sql: string;
-  bindings: Knex.Value[];
-}
-
-/** `and …` restricting alias f (pull-request facts) to the scope's repositories and, unless included, non-bots. */
-function factFilters(scope: Scope): Fragment {
-  const parts: string[] = [];
-  const bindings: Knex.Value[] = [];
-  if (scope.repositoryIds !== null) {
-    parts.push('and f.repository_id = any(?::bigint[])');
-    bindings.push(scope.repositoryIds);
-  }
-  if (scope.bots === 'exclude') parts.push('and not f.is_bot');
-  return { sql: parts.join(' '), bindings };
-}
-
-/** `and col >= from and col < to`, open ends unbounded. */
-function between(column: string, from: number | null, to: number | null): Fragment {
-  return {
-    sql: `and ${column} >= coalesce(?::timestamptz, '-infinity') and ${column} < coalesce(?::timestamptz, 'infinity')`,
-    bindings: [iso(from), iso(to)],
-  };
-}
-
-/** Created / merged / declined events in the scope's range, as rows (at, created, merged, declined). */
-function events(scope: Scope): Fragment {
-  if (scope.repositoryIds === null && scope.shape.alwaysUtc) {
-    // UTC days tile the range (since and until are UTC midnights): the daily rollup is exact.
-    const range = between('r.bucket', scope.start, scope.end);
-    return {
-      sql: `select r.bucket as at, r.created, r.merged, r.declined from pull_request_rollups_daily r
-             where true ${range.sql} ${scope.bots === 'exclude' ? 'and not r.is_bot' : ''}`,
-      bindings: range.bindings,
-    };
-  }
-  const filters = factFilters(scope);
-  const parts = (['created_on', 'merged_on', 'declined_on'] as const).map((column, i) => {
-    const range = between(`f.${column}`, scope.start, scope.end);
-    const flags = [0, 1, 2].map((j) => (i === j ? 1 : 0)).join(', ');
-    return {
-      sql: `select f.${column} as at, ${flags} from pull_request_facts f where true ${range.sql} ${filters.sql}`,
-      bindings: [...range.bindings, ...filters.bindings],
-    };
-  });
-  return {
-    sql: parts.map((p) => p.sql).join('\nunion all\n'),
-    bindings: parts.flatMap((p) => p.bindings),
-  };
-}
-
-/**
- * Reviews per reviewer (user uuid) in the scope's range: whole UTC days, months and years from the reviewer rollups,
- * review facts at ragged ends; review facts alone when repositories are filtered (the rollups are workspace-wide).
- */
-function reviewCounts(scope: Scope): Fragment {
-  const facts = (from: number | null, to: number | null): Fragment | null => {
-    if (from !== null && to !== null && from >= to) return null;
-    const range = between('f.reviewed_at', from, to);
-    const repositories =
-      scope.repositoryIds === null
-        ? { sql: '', bindings: [] }
-        : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
-    return {
-      sql: `select f.user_uuid, 1 as reviews, f.approved::int as approvals, f.changes_requested::int as changes_requested
-              from pull_request_review_facts f where true ${range.sql} ${repositories.sql}`,
-      bindings: [...range.bindings, ...repositories.bindings],
-    };
-  };
-  if (scope.repositoryIds !== null) return facts(scope.start, scope.end)!;
-  const day = GRAINS.day;
-  const start = scope.start ?? Date.UTC(1000, 0, 1);
-  const end = scope.end ?? Date.UTC(9000, 0, 1);
-  const dayStart = day.floor(start) === start ? start : day.next(day.floor(start));
-  const dayEnd = Math.max(day.floor(end), dayStart);
-  const tables = Object.fromEntries(REVIEWER_ROLLUPS.map((r) => [r.grain, r.table]));
-  const pieces: (Fragment | null)[] = [
-    facts(scope.start, Math.min(dayStart, end)),
-    ...tileRange(dayStart, dayEnd, ['day', 'month', 'year']).map((piece) => ({
-      sql: `select r.user_uuid, r.reviews, r.approvals, r.changes_requested from ${tables[piece.grain]} r
-             where r.bucket >= ? and r.bucket < ?`,
-      bindings: [iso(piece.from), iso(piece.to)],
-    })),
-    facts(Math.max(dayEnd, dayStart), scope.end),
-  ];
-  const present = pieces.filter((p): p is Fragment => p !== null);
-  return {
-    sql: present.map((p) => p.sql).join('\nunion all\n'),
-    bindings: present.flatMap((p) => p.bindings),
-  };
-}
+/** Up to this many merged pull requests in scope, percentiles are computed exactly from the facts. */
+export const EXACT_PERCENTILES_UP_TO = 5000;
 
 export interface PullRequestPoint {
   period: string;
@@ -136,17 +56,181 @@ export interface PullRequestStats {
   }[];
 }
 
-const HISTOGRAM: { label: string; max_hours: number | null }[] = [
-  { label: '< 1 hour', max_hours: 1 },
-  { label: '1–4 hours', max_hours: 4 },
-  { label: '4–24 hours', max_hours: 24 },
-  { label: '1–3 days', max_hours: 72 },
-  { label: '3–7 days', max_hours: 168 },
-  { label: '1–4 weeks', max_hours: 672 },
-  { label: '> 4 weeks', max_hours: null },
+const HISTOGRAM_LABELS = [
+  '< 1 hour',
+  '1–4 hours',
+  '4–24 hours',
+  '1–3 days',
+  '3–7 days',
+  '1–4 weeks',
+  '> 4 weeks',
 ];
-
 const FRACTIONS = [0.5, 0.75, 0.9, 0.95];
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+const join = (pieces: Fragment[]): Fragment => ({
+  sql: pieces.map((p) => p.sql).join('\nunion all\n'),
+  bindings: pieces.flatMap((p) => p.bindings),
+});
+
+/** `and …` restricting alias f (pull-request facts) to the scope's repositories and, unless included, non-bots. */
+function factFilters(scope: Scope): Fragment {
+  const parts: string[] = [];
+  const bindings: Fragment['bindings'] = [];
+  if (scope.repositoryIds !== null) {
+    parts.push('and f.repository_id = any(?::bigint[])');
+    bindings.push(scope.repositoryIds);
+  }
+  if (scope.bots === 'exclude') parts.push('and not f.is_bot');
+  return { sql: parts.join(' '), bindings };
+}
+
+/** `and col >= from and col < to`, open ends unbounded. */
+function between(column: string, from: number | null, to: number | null): Fragment {
+  return {
+    sql: `and ${column} >= coalesce(?::timestamptz, '-infinity') and ${column} < coalesce(?::timestamptz, 'infinity')`,
+    bindings: [iso(from), iso(to)],
+  };
+}
+
+/**
+ * The scope's range as rollup tiles (whole UTC days, months, years) and ragged ends (to be read from facts), for
+ * workspace-wide rollups that hold days, months and years.
+ */
+function tiles(scope: Scope): {
+  rollups: { grain: RollupGrain; from: number; to: number }[];
+  ends: [number | null, number | null][];
+} {
+  const day = GRAINS.day;
+  const start = scope.start ?? Date.UTC(1000, 0, 1);
+  const end = scope.end ?? Date.UTC(9000, 0, 1);
+  const dayStart = day.floor(start) === start ? start : day.next(day.floor(start));
+  const dayEnd = Math.max(day.floor(end), dayStart);
+  const ends: [number | null, number | null][] = [];
+  if (start < Math.min(dayStart, end)) ends.push([scope.start, Math.min(dayStart, end)]);
+  if (Math.max(dayEnd, dayStart) < end) ends.push([Math.max(dayEnd, dayStart), scope.end]);
+  const rollups = tileRange(dayStart, dayEnd, ['day', 'month', 'year']).map((p) => ({
+    grain: p.grain as RollupGrain,
+    from: p.from,
+    to: p.to,
+  }));
+  return { rollups, ends };
+}
+
+/** Created / merged / declined events in the scope's range, as rows (at, created, merged, declined). */
+function events(scope: Scope): Fragment {
+  if (scope.repositoryIds === null && scope.shape.alwaysUtc) {
+    // UTC days tile the range (since and until are UTC midnights): the daily rollup is exact.
+    const range = between('r.bucket', scope.start, scope.end);
+    return {
+      sql: `select r.bucket as at, r.created, r.merged, r.declined from pull_request_rollups_daily r
+             where true ${range.sql} ${scope.bots === 'exclude' ? 'and not r.is_bot' : ''}`,
+      bindings: range.bindings,
+    };
+  }
+  const filters = factFilters(scope);
+  return join(
+    (['created_on', 'merged_on', 'declined_on'] as const).map((column, i) => {
+      const range = between(`f.${column}`, scope.start, scope.end);
+      const flags = ['created', 'merged', 'declined'].map((name, j) => `${i === j ? 1 : 0} as ${name}`);
+      return {
+        sql: `select f.${column} as at, ${flags.join(', ')} from pull_request_facts f where true ${range.sql} ${filters.sql}`,
+        bindings: [...range.bindings, ...filters.bindings],
+      };
+    }),
+  );
+}
+
+/**
+ * Reviews per reviewer (user uuid) in the scope's range, as rows (user_uuid, reviews, approvals,
+ * changes_requested): reviewer rollups and review facts at ragged ends; review facts alone when repositories are
+ * filtered (the rollups are workspace-wide).
+ */
+function reviewCounts(scope: Scope): Fragment {
+  const facts = (from: number | null, to: number | null): Fragment => {
+    const range = between('f.reviewed_at', from, to);
+    const repositories: Fragment =
+      scope.repositoryIds === null
+        ? { sql: '', bindings: [] }
+        : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
+    return {
+      sql: `select f.user_uuid, 1 as reviews, f.approved::int as approvals, f.changes_requested::int as changes_requested
+              from pull_request_review_facts f where true ${range.sql} ${repositories.sql}`,
+      bindings: [...range.bindings, ...repositories.bindings],
+    };
+  };
+  if (scope.repositoryIds !== null) return facts(scope.start, scope.end);
+  const { rollups, ends } = tiles(scope);
+  return join([
+    ...ends.map(([from, to]) => facts(from, to)),
+    ...rollups.map((piece) => ({
+      sql: `select r.user_uuid, r.reviews, r.approvals, r.changes_requested from ${REVIEWER_ROLLUPS[piece.grain]} r
+             where r.bucket >= ? and r.bucket < ?`,
+      bindings: [iso(piece.from), iso(piece.to)],
+    })),
+  ]);
+}
+
+/** Merged pull requests per (metric, bin) in a workspace-wide scope: duration rollups and binned facts at the ends. */
+async function durationBins(trx: Trx, scope: Scope): Promise<Map<number, Map<number, number>>> {
+  const bots = scope.bots === 'exclude' ? 'and not f.is_bot' : '';
+  const { rollups, ends } = tiles(scope);
+  const source = join([
+    ...ends.map(([from, to]) => {
+      const range = between('f.merged_on', from, to);
+      return {
+        sql: `select m.metric, m.bin, 1 as merged from pull_request_facts f
+                cross join lateral ${durationBinsSql('f')} as m(metric, bin)
+               where f.merged_on is not null and m.bin is not null ${range.sql} ${bots}`,
+        bindings: range.bindings,
+      };
+    }),
+    ...rollups.map((piece) => ({
+      sql: `select f.metric, f.bin, f.merged from ${DURATION_ROLLUPS[piece.grain]} f
+             where f.bucket >= ? and f.bucket < ? ${bots}`,
+      bindings: [iso(piece.from), iso(piece.to)],
+    })),
+  ]);
+  const { rows } = await trx.raw(
+    `select src.metric, src.bin, sum(src.merged)::int as merged from (${source.sql}) src group by 1, 2`,
+    source.bindings,
+  );
+  const out = new Map<number, Map<number, number>>();
+  for (const r of rows as { metric: number; bin: number; merged: number }[]) {
+    if (r.merged <= 0) continue;
+    if (!out.has(r.metric)) out.set(r.metric, new Map());
+    out.get(r.metric)!.set(r.bin, r.merged);
+  }
+  return out;
+}
+
+/** The hours a log-spaced bin holds at a fraction (0–1) of its way: geometric inside the bin, linear under a minute. */
+const hoursIn = (bin: number, fraction: number) =>
+  bin < 0 ? fraction / 60 : 2 ** ((bin + fraction) / BINS_PER_OCTAVE) / 60;
+
+/** Percentiles of binned durations: each order statistic placed at its share of its bin (error under one bin). */
+function binnedPercentiles(bins: Map<number, number> = new Map()): Percentiles {
+  const sorted = [...bins.entries()].sort((a, b) => a[0] - b[0]);
+  const count = sorted.reduce((s, [, n]) => s + n, 0);
+  const at = (fraction: number): number | null => {
+    if (count === 0) return null;
+    const rank = fraction * (count - 1);
+    let before = 0;
+    for (const [bin, n] of sorted) {
+      if (rank < before + n) return hoursIn(bin, (rank - before + 0.5) / n);
+      before += n;
+    }
+    return hoursIn(sorted.at(-1)![0], 1);
+  };
+  const [p50, p75, p90, p95] = FRACTIONS.map(at) as [
+    number | null,
+    number | null,
+    number | null,
+    number | null,
+  ];
+  return { count, p50, p75, p90, p95 };
+}
 
 /** Count and p50/p75/p90/p95 of a numeric expression over the rows (one sort for all four). */
 const percentilesSql = (hours: string, name: string) =>
@@ -164,13 +248,69 @@ const percentilesOf = (row: Record<string, unknown>, name: string): Percentiles 
   };
 };
 
-const round = (p: Percentiles): Percentiles => ({
-  count: p.count,
-  p50: p.p50 === null ? null : Math.round(p.p50 * 100) / 100,
-  p75: p.p75 === null ? null : Math.round(p.p75 * 100) / 100,
-  p90: p.p90 === null ? null : Math.round(p.p90 * 100) / 100,
-  p95: p.p95 === null ? null : Math.round(p.p95 * 100) / 100,
-});
+const round = (p: Percentiles): Percentiles => {
+  const r = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
+  return { count: p.count, p50: r(p.p50), p75: r(p.p75), p90: r(p.p90), p95: r(p.p95) };
+};
+
+interface Durations {
+  toMerge: Percentiles;
+  toReview: Percentiles;
+  reviewToMerge: Percentiles;
+  histogram: number[];
+}
+
+/** Exact durations of the pull requests merged in range (facts). */
+async function exactDurations(trx: Trx, scope: Scope): Promise<Durations> {
+  const filters = factFilters(scope);
+  const merged = between('f.merged_on', scope.start, scope.end);
+  const d = durationSql('f');
+  const { rows } = await trx.raw(
+    `with h as materialized (
+       select ${d.toMerge} as to_merge, ${d.toReview} as to_review, ${d.reviewToMerge} as review_to_merge
+         from pull_request_facts f
+        where f.merged_on is not null ${merged.sql} ${filters.sql}
+     )
+     select ${percentilesSql('to_merge', 'to_merge')},
+            ${percentilesSql('to_review', 'to_review')},
+            ${percentilesSql('review_to_merge', 'review_to_merge')},
+            array[${[...HISTOGRAM_HOURS, null]
+              .map((hi, i) => {
+                const lo = i === 0 ? null : HISTOGRAM_HOURS[i - 1]!;
+                const cond = [
+                  lo === null ? null : `to_merge >= ${lo}`,
+                  hi === null ? null : `to_merge < ${hi}`,
+                ]
+                  .filter(Boolean)
+                  .join(' and ');
+                return `count(*) filter (where ${cond})::int`;
+              })
+              .join(', ')}] as histogram
+       from h`,
+    [...merged.bindings, ...filters.bindings],
+  );
+  const row = rows[0] as Record<string, unknown> & { histogram: number[] };
+  return {
+    toMerge: percentilesOf(row, 'to_merge'),
+    toReview: percentilesOf(row, 'to_review'),
+    reviewToMerge: percentilesOf(row, 'review_to_merge'),
+    histogram: row.histogram,
+  };
+}
+
+/** Durations of the merged pull requests in scope: exact when few (or filtered by repository), else binned. */
+async function durations(trx: Trx, scope: Scope): Promise<Durations> {
+  if (scope.repositoryIds !== null) return exactDurations(trx, scope);
+  const bins = await durationBins(trx, scope);
+  const histogram = HISTOGRAM_LABELS.map((_l, i) => bins.get(METRICS.histogram)?.get(i) ?? 0);
+  if (histogram.reduce((a, b) => a + b, 0) <= EXACT_PERCENTILES_UP_TO) return exactDurations(trx, scope);
+  return {
+    toMerge: binnedPercentiles(bins.get(METRICS.toMerge)),
+    toReview: binnedPercentiles(bins.get(METRICS.toReview)),
+    reviewToMerge: binnedPercentiles(bins.get(METRICS.reviewToMerge)),
+    histogram,
+  };
+}
 
 export async function pullRequestStats(
   trx: Trx,
@@ -194,35 +334,9 @@ export async function pullRequestStats(
   const sum = (k: 'created' | 'merged' | 'declined') => series.reduce((s, p) => s + Number(p[k]), 0);
   const totals = { created: sum('created'), merged: sum('merged'), declined: sum('declined'), open };
 
-  // Pull requests merged in range, with their first review by someone other than the author (facts).
-  const merged = between('f.merged_on', scope.start, scope.end);
-  const { rows: phases } = await trx.raw(
-    `with h as materialized (
-       select extract(epoch from f.merged_on - f.created_on) / 3600 as to_merge,
-              extract(epoch from f.first_review_on - f.created_on) / 3600 as to_review,
-              extract(epoch from f.merged_on - f.first_review_on) / 3600 as review_to_merge
-         from pull_request_facts f
-        where f.merged_on is not null ${merged.sql} ${filters.sql}
-     )
-     select ${percentilesSql('to_merge', 'to_merge')},
-            ${percentilesSql('to_review', 'to_review')},
-            ${percentilesSql('review_to_merge', 'review_to_merge')},
-            array[${HISTOGRAM.map((b, i) => {
-              const lo = i === 0 ? null : HISTOGRAM[i - 1]!.max_hours;
-              const cond = [
-                lo === null ? null : `to_merge >= ${lo}`,
-                b.max_hours === null ? null : `to_merge < ${b.max_hours}`,
-              ]
-                .filter(Boolean)
-                .join(' and ');
-              return `count(*) filter (where ${cond})::int`;
-            }).join(', ')}] as histogram
-       from h`,
-    [...merged.bindings, ...filters.bindings],
-  );
-  const phase = phases[0] as Record<string, unknown> & { histogram: number[] };
+  const merged = await durations(trx, scope);
 
-  // Reviewers by user uuid; their names (and accounts) are looked up once each, and bot reviewers dropped by name.
+  // A reviewer's name is the one on the latest written participant row (pull_request_reviewers).
   const reviews = reviewCounts(scope);
   const { rows: reviewers } = await trx.raw(
     `with r as (
@@ -233,12 +347,7 @@ export async function pullRequestStats(
        having sum(src.reviews) > 0
      )
      select n.account_id, n.display_name, r.reviews, r.approvals, r.changes_requested
-       from r
-       left join lateral (
-         select x.account_id, x.display_name from pull_request_participants x
-          where x.tenant_id = current_setting('app.tenant_id')::uuid and x.user_uuid = r.user_uuid
-          order by x.display_name desc nulls last limit 1
-       ) n on true
+       from r left join pull_request_reviewers n on n.user_uuid = r.user_uuid
       where ${scope.bots === 'include' ? 'true' : `not exists (select 1 from unnest(?::text[]) b where strpos(lower(coalesce(n.display_name, '')), b) > 0)`}
       order by r.reviews desc, r.approvals desc, n.display_name, r.user_uuid`,
     [...reviews.bindings, ...(scope.bots === 'include' ? [] : [scope.botPatterns])],
@@ -248,12 +357,16 @@ export async function pullRequestStats(
     series,
     totals,
     time_to_merge: {
-      ...round(percentilesOf(phase, 'to_merge')),
-      histogram: HISTOGRAM.map((b, i) => ({ ...b, count: phase.histogram[i] ?? 0 })),
+      ...round(merged.toMerge),
+      histogram: HISTOGRAM_LABELS.map((label, i) => ({
+        label,
+        max_hours: HISTOGRAM_HOURS[i] ?? null,
+        count: merged.histogram[i] ?? 0,
+      })),
     },
     cycle_time: {
-      time_to_first_review: round(percentilesOf(phase, 'to_review')),
-      review_to_merge: round(percentilesOf(phase, 'review_to_merge')),
+      time_to_first_review: round(merged.toReview),
+      review_to_merge: round(merged.reviewToMerge),
     },
     reviewers,
   };

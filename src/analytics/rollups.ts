@@ -22,27 +22,34 @@ import {
  * - rollups_hourly: per (repository, contributor), the finest rollup, for any filter;
  * - contributor_rollups_daily/_monthly/_yearly: per contributor (contributor totals, calendars);
  * - repository_rollups_daily/_monthly/_yearly: per repository (repository totals and series);
- * - workspace_rollups_hourly/_daily: the whole workspace (series, punch cards).
+ * - workspace_rollups_hourly/_daily: the whole workspace (series, punch cards);
+ * - contributor_rollups_total: per contributor over all time (contributor totals whose range holds every commit);
+ * - workspace_punchcard_rollups_monthly/_yearly: the whole workspace per UTC hour of the week (UTC punch cards).
  * Every row also has the merge and bot flags, and line sums with (lines_*) and without (lines_*_all) exclusions.
  */
 
 export interface Cube {
   table: string;
-  grain: Grain;
+  /** The UTC buckets; null: one bucket for all time (`-infinity`). */
+  grain: Grain | null;
   repository: boolean;
   contributor: boolean;
+  /** Rows are also keyed by UTC hour of the week (`hour_of_week`, 0 = Sunday 00:00–01:00). */
+  weekHour: boolean;
 }
 
 const cube = (
   table: string,
-  grain: keyof typeof GRAINS,
+  grain: keyof typeof GRAINS | null,
   repository: boolean,
   contributor: boolean,
+  weekHour = false,
 ): Cube => ({
   table,
-  grain: GRAINS[grain],
+  grain: grain === null ? null : GRAINS[grain],
   repository,
   contributor,
+  weekHour,
 });
 
 export const CUBES = {
@@ -55,7 +62,18 @@ export const CUBES = {
   repositoryYearly: cube('repository_rollups_yearly', 'year', true, false),
   workspaceHourly: cube('workspace_rollups_hourly', 'hour', false, false),
   workspaceDaily: cube('workspace_rollups_daily', 'day', false, false),
+  contributorTotal: cube('contributor_rollups_total', null, false, true),
+  workspacePunchCardMonthly: cube('workspace_punchcard_rollups_monthly', 'month', false, false, true),
+  workspacePunchCardYearly: cube('workspace_punchcard_rollups_yearly', 'year', false, false, true),
 };
+
+/** The UTC hour of the week of a timestamptz expression, 0 = Sunday 00:00 (punch-card cubes). */
+export const weekHourSql = (at: string) =>
+  `(extract(dow from ${at} at time zone 'UTC') * 24 + extract(hour from ${at} at time zone 'UTC'))::smallint`;
+
+/** A cube's bucket of a timestamptz expression. */
+const bucketSql = (c: Cube, at: string) =>
+  c.grain === null ? `'-infinity'::timestamptz` : `date_trunc('${c.grain.name}', ${at}, 'UTC')`;
 
 const ALL_CUBES = Object.values(CUBES);
 
@@ -64,9 +82,18 @@ const keyColumns = (c: Cube) => [
   'bucket',
   ...(c.repository ? ['repository_id'] : []),
   ...(c.contributor ? ['contributor_id'] : []),
+  ...(c.weekHour ? ['hour_of_week'] : []),
   'is_merge',
   'is_bot',
 ];
+
+/** A key column's value for a signed fact (alias c). */
+const keyValueSql = (c: Cube, key: string) =>
+  key === 'bucket'
+    ? bucketSql(c, 'c.authored_at')
+    : key === 'hour_of_week'
+      ? weekHourSql('c.authored_at')
+      : `c.${key}`;
 
 const SUMS = ['commits', 'lines_added', 'lines_removed', 'lines_added_all', 'lines_removed_all'] as const;
 
@@ -142,7 +169,8 @@ export async function rebuildRollups(trx: Trx, repositoryId?: number): Promise<v
       commitScopeSql(scope, 's'),
     );
     await replaceFacts(trx, COMMIT_FACTS, changes);
-    await applyFactChanges(trx, changes);
+    // Under the tenant's exclusive lock nobody else writes rollups: empty ones can be filled without upserts.
+    await applyFactChanges(trx, changes, { exclusive: repositoryId === undefined });
   });
   await rebuildPullRequestFacts(trx, repositoryId);
 }
@@ -150,13 +178,23 @@ export async function rebuildRollups(trx: Trx, repositoryId?: number): Promise<v
 /**
  * Applies signed commit facts to every cube: sums added (rows created as needed), rows left without commits
  * deleted, and first/last commit times recomputed where a commit that left a bucket was its first or last.
+ * `exclusive`: the caller holds the tenant's exclusive upkeep lock, so a cube found empty is filled with plain
+ * inserts (a rebuild from scratch writes a million rows; upserts cost more than inserts).
  */
-async function applyFactChanges(trx: Trx, changes: Changes): Promise<void> {
+async function applyFactChanges(
+  trx: Trx,
+  changes: Changes,
+  options: { exclusive?: boolean } = {},
+): Promise<void> {
+  const { rows } = await trx.raw(
+    `select exists (select 1 from (${changes.sql}) c where c.sign < 0) as removals`,
+    changes.bindings,
+  );
+  const removals = rows[0].removals as boolean;
   for (const c of ALL_CUBES) {
     const keys = keyColumns(c);
     const t = c.table;
-    const bucket = `date_trunc('${c.grain.name}', c.authored_at, 'UTC')`;
-    const values = [bucket, ...keys.slice(1).map((k) => `c.${k}`)];
+    const values = keys.map((k) => keyValueSql(c, k));
     const groups = keys.map((_k, i) => i + 2).join(', ');
     const times = c.contributor
       ? [
@@ -164,6 +202,19 @@ async function applyFactChanges(trx: Trx, changes: Changes): Promise<void> {
           `coalesce(max(c.authored_at) filter (where c.sign > 0), '-infinity')`,
         ]
       : [];
+    const empty =
+      options.exclusive === true &&
+      (await trx.raw(`select not exists (select 1 from ${t}) as empty`)).rows[0].empty === true;
+    const upsert = `on conflict (tenant_id, ${keys.join(', ')}) do update set
+          ${[
+            ...SUMS.map((s) => `${s} = x.${s} + excluded.${s}`),
+            ...(c.contributor
+              ? [
+                  'first_at = least(x.first_at, excluded.first_at)',
+                  'last_at = greatest(x.last_at, excluded.last_at)',
+                ]
+              : []),
+          ].join(', ')}`;
     await trx.raw(
       `insert into ${t} as x (tenant_id, ${keys.join(', ')}, ${SUMS.join(', ')}${c.contributor ? ', first_at, last_at' : ''})
        select ${TENANT}, ${values.join(', ')}, sum(c.sign), ${SUMS.slice(1)
@@ -173,15 +224,10 @@ async function applyFactChanges(trx: Trx, changes: Changes): Promise<void> {
         group by ${groups}
         -- Ordered by key so that concurrent writers of the same buckets lock rows in the same order.
         order by ${groups}
-       on conflict (tenant_id, ${keys.join(', ')}) do update set
-          ${[
-            ...SUMS.map((s) => `${s} = x.${s} + excluded.${s}`),
-            ...(c.contributor
-              ? ['first_at = least(x.first_at, excluded.first_at)', 'last_at = greatest(x.last_at, excluded.last_at)']
-              : []),
-          ].join(', ')}`,
+       ${empty ? '' : upsert}`,
       changes.bindings,
     );
+    if (!removals) continue;
     const match = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' and ');
     const shrunk = `select distinct ${values.map((v, i) => `${v} as ${keys[i]}`).join(', ')}
                       from (${changes.sql}) c where c.sign < 0`;
@@ -199,13 +245,14 @@ async function applyFactChanges(trx: Trx, changes: Changes): Promise<void> {
  */
 async function refreshFirstAndLast(trx: Trx, c: Cube, changes: Changes): Promise<void> {
   const keys = keyColumns(c);
-  const dims = keys.slice(1);
   const side = (sign: string) =>
-    `select date_trunc('${c.grain.name}', c.authored_at, 'UTC') as bucket, ${dims.map((k) => `c.${k}`).join(', ')},
-            c.authored_at
+    `select ${keys.map((k) => `${keyValueSql(c, k)} as ${k}`).join(', ')}, c.authored_at
        from (${changes.sql}) c where c.sign ${sign} 0`;
   const match = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' and ');
-  const bucketEnd = `(s.bucket at time zone 'UTC' + interval '1 ${c.grain.name}') at time zone 'UTC'`;
+  const bucketEnd =
+    c.grain === null
+      ? `'infinity'::timestamptz`
+      : `(s.bucket at time zone 'UTC' + interval '1 ${c.grain.name}') at time zone 'UTC'`;
   await trx.raw(
     `with departed as (${side('<')} except all ${side('>')}),
      stale as (

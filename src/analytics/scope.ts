@@ -43,6 +43,8 @@ export interface Scope {
   today: string;
   /** Lower-cased bot substrings (for tables without facts: pull requests). */
   botPatterns: string[];
+  /** The first and last UTC hour (ms) holding any counted commit of the tenant; null when there is none. */
+  extent: { first: number; last: number } | null;
 }
 
 /** Plain date arithmetic (no zone involved): '2024-02-28' + 2 → '2024-03-01'. */
@@ -94,10 +96,17 @@ export async function resolveScope(
   if (since !== null && until !== null && since >= until) throw badRequest('until: must be after since');
   const { rows } = await trx.raw(
     `select (extract(epoch from (?::date::timestamp at time zone ?)) * 1000)::float8 as start,
-            (extract(epoch from (?::date::timestamp at time zone ?)) * 1000)::float8 as end`,
+            (extract(epoch from (?::date::timestamp at time zone ?)) * 1000)::float8 as end,
+            (extract(epoch from (select min(bucket) from workspace_rollups_hourly)) * 1000)::float8 as first,
+            (extract(epoch from (select max(bucket) from workspace_rollups_hourly)) * 1000)::float8 as last`,
     [since, timezone, until, timezone],
   );
-  const times = rows[0] as { start: number | null; end: number | null };
+  const times = rows[0] as {
+    start: number | null;
+    end: number | null;
+    first: number | null;
+    last: number | null;
+  };
   return {
     repositoryIds,
     contributorIds,
@@ -112,6 +121,7 @@ export async function resolveScope(
     end: times.end,
     today,
     botPatterns: effectiveBotPatterns(settings),
+    extent: times.first === null || times.last === null ? null : { first: times.first, last: times.last },
   };
 }
 
@@ -160,6 +170,7 @@ export function scopeFilters(
   return { sql: parts.join(' '), bindings };
 }
 
+const HOUR = 3_600_000;
 const EARLIEST = Date.UTC(1000, 0, 1);
 const LATEST = Date.UTC(9000, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -203,13 +214,17 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
   const rollup = (c: Cube, from: number, to: number) => {
     if (from >= to) return;
     const f = scopeFilters(scope, 'x', c);
+    // Hour-of-week rows stand for a time in the first week of 1970 with the same UTC weekday and hour.
+    const at = c.weekHour
+      ? `timestamptz '1970-01-04 00:00:00+00' + x.hour_of_week * interval '1 hour'`
+      : 'x.bucket';
     pieces.push({
-      sql: `select x.bucket as at, ${c.repository ? 'x.repository_id' : 'null::bigint'} as repository_id,
+      sql: `select ${at} as at, ${c.repository ? 'x.repository_id' : 'null::bigint'} as repository_id,
                    ${c.contributor ? 'x.contributor_id' : 'null::bigint'} as contributor_id, x.commits,
                    x.${added} as lines_added, x.${removed} as lines_removed,
                    ${c.contributor ? 'x.first_at, x.last_at' : 'null::timestamptz as first_at, null::timestamptz as last_at'}
-              from ${c.table} x where x.bucket >= ? and x.bucket < ? ${f.sql}`,
-      bindings: [iso(from), iso(to), ...f.bindings],
+              from ${c.table} x where ${c.grain === null ? 'true' : 'x.bucket >= ? and x.bucket < ?'} ${f.sql}`,
+      bindings: [...(c.grain === null ? [] : [iso(from), iso(to)]), ...f.bindings],
     });
   };
   const facts = (from: number, to: number) => {
@@ -225,7 +240,20 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
 
   const family = familyFor(scope, groupBy);
   const cubes = FAMILIES[family];
-  if (resolution === 'totals' || (resolution === 'days' && scope.shape.alwaysUtc && cubes.day)) {
+  const allTime = scope.extent === null || (start <= scope.extent.first && end >= scope.extent.last + HOUR);
+  if (resolution === 'hours' && family === 'workspace' && scope.shape.alwaysUtc) {
+    // A UTC punch card: hours of the week per year and month inside the range, hours at its ends.
+    for (const piece of tileRange(ceilHour(start), floorHour(end), ['hour', 'month', 'year']))
+      rollup(
+        piece.grain === 'hour'
+          ? CUBES.workspaceHourly
+          : piece.grain === 'month'
+            ? CUBES.workspacePunchCardMonthly
+            : CUBES.workspacePunchCardYearly,
+        piece.from,
+        piece.to,
+      );
+  } else if (resolution === 'totals' || (resolution === 'days' && scope.shape.alwaysUtc && cubes.day)) {
     // Every local bucket (or the whole range) is a union of UTC days, or of UTC hours at ragged ends.
     const hourStart = ceilHour(start);
     const hourEnd = floorHour(end);
@@ -246,5 +274,26 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     // Local hours and days are unions of UTC hours.
     rollup(cubes.hour ?? CUBES.hourly, start, end);
   }
-  return { sql: pieces.map((p) => p.sql).join('\nunion all\n'), bindings: pieces.flatMap((p) => p.bindings) };
+  const tiled = {
+    sql: pieces.map((p) => p.sql).join('\nunion all\n'),
+    bindings: pieces.flatMap((p) => p.bindings),
+  };
+  if (!(resolution === 'totals' && family === 'contributor' && allTime)) return tiled;
+  // The range held every commit when the scope was resolved: one row per contributor and flags, over all time.
+  // Checked again in the statement itself (its own snapshot), so a commit landing meanwhile outside the range
+  // never counts: then the tiles answer.
+  const covered = {
+    sql: `coalesce((select min(w.bucket) >= ?::timestamptz and max(w.bucket) < ?::timestamptz
+                      from workspace_rollups_hourly w), true)`,
+    bindings: [iso(start), iso(end - HOUR + 1)],
+  };
+  pieces.length = 0;
+  rollup(CUBES.contributorTotal, EARLIEST, LATEST);
+  const total = pieces[0]!;
+  return {
+    sql: `select * from (${total.sql}) t where ${covered.sql}
+          union all
+          select * from (${tiled.sql}) t where not ${covered.sql}`,
+    bindings: [...total.bindings, ...covered.bindings, ...tiled.bindings, ...covered.bindings],
+  };
 }

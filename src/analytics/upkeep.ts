@@ -118,17 +118,29 @@ export async function stagedDifference(
   return { sql: `select * from pg_temp.${name}`, bindings: [] };
 }
 
-/** Writes a difference to the fact table: subtracted facts deleted, added ones inserted. */
+/**
+ * Writes a difference to the fact table: a fact that changed is updated in place (no new index entries when no
+ * indexed column changed, no foreign-key checks), a new one inserted, one that is gone deleted.
+ */
 export async function replaceFacts(trx: Trx, facts: FactTable, changes: Changes): Promise<void> {
   const columns = Object.keys(facts.columns);
+  const match = (a: string, b: string) => facts.key.map((k) => `${a}.${k} = ${b}.${k}`).join(' and ');
+  const values = columns.filter((c) => !facts.key.includes(c));
   await trx.raw(
-    `delete from ${facts.table} t using (${changes.sql}) c
-      where c.sign < 0 and ${facts.key.map((k) => `t.${k} = c.${k}`).join(' and ')}`,
+    `update ${facts.table} t set ${values.map((c) => `${c} = a.${c}`).join(', ')}
+       from (${changes.sql}) a where a.sign > 0 and ${match('t', 'a')}`,
     changes.bindings,
   );
   await trx.raw(
     `insert into ${facts.table} (tenant_id, ${columns.join(', ')})
-     select ${TENANT}, ${columns.join(', ')} from (${changes.sql}) c where c.sign > 0`,
+     select ${TENANT}, ${columns.join(', ')} from (${changes.sql}) a
+      where a.sign > 0 and not exists (select 1 from ${facts.table} t where ${match('t', 'a')})`,
     changes.bindings,
+  );
+  await trx.raw(
+    `delete from ${facts.table} t using (${changes.sql}) r
+      where r.sign < 0 and ${match('t', 'r')}
+        and not exists (select 1 from (${changes.sql}) a where a.sign > 0 and ${match('a', 'r')})`,
+    [...changes.bindings, ...changes.bindings],
   );
 }

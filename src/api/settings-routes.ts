@@ -1,7 +1,7 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import { listIdentities, mergeIdentities, unmergeIdentity } from '../analytics/identities';
-import { rebuildRollups } from '../analytics/rollups';
+import { enqueueRollupRebuild, rebuildPending } from '../analytics/rollup-rebuild';
 import {
   DEFAULT_BOT_PATTERNS,
   DEFAULT_PATH_EXCLUSIONS,
@@ -69,18 +69,21 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 /**
  * Analytics settings for the admin page: time zone, path exclusions (workspace and per repository), bot patterns,
- * identity merges. A change to what counts rebuilds the rollups from stored data in the same transaction, so the
- * next graph already reflects it; no Bitbucket call is made. Every change is written to the audit log.
- * Like the other admin endpoints, any session token of the tenant is accepted (a token does not say which page
- * minted it; the admin page is admin-only in Bitbucket).
+ * identity merges. A change to what counts enqueues a rebuild of the rollups from stored data (rollup-rebuild.ts)
+ * in the transaction that saves it, and answers 202 at once; `rebuild_pending` says whether graphs still show the
+ * previous settings. No Bitbucket call is made. Every change is written to the audit log.
+ * Reading is open to any session token of the tenant; changing needs one minted by the configure page, which
+ * Bitbucket shows to workspace admins only (requireConfigurePage).
  */
 export function settingsRouter(deps: ApiDeps): Router {
   const router = express.Router();
   const json = express.json({ limit: '64kb' });
-  const inTenant = <T>(res: Response, fn: (trx: Trx) => Promise<T>) =>
-    deps.db.withTenant(res.locals.viewer!.tenant.id, fn);
+  const tenantOf = (res: Response) => res.locals.viewer!.tenant.id;
+  const inTenant = <T>(res: Response, fn: (trx: Trx) => Promise<T>) => deps.db.withTenant(tenantOf(res), fn);
+  /** 202 when this change queued a rebuild (its figures come later), else 200. */
+  const answer = (res: Response, queued: boolean, body: object) => res.status(queued ? 202 : 200).json(body);
   const audit = (trx: Trx, res: Response, action: string, details: Record<string, unknown>) =>
-    recordAudit(trx, res.locals.viewer!.tenant.id, {
+    recordAudit(trx, tenantOf(res), {
       at: deps.now(),
       actor: actorOf(res.locals.viewer!.accountId),
       action,
@@ -95,7 +98,11 @@ export function settingsRouter(deps: ApiDeps): Router {
   router.get(
     '/settings',
     route(async (_req, res) => {
-      res.json(present(await inTenant(res, loadSettings)));
+      const out = await inTenant(res, async (trx) => ({
+        ...present(await loadSettings(trx)),
+        rebuild_pending: await rebuildPending(trx, tenantOf(res)),
+      }));
+      res.json(out);
     }),
   );
 
@@ -117,12 +124,15 @@ export function settingsRouter(deps: ApiDeps): Router {
         await saveSettings(trx, next);
         const { timezone: _a, ...countingNow } = next;
         const { timezone: _b, ...countingBefore } = current;
-        const rebuilt = !same(countingNow, countingBefore);
-        if (rebuilt) await rebuildRollups(trx);
+        const queued = !same(countingNow, countingBefore);
+        if (queued) await enqueueRollupRebuild(trx, { tenantId: tenantOf(res) });
         await audit(trx, res, 'settings.updated', { before: present(current), after: present(next) });
-        return { ...present(next), rebuilt };
+        return {
+          queued,
+          body: { ...present(next), rebuild_pending: await rebuildPending(trx, tenantOf(res)) },
+        };
       });
-      res.json(out);
+      answer(res, out.queued, out.body);
     }),
   );
 
@@ -149,16 +159,23 @@ export function settingsRouter(deps: ApiDeps): Router {
         const id = await repositoryId(trx, uuid);
         const before = (await loadRepositoryExclusions(trx, id)).get(id) ?? [];
         await saveRepositoryExclusions(trx, id, body.path_exclusions);
-        const rebuilt = !same(before, body.path_exclusions);
-        if (rebuilt) await rebuildRollups(trx, id);
+        const queued = !same(before, body.path_exclusions);
+        if (queued) await enqueueRollupRebuild(trx, { tenantId: tenantOf(res), repositoryId: id });
         await audit(trx, res, 'settings.repository_updated', {
           repository: uuid,
           before,
           after: body.path_exclusions,
         });
-        return { repository: uuid, path_exclusions: body.path_exclusions, rebuilt };
+        return {
+          queued,
+          body: {
+            repository: uuid,
+            path_exclusions: body.path_exclusions,
+            rebuild_pending: await rebuildPending(trx, tenantOf(res)),
+          },
+        };
       });
-      res.json(out);
+      answer(res, out.queued, out.body);
     }),
   );
 
@@ -167,7 +184,8 @@ export function settingsRouter(deps: ApiDeps): Router {
     route(async (_req, res) => {
       const identities = await inTenant(res, async (trx) => {
         const { rows: counts } = await trx.raw(
-          'select contributor_id, count(*)::int as commits from commit_facts group by 1',
+          // Every counted commit of each identity (merges and bots too), from the all-time rollup.
+          'select contributor_id, sum(commits)::int as commits from contributor_rollups_total group by 1',
         );
         const byId = new Map(
           (counts as { contributor_id: number; commits: number }[]).map((c) => [c.contributor_id, c.commits]),

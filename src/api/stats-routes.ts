@@ -1,11 +1,6 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
-import {
-  contributorTotals,
-  contributorTotalsJson,
-  repositoryTotals,
-  type ContributorTotals,
-} from '../analytics/contributors';
+import { contributorTotals, repositoryTotals, type ContributorTotals } from '../analytics/contributors';
 import { csvTable } from '../analytics/csv';
 import { addDays, resolveScope, type RangeDefaults, type Scope } from '../analytics/scope';
 import { activitySeries, calendarDays, punchCard } from '../analytics/series';
@@ -58,16 +53,11 @@ export function statsRouter(deps: ApiDeps): Router {
     '/stats/contributors',
     route(async (req, res) => {
       const q = parseQuery({ ...filterShape, format: z.enum(['json', 'csv']).default('json') }, req.query);
-      const { scope, json } = await inTenant(res, async (trx) => {
+      const { scope, contributors } = await inTenant(res, async (trx) => {
         const scope = await resolveScope(trx, filtersOf(q), deps.now());
-        return { scope, json: await contributorTotalsJson(trx, scope) };
+        return { scope, contributors: await contributorTotals(trx, scope) };
       });
-      if (q.format === 'json') {
-        // The array is passed on as PostgreSQL wrote it: no parse and re-serialize of thousands of rows.
-        const echo = JSON.stringify(scopeEcho(scope));
-        return void res.type('application/json').send(`${echo.slice(0, -1)},"contributors":${json}}`);
-      }
-      const contributors = JSON.parse(json) as ContributorTotals[];
+      if (q.format === 'json') return void res.json({ ...scopeEcho(scope), contributors });
       const table = csvTable<ContributorTotals>(CONTRIBUTOR_COLUMNS);
       res.attachment('contributors.csv').type('text/csv; charset=utf-8');
       res.write(table.header);

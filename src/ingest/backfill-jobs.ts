@@ -227,7 +227,7 @@ class GroupWriter<T> {
 }
 
 /** Pages fetched ahead of the writer at most (memory stays bounded when writes are slow). */
-const MAX_PAGES_AHEAD = 20;
+const MAX_PAGES_AHEAD = 5;
 
 /** Phase 1: commit metadata, 100 per request; the cursor moves with every write. */
 export async function backfillCommits(ctx: BackfillContext, payload: RepositoryPayload): Promise<void> {
@@ -286,7 +286,7 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
 }
 
 /** Diffstats stored per write at most; whatever arrives during a write waits for the next one. */
-const MAX_DIFFSTATS_PER_WRITE = 1000;
+const MAX_DIFFSTATS_PER_WRITE = 500;
 
 /** Phase 2: one diffstat per commit, newest first, a few in flight, stored in batches as they arrive. */
 export async function backfillDiffstats(ctx: BackfillContext, payload: RepositoryPayload): Promise<void> {

@@ -1,5 +1,6 @@
 import type { JobHelpers, Task, TaskList } from 'graphile-worker';
 import { z } from 'zod';
+import { REBUILD_ROLLUPS_TASK, runRollupRebuild } from '../analytics/rollup-rebuild';
 import type { RetryPolicy } from '../bitbucket/client';
 import type { RequestBudget } from '../bitbucket/budget';
 import type { Database } from '../db/database';
@@ -100,7 +101,7 @@ export function ingestTasks(deps: JobDeps): TaskList {
   };
   startDeadWorkerSweeper(
     deps.db,
-    [...Object.values(BACKFILL_TASKS), ...Object.values(SYNC_TASKS)],
+    [...Object.values(BACKFILL_TASKS), ...Object.values(SYNC_TASKS), REBUILD_ROLLUPS_TASK],
     deps.logger,
   );
   const giveUp = (payload: z.infer<typeof repositoryPayload>, error: unknown) =>
@@ -128,6 +129,13 @@ export function ingestTasks(deps: JobDeps): TaskList {
     ),
     [SYNC_TASKS.pullRequests]: task(SYNC_TASKS.pullRequests, repositoryPayload, deps, (p) =>
       backfillPullRequests(ctx, p),
+    ),
+    // Analytics: facts and rollups rebuilt after a settings change (src/analytics/rollup-rebuild.ts).
+    [REBUILD_ROLLUPS_TASK]: task(
+      REBUILD_ROLLUPS_TASK,
+      tenantPayload.extend({ repositoryId: z.number().int().positive().optional() }),
+      deps,
+      (p) => runRollupRebuild(deps.db, p),
     ),
   };
 }

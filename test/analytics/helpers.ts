@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import {
+  REBUILD_ROLLUPS_TASK,
+  runRollupRebuild,
+  type RebuildPayload,
+} from '../../src/analytics/rollup-rebuild';
 import { createSessionToken } from '../../src/connect/jwt';
 import { startTestApp, type TestApp } from '../support/app';
 import { install, newWorkspace, type Workspace } from '../support/bitbucket';
@@ -71,4 +76,28 @@ export async function startAnalyticsApp(options: { now?: () => Date } = {}): Pro
 
 export function load(fixture: AnalyticsFixture, commits: ExportCommit[], options: Partial<LoadOptions> = {}) {
   return loadExport({ db: fixture.app.runtime.db, tenantId: fixture.tenantId, commits, ...options });
+}
+
+/**
+ * Runs the tenant's pending `rebuild_rollups` jobs the way the worker would (their payloads, the job's exported
+ * body), and takes them off the queue. Returns how many there were.
+ */
+export async function runPendingRebuilds(fixture: AnalyticsFixture): Promise<number> {
+  const db = fixture.app.runtime.db;
+  const { rows } = await db.knex.raw(
+    `delete from graphile_worker._private_jobs j using graphile_worker._private_tasks t
+      where t.id = j.task_id and t.identifier = ? and j.payload->>'tenantId' = ?
+      returning j.payload`,
+    [REBUILD_ROLLUPS_TASK, fixture.tenantId],
+  );
+  for (const { payload } of rows as { payload: RebuildPayload }[]) await runRollupRebuild(db, payload);
+  return rows.length;
+}
+
+/** Changes settings from the configure page and lets the rebuild it queued run; the answer is checked. */
+export async function changeSettings(fixture: AnalyticsFixture, path: string, body: unknown): Promise<void> {
+  const res = await fixture.admin.send('PUT', path, body);
+  const text = await res.text();
+  assert.ok(res.status === 200 || res.status === 202, `PUT ${path}: ${res.status} ${text}`);
+  await runPendingRebuilds(fixture);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ExportCommit } from '../support/load-export';
-import { load, startAnalyticsApp, type AnalyticsFixture } from './helpers';
+import { changeSettings, load, startAnalyticsApp, type AnalyticsFixture } from './helpers';
 
 /** Identity: account when known, else email; admin merges re-credit history at once, and can be undone. */
 
@@ -72,7 +72,7 @@ describe('contributor identities', () => {
   });
 
   it('merging an email into an account re-credits its history at once, and unmerging restores it', async () => {
-    const merged = await f.api.send('POST', '/identities/merge', {
+    const merged = await f.admin.send('POST', '/identities/merge', {
       into: 'a:acc-alice',
       from: ['e:alice@home.example'],
     });
@@ -105,7 +105,7 @@ describe('contributor identities', () => {
       },
     );
 
-    const undone = await f.api.send(
+    const undone = await f.admin.send(
       'DELETE',
       `/identities/merge/${encodeURIComponent('e:alice@home.example')}`,
       {},
@@ -117,7 +117,7 @@ describe('contributor identities', () => {
   });
 
   it('merges email with email; the target keeps its key', async () => {
-    const res = await f.api.send('POST', '/identities/merge', {
+    const res = await f.admin.send('POST', '/identities/merge', {
       into: 'e:bob@new.example',
       from: ['e:bob@old.example'],
     });
@@ -143,7 +143,7 @@ describe('contributor identities', () => {
   });
 
   it('refuses bad merges: unknown identities 404, malformed bodies 400', async () => {
-    const unknown = await f.api.send('POST', '/identities/merge', {
+    const unknown = await f.admin.send('POST', '/identities/merge', {
       into: 'a:nobody',
       from: ['e:bob@new.example'],
     });
@@ -154,16 +154,16 @@ describe('contributor identities', () => {
       { into: 'x', from: ['e:a@b'] },
       { into: 'a:acc-alice', from: [] },
     ]) {
-      const res = await f.api.send('POST', '/identities/merge', body);
+      const res = await f.admin.send('POST', '/identities/merge', body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(typeof (await res.json()).error, 'string');
     }
-    const self = await f.api.send('POST', '/identities/merge', {
+    const self = await f.admin.send('POST', '/identities/merge', {
       into: 'a:acc-alice',
       from: ['a:acc-alice'],
     });
     assert.equal(self.status, 400);
-    const notMerged = await f.api.send(
+    const notMerged = await f.admin.send(
       'DELETE',
       `/identities/merge/${encodeURIComponent('a:acc-alice')}`,
       {},
@@ -178,10 +178,9 @@ describe('contributor identities', () => {
     );
     const withBots = await f.api.json<{ contributors: Row[] }>('/stats/contributors', { bots: 'include' });
     assert.ok(withBots.contributors.some((c) => c.key.includes('dependabot')));
-    const put = await f.api.send('PUT', '/settings', { bot_patterns: ['bob@'] });
-    assert.equal(put.status, 200);
+    await changeSettings(f, '/settings', { bot_patterns: ['bob@'] });
     assert.equal((await contributors()).has('e:bob@new.example'), false);
-    assert.equal((await f.api.send('PUT', '/settings', { bot_patterns: [] })).status, 200);
+    await changeSettings(f, '/settings', { bot_patterns: [] });
     assert.equal((await contributors()).has('e:bob@new.example'), true);
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { recordPullRequestChanges } from '../../src/analytics/pull-request-facts';
 import { startAnalyticsApp, type AnalyticsFixture } from './helpers';
 
 /** Pull-request statistics over a small, hand-checked set of pull requests. */
@@ -63,6 +64,8 @@ describe('pull-request statistics', () => {
         review(2, 'Cy', 24 + 6, true),
         review(1, 'Ann', 0.5, false), // the author's own comment is not a review
       ]);
+      // As the pull-request sync does after writing pull requests.
+      await recordPullRequestChanges(trx, repo.id, [1, 2, 3, 4, 5]);
     });
   });
   after(() => f.app.close());

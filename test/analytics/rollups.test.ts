@@ -19,6 +19,9 @@ const TABLES = [
   'repository_rollups_yearly',
   'workspace_rollups_hourly',
   'workspace_rollups_daily',
+  'contributor_rollups_total',
+  'workspace_punchcard_rollups_monthly',
+  'workspace_punchcard_rollups_yearly',
 ];
 
 describe('rollup upkeep', () => {
@@ -36,6 +39,16 @@ describe('rollup upkeep', () => {
         out[table] = rows.map((r: { row: string }) => r.row);
       }
       return out;
+    });
+
+  /**
+   * Facts and rollups built from nothing: every analytics row deleted, then a rebuild (which finds every fact new).
+   * A rebuild over existing rows only applies differences, so this is what upkeep is compared with.
+   */
+  const rebuildFromScratch = () =>
+    inTenant(async (trx) => {
+      for (const table of [...TABLES].reverse()) await trx.raw(`delete from ${table}`);
+      await rebuildRollups(trx);
     });
 
   before(async () => {
@@ -60,12 +73,29 @@ describe('rollup upkeep', () => {
     assert.deepEqual(await snapshot(), before);
   });
 
-  it('incremental upkeep equals a rebuild, for one repository and for the tenant', async () => {
+  it('incremental upkeep equals a rebuild, for one repository and for the tenant, and a build from scratch', async () => {
     const incremental = await snapshot();
     await inTenant((trx) => rebuildRollups(trx, repositoryId));
     assert.deepEqual(await snapshot(), incremental);
     await inTenant((trx) => rebuildRollups(trx));
     assert.deepEqual(await snapshot(), incremental);
+    await rebuildFromScratch();
+    assert.deepEqual(await snapshot(), incremental);
+  });
+
+  it('a repository rebuilt from nothing comes back as it was', async () => {
+    const before = await snapshot();
+    await inTenant(async (trx) => {
+      await trx('repositories').where({ id: repositoryId }).update({ deleted_at: new Date() });
+      await rebuildRollups(trx, repositoryId);
+    });
+    const without = await snapshot();
+    assert.ok(without.commit_facts!.length < before.commit_facts!.length, 'its facts left');
+    await inTenant(async (trx) => {
+      await trx('repositories').where({ id: repositoryId }).update({ deleted_at: null });
+      await rebuildRollups(trx, repositoryId);
+    });
+    assert.deepEqual(await snapshot(), before);
   });
 
   it('an unreachable commit stops counting (first/last commit follow), and counts again when reachable', async () => {
@@ -96,8 +126,12 @@ describe('rollup upkeep', () => {
       .sort();
     assert.equal(new Date(row.last_commit).toISOString(), remaining.at(-1));
     const afterIncremental = await snapshot();
-    await inTenant((trx) => rebuildRollups(trx));
-    assert.deepEqual(await snapshot(), afterIncremental, 'a removal leaves what a rebuild would build');
+    await rebuildFromScratch();
+    assert.deepEqual(
+      await snapshot(),
+      afterIncremental,
+      'a removal leaves what a build from scratch would build',
+    );
     await setReachable(true);
     assert.deepEqual(await snapshot(), before);
   });
@@ -111,7 +145,7 @@ describe('rollup upkeep', () => {
     });
     const after = await snapshot();
     assert.equal(after.commit_facts!.length, before.commit_facts!.length - 1);
-    await inTenant((trx) => rebuildRollups(trx));
+    await rebuildFromScratch();
     assert.deepEqual(await snapshot(), after);
   });
 
