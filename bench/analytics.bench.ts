@@ -176,26 +176,6 @@ export async function main(): Promise<void> {
     const admin = new pg.Client({ connectionString: stack.adminUrl });
     await admin.connect();
     await admin.query('analyze');
-    // A settings change as an admin makes it: the request, then the rebuild job it queued (run here directly).
-    // Default exclusions off and on again: each time the lines of every commit touching a lockfile or vendored
-    // file change (about one commit in eight).
-    for (const useDefaults of [false, true]) {
-      started = performance.now();
-      const res = await fetch(`${stack.url}/api/v1/settings`, {
-        method: 'PUT',
-        headers: { authorization: `JWT ${big.adminToken()}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ default_path_exclusions: useDefaults }),
-      });
-      await res.arrayBuffer();
-      const answered = performance.now() - started;
-      if (res.status !== 202) throw new Error(`settings change answered ${res.status}`);
-      started = performance.now();
-      await runRollupRebuild(db, { tenantId: big.tenantId });
-      console.log(
-        `settings change (default exclusions ${useDefaults ? 'on' : 'off'}): answered ${res.status} in ${fmt(answered)}, ` +
-          `rebuild job ${seconds(started)} (${load()})`,
-      );
-    }
     const sizes = await admin.query(
       `select relname, n_live_tup::bigint as n from pg_stat_user_tables
         where relname in ('commits', 'commit_files', 'commit_facts', 'pull_requests', 'pull_request_facts')
@@ -325,6 +305,27 @@ export async function main(): Promise<void> {
     console.log(
       `express contributor totals time: Tally API p50 ${fmt(api.p50)}, reading and summing the export ${fmt(exportMs)} (ratio ${(exportMs / api.p50).toFixed(1)}×)`,
     );
+    // Last, so that the reads above see the tenant as built (not the dead rows a rebuild leaves for vacuum).
+    // A settings change as an admin makes it: the request, then the rebuild job it queued (run here directly).
+    // Default exclusions off and on again: each time the lines of every commit touching a lockfile or vendored
+    // file change (about one commit in eight).
+    for (const useDefaults of [false, true]) {
+      started = performance.now();
+      const res = await fetch(`${stack.url}/api/v1/settings`, {
+        method: 'PUT',
+        headers: { authorization: `JWT ${big.adminToken()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ default_path_exclusions: useDefaults }),
+      });
+      await res.arrayBuffer();
+      const answered = performance.now() - started;
+      if (res.status !== 202) throw new Error(`settings change answered ${res.status}`);
+      started = performance.now();
+      await runRollupRebuild(db, { tenantId: big.tenantId });
+      console.log(
+        `settings change (default exclusions ${useDefaults ? 'on' : 'off'}): answered ${res.status} in ${fmt(answered)}, ` +
+          `rebuild job ${seconds(started)} (${load()})`,
+      );
+    }
     const worst = results.reduce((w, r) => (r.p95 > w.p95 ? r : w));
     console.log(`worst p95: ${worst.name} ${fmt(worst.p95)} (target ≤ ${TARGET_MS} ms)`);
   } finally {

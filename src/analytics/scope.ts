@@ -84,29 +84,33 @@ export async function resolveScope(
     if (root === null) throw notFound(`no contributor ${filters.contributor}`);
     contributorIds = await membersOf(trx, root);
   }
-  const today: string = (
-    await trx.raw(`select (?::timestamptz at time zone ?)::date::text as today`, [
-      now.toISOString(),
-      timezone,
-    ])
-  ).rows[0].today;
-  const range = defaults ? defaults(today, filters) : { since: filters.since, until: filters.until };
-  const since = range.since ?? null;
-  const until = range.until ?? null;
-  if (since !== null && until !== null && since >= until) throw badRequest('until: must be after since');
-  const { rows } = await trx.raw(
-    `select (extract(epoch from (?::date::timestamp at time zone ?)) * 1000)::float8 as start,
-            (extract(epoch from (?::date::timestamp at time zone ?)) * 1000)::float8 as end,
-            (extract(epoch from (select min(bucket) from workspace_rollups_hourly)) * 1000)::float8 as first,
-            (extract(epoch from (select max(bucket) from workspace_rollups_hourly)) * 1000)::float8 as last`,
-    [since, timezone, until, timezone],
-  );
-  const times = rows[0] as {
+  // One round trip when the range is given; a default range needs today's date first.
+  const instants = (since: string | null, until: string | null) =>
+    trx.raw(
+      `select (?::timestamptz at time zone ?)::date::text as today,
+              (extract(epoch from (?::date::timestamp at time zone ?)) * 1000)::float8 as start,
+              (extract(epoch from (?::date::timestamp at time zone ?)) * 1000)::float8 as end,
+              (extract(epoch from (select min(bucket) from workspace_rollups_hourly)) * 1000)::float8 as first,
+              (extract(epoch from (select max(bucket) from workspace_rollups_hourly)) * 1000)::float8 as last`,
+      [now.toISOString(), timezone, since, timezone, until, timezone],
+    );
+  let since = filters.since ?? null;
+  let until = filters.until ?? null;
+  let times = (await instants(since, until)).rows[0] as {
+    today: string;
     start: number | null;
     end: number | null;
     first: number | null;
     last: number | null;
   };
+  const today = times.today;
+  if (defaults) {
+    const range = defaults(today, filters);
+    since = range.since ?? null;
+    until = range.until ?? null;
+    times = (await instants(since, until)).rows[0];
+  }
+  if (since !== null && until !== null && since >= until) throw badRequest('until: must be after since');
   return {
     repositoryIds,
     contributorIds,
