@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { BudgetExhaustedError } from '../../bitbucket/budget';
 import { endpoints } from '../../bitbucket/endpoints';
+import { recordPullRequestChanges } from '../../analytics/pull-request-facts';
 import { activitySchema, pullRequestSchema } from '../../bitbucket/schemas';
 import type { Trx } from '../../db/database';
 import {
@@ -79,8 +80,14 @@ export async function planPullRequestSync(
   const record = await fetchPullRequestRecord(session, repo, pullRequest.id);
   if (!record) return nothing;
   return async (trx) => {
-    await savePullRequests(trx, tenantId, repo.id, [record]);
+    await saveAndCount(trx, tenantId, repo.id, [record]);
   };
+}
+
+/** Stores pull requests and updates the pull-request rollups in the same transaction. */
+async function saveAndCount(trx: Trx, tenantId: string, repositoryId: number, records: PullRequestRecord[]) {
+  const written = await savePullRequests(trx, tenantId, repositoryId, records);
+  await recordPullRequestChanges(trx, repositoryId, written);
 }
 
 /** One step of a repository's pull-request pass: pages until done or the step's time is up, cursor saved per page. */
@@ -118,7 +125,7 @@ export async function backfillPullRequests(ctx: BackfillContext, payload: Reposi
         fetchPullRequestRecord(session, repo, pr.id),
       );
       await ctx.db.withTenant(tenantId, async (trx) => {
-        await savePullRequests(
+        await saveAndCount(
           trx,
           tenantId,
           repositoryId,
