@@ -114,7 +114,13 @@ describe('analytics settings', () => {
     );
     assert.equal((await (await f.api.get('/settings')).json()).rebuild_pending, true);
 
-    const worker = await startWorker(f.app.runtime, { concurrency: 1 });
+    // The install queued a backfill, which would try a Bitbucket that is not there: only the rebuild runs here.
+    await f.app.runtime.db.knex.raw(
+      `delete from graphile_worker._private_jobs j using graphile_worker._private_tasks t
+        where t.id = j.task_id and t.identifier <> ?`,
+      [REBUILD_ROLLUPS_TASK],
+    );
+    const worker = await startWorker(f.app.runtime);
     try {
       const deadline = Date.now() + 120_000;
       while ((await (await f.api.get('/settings')).json()).rebuild_pending) {
