@@ -4,13 +4,10 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/config';
-import { createDatabase } from '../../src/db/database';
 import { freePort, startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { migrate, roleOf } from '../../src/db/migrate';
-import { TenantStore } from '../../src/db/tenant-store';
 import { createLogger } from '../../src/platform/logger';
-import { SecretBox } from '../../src/platform/secret-box';
-import type { Runtime } from '../../src/main/bootstrap';
+import { createRuntime, type Runtime } from '../../src/main/bootstrap';
 import { createWebApp } from '../../src/main/web';
 
 export interface BenchStack {
@@ -43,19 +40,14 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const config = parsed.config;
-  const db = createDatabase(pg.appUrl, logger, 20);
-  const box = new SecretBox(config.encryptionKey!);
-  const runtime: Runtime = {
+  const runtime = createRuntime({
     config,
     logger,
-    db,
-    box,
-    tenants: new TenantStore(db, box),
-    now: () => new Date(),
     appUrl: pg.appUrl,
     adminUrl: pg.adminUrl,
-    stop: () => db.close(),
-  };
+    key: config.encryptionKey!,
+    poolMax: 20,
+  });
   const app = await createWebApp(runtime);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(port, '127.0.0.1', () => resolve(s));
@@ -67,7 +59,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await db.close();
+      await runtime.stop();
       await pg.stop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -54,21 +54,43 @@ export async function bootstrap(
     const applied = await migrate(adminUrl, roleOf(appUrl));
     logger.info({ applied }, 'migrations up to date');
   }
-  const db = createDatabase(appUrl, logger);
-  await assertRestrictedRole(db.knex);
-  const box = new SecretBox(config.encryptionKey ?? developmentKey(config.dataDir));
-  return {
+  const runtime = createRuntime({
     config,
     logger,
-    db,
-    tenants: new TenantStore(db, box),
-    box,
-    now: () => new Date(),
     appUrl,
     adminUrl,
+    key: config.encryptionKey ?? developmentKey(config.dataDir),
+    onStop: stopEmbedded,
+  });
+  await assertRestrictedRole(runtime.db.knex);
+  return runtime;
+}
+
+/** The one place a Runtime is assembled (start-up, tests, benchmarks): database handle, secret box, registry. */
+export function createRuntime(input: {
+  config: Config;
+  logger: Logger;
+  appUrl: string;
+  adminUrl?: string;
+  key: Buffer;
+  now?: () => Date;
+  poolMax?: number;
+  onStop?: () => Promise<void>;
+}): Runtime {
+  const db = createDatabase(input.appUrl, input.logger, input.poolMax);
+  const box = new SecretBox(input.key);
+  return {
+    config: input.config,
+    logger: input.logger,
+    db,
+    box,
+    tenants: new TenantStore(db, box),
+    now: input.now ?? (() => new Date()),
+    appUrl: input.appUrl,
+    adminUrl: input.adminUrl,
     async stop() {
       await db.close();
-      await stopEmbedded?.();
+      await input.onStop?.();
     },
   };
 }

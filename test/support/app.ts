@@ -2,12 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/config';
-import { createDatabase } from '../../src/db/database';
 import { freePort } from '../../src/db/embedded-postgres';
-import { TenantStore } from '../../src/db/tenant-store';
 import { createLogger } from '../../src/platform/logger';
-import { SecretBox } from '../../src/platform/secret-box';
-import type { Runtime } from '../../src/main/bootstrap';
+import { createRuntime, type Runtime } from '../../src/main/bootstrap';
 import { createWebApp } from '../../src/main/web';
 import { createTestDatabase, type TestDatabase } from './db';
 
@@ -50,19 +47,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   });
   const logger = createLogger('debug', sink);
-  const db = createDatabase(config.databaseUrl!, logger);
-  const box = new SecretBox(config.encryptionKey!);
-  const runtime: Runtime = {
+  const runtime = createRuntime({
     config,
     logger,
-    db,
-    box,
-    tenants: new TenantStore(db, box),
-    now: options.now ?? (() => new Date()),
     appUrl: database.appUrl,
     adminUrl: database.adminUrl,
-    stop: () => db.close(),
-  };
+    key: config.encryptionKey!,
+    now: options.now,
+  });
   const app = await createWebApp(runtime);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(port, '127.0.0.1', () => resolve(s));
