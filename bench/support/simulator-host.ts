@@ -5,6 +5,7 @@ import type { LoggedRequest } from './simulator-process';
 
 export interface SimulatorHost {
   apiUrl: string;
+  pid: number;
   install(descriptorUrl: string): Promise<InstallResult>;
   /** API requests received since the given index. */
   log(since?: number): Promise<LoggedRequest[]>;
@@ -47,6 +48,7 @@ export async function startSimulatorProcess(
     });
   return {
     apiUrl,
+    pid: child.pid!,
     install: (descriptorUrl) => call({ type: 'install', descriptorUrl }),
     log: (since) => call({ type: 'log', since }),
     setKnobs: async (k) => void (await call({ type: 'knobs', knobs: k })),

@@ -1,4 +1,5 @@
 import { createQueryStringHash, encodeSymmetric, fromMethodAndUrl, SymmetricAlgorithm } from 'atlassian-jwt';
+import { request } from 'undici';
 import type { z } from 'zod';
 import type { Logger } from '../platform/logger';
 import { BudgetExhaustedError, type RequestBudget, type RequestPriority } from './budget';
@@ -41,6 +42,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Budget waits up to this long happen in place; longer ones throw BudgetExhaustedError. */
   maxBudgetWaitMs?: number;
+  /** The most budget taken ahead of use (what is not used is spent anyway); 32 unless set. */
+  maxPrepaid?: number;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -69,8 +72,7 @@ export interface ClientStats {
 }
 
 const TOKEN_SECONDS = 180;
-/** The most budget one client takes ahead of use; what it does not use is spent anyway. */
-const MAX_PREPAID = 32;
+const DEFAULT_MAX_PREPAID = 32;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -107,7 +109,7 @@ function zodReason(error: z.ZodError): string {
  * its `baseApiUrl` (ACE's httpClient only signs for `baseUrl`, reference §3), spends the tenant's request
  * budget, and is validated with zod. 429, 5xx, timeouts, network errors and malformed payloads are retried with
  * exponential backoff and jitter; nothing is returned that did not validate. Connections are kept alive by
- * Node's fetch.
+ * undici's connection pool.
  */
 export class BitbucketClient {
   readonly stats: ClientStats = {
@@ -205,41 +207,37 @@ export class BitbucketClient {
   private async attempt<S extends z.ZodType>(url: URL, schema: S): Promise<z.infer<S>> {
     await this.takeBudget();
     this.stats.requests++;
-    // A plain controller and timer: AbortSignal.timeout() costs noticeably more per request.
-    const abort = new AbortController();
-    const timer = setTimeout(
-      () => abort.abort(new Error('request timed out')),
-      this.options.timeoutMs ?? 30_000,
-    );
-    let res: Response;
+    const timeout = this.options.timeoutMs ?? 30_000;
+    let status: number;
+    let retryAfter: string | string[] | undefined;
     let text: string;
     try {
-      res = await fetch(url, {
-        headers: { Authorization: `JWT ${this.sign(url)}`, Accept: 'application/json' },
-        signal: abort.signal,
+      // undici's request API: the HTTP client under Node's fetch without fetch's web-stream layers (a third of
+      // the client's CPU per request), on a keep-alive connection pool. A hung connection times out per phase.
+      const res = await request(url, {
+        headers: { authorization: `JWT ${this.sign(url)}`, accept: 'application/json' },
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
       });
-      text = await res.text();
+      status = res.statusCode;
+      retryAfter = res.headers['retry-after'];
+      text = await res.body.text();
     } catch (error) {
       this.stats.networkErrors++;
       throw new RetryableError(error instanceof Error ? error.message : String(error), 'network');
-    } finally {
-      clearTimeout(timer);
     }
-    if (res.status === 429) {
+    if (status === 429) {
       this.stats.throttled++;
-      throw new RetryableError(
-        '429 rate limited',
-        'throttled',
-        retryAfterMs(res.headers.get('retry-after'), Date.now()),
-      );
+      const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
+      throw new RetryableError('429 rate limited', 'throttled', retryAfterMs(header ?? null, Date.now()));
     }
     // 555 is Bitbucket's diffstat timeout (reference §4): a server error like the rest of 5xx.
-    if (res.status >= 500) {
+    if (status >= 500) {
       this.stats.serverErrors++;
-      throw new RetryableError(`${res.status}`, 'server');
+      throw new RetryableError(`${status}`, 'server');
     }
-    if (res.status < 200 || res.status >= 300) {
-      throw new BitbucketApiError(`${pathOf(url)} answered ${res.status}`, res.status, url.href);
+    if (status < 200 || status >= 300) {
+      throw new BitbucketApiError(`${pathOf(url)} answered ${status}`, status, url.href);
     }
     let json: unknown;
     try {
@@ -284,7 +282,7 @@ export class BitbucketClient {
     }
     const { budget, credentials, priority } = this.options;
     for (;;) {
-      const wanted = Math.min(MAX_PREPAID, Math.max(1, this.planned));
+      const wanted = Math.min(this.options.maxPrepaid ?? DEFAULT_MAX_PREPAID, Math.max(1, this.planned));
       const grant = await budget.tryAcquire(credentials.tenantId, priority, wanted);
       if (grant.granted > 0) {
         this.planned = Math.max(0, this.planned - grant.granted);

@@ -1,4 +1,4 @@
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import * as atlassianJwt from 'atlassian-jwt';
 import jsonwebtoken from 'jsonwebtoken';
 
@@ -31,15 +31,29 @@ export function qshOf(method: string, pathAndQuery: string): string {
 }
 
 /**
+ * Shared secrets as KeyObjects, made once per secret: given a string, jsonwebtoken first tries (and fails) to parse
+ * it as a public key, which costs more than the whole rest of a webhook delivery. Bounded: cleared when full.
+ */
+const secretKeys = new Map<string, KeyObject>();
+
+function secretKey(secret: string): KeyObject {
+  let key = secretKeys.get(secret);
+  if (!key) {
+    if (secretKeys.size >= 10_000) secretKeys.clear();
+    key = createSecretKey(Buffer.from(secret, 'utf8'));
+    secretKeys.set(secret, key);
+  }
+  return key;
+}
+
+/**
  * Verifies signature (HS256 only: `alg: none` and RS256 are refused), expiry, and, unless expectedQsh is null,
  * the query string hash.
  */
 export function verifyConnectToken(token: string, secret: string, expectedQsh: string | null): ConnectClaims {
   let claims: ConnectClaims;
   try {
-    // A KeyObject: given a string, jsonwebtoken first tries (and fails) to parse it as a public key, which costs
-    // more than the whole rest of a webhook delivery.
-    claims = jsonwebtoken.verify(token, createSecretKey(Buffer.from(secret, 'utf8')), {
+    claims = jsonwebtoken.verify(token, secretKey(secret), {
       algorithms: ['HS256'],
     }) as ConnectClaims;
   } catch (error) {

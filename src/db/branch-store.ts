@@ -104,19 +104,17 @@ export async function seedUnnamedHeads(
     .update({ heads_seeded_at: now })
     .returning('id');
   if (claimed.length === 0) return false;
+  // Set operations (hashed), never a join the planner could turn into nested loops over a freshly written table.
   await trx.raw(
     `insert into unnamed_heads (tenant_id, repository_id, hash, found_at)
-     select c.tenant_id, c.repository_id, c.hash, ?::timestamptz
-       from commits c
-      where c.tenant_id = ? and c.repository_id = ?
-        -- NOT EXISTS plans as a hash anti-join (NOT IN over a million parents would not fit a hashed subplan)
-        and not exists (
-          select 1 from (select unnest(parents) as hash from commits where tenant_id = ? and repository_id = ?) p
-           where p.hash = c.hash)
-        and not exists (
-          select 1 from branches b where b.tenant_id = ? and b.repository_id = ? and b.head = c.hash)
+     select ?::uuid, ?::bigint, t.hash, ?::timestamptz
+       from (select hash from commits where tenant_id = ? and repository_id = ?
+             except
+             select unnest(parents) from commits where tenant_id = ? and repository_id = ?
+             except
+             select head from branches where tenant_id = ? and repository_id = ?) t
      on conflict (tenant_id, repository_id, hash) do nothing`,
-    [now, tenantId, repositoryId, tenantId, repositoryId, tenantId, repositoryId],
+    [tenantId, repositoryId, now, tenantId, repositoryId, tenantId, repositoryId, tenantId, repositoryId],
   );
   return true;
 }

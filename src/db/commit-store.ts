@@ -1,10 +1,11 @@
 import type { Trx } from './database';
+import { stageRows, type StagingTable } from './staging';
 
 /**
  * Commits and their per-file line counts. Writes are idempotent: a commit is keyed by (tenant, repository, hash)
  * and written once, and its files are written together with its line counts, so a job that dies half-way and runs
- * again leaves exactly the same rows. A batch is one multi-row INSERT … SELECT from `json_to_recordset` of a single
- * JSON parameter (COPY is refused under row-level security; JSON parses faster than many array parameters).
+ * again leaves exactly the same rows. A batch is copied into a staging table and moved by one INSERT … SELECT
+ * (staging.ts: COPY itself is refused under row-level security).
  */
 
 export interface CommitInput {
@@ -40,6 +41,21 @@ export interface CommitDiffstat {
 const clean = (text: string) => (text.includes('\u0000') ? text.replace(/\u0000/g, '') : text);
 const cleanOrNull = (text: string | null) => (text === null ? null : clean(text));
 
+const COMMIT_ROWS: StagingTable = {
+  name: 'commit_rows',
+  columns: [
+    ['hash', 'text'],
+    ['author_raw', 'text'],
+    ['author_name', 'text'],
+    ['author_email', 'text'],
+    ['author_account_id', 'text'],
+    ['author_uuid', 'text'],
+    ['authored_at', 'timestamptz'],
+    ['parents', 'text[]'],
+    ['message', 'text'],
+  ],
+};
+
 /** Inserts commits not stored yet; returns the hashes that were new. */
 export async function insertCommits(
   trx: Trx,
@@ -48,28 +64,31 @@ export async function insertCommits(
   commits: CommitInput[],
 ): Promise<string[]> {
   if (commits.length === 0) return [];
-  const rows = commits.map((c) => ({
-    hash: c.hash,
-    author_raw: clean(c.authorRaw),
-    author_name: clean(c.authorName),
-    author_email: cleanOrNull(c.authorEmail),
-    author_account_id: c.authorAccountId,
-    author_uuid: c.authorUuid,
-    authored_at: c.authoredAt.toISOString(),
-    parents: c.parents,
-    message: clean(c.message),
-  }));
+  const staged = await stageRows(
+    trx,
+    COMMIT_ROWS,
+    commits.map((c) => [
+      c.hash,
+      clean(c.authorRaw),
+      clean(c.authorName),
+      cleanOrNull(c.authorEmail),
+      c.authorAccountId,
+      c.authorUuid,
+      c.authoredAt.toISOString(),
+      c.parents,
+      clean(c.message),
+    ]),
+  );
   const { rows: inserted } = await trx.raw<{ rows: { hash: string }[] }>(
-    `insert into commits (tenant_id, repository_id, hash, author_raw, author_name, author_email, author_account_id,
+    `with v as (delete from ${staged} returning *)
+     insert into commits (tenant_id, repository_id, hash, author_raw, author_name, author_email, author_account_id,
                           author_uuid, authored_at, parents, is_merge, message)
      select ?::uuid, ?::bigint, v.hash, v.author_raw, v.author_name, v.author_email, v.author_account_id,
             v.author_uuid, v.authored_at, v.parents, cardinality(v.parents) > 1, v.message
-       from json_to_recordset(?::json)
-            as v(hash text, author_raw text, author_name text, author_email text, author_account_id text,
-                 author_uuid text, authored_at timestamptz, parents text[], message text)
+       from v
      on conflict (tenant_id, repository_id, hash) do nothing
      returning hash`,
-    [tenantId, repositoryId, JSON.stringify(rows)],
+    [tenantId, repositoryId],
   );
   return inserted.map((r) => r.hash);
 }
@@ -93,10 +112,24 @@ export async function commitsWithoutLines(
   return rows.map((r: { hash: string }) => r.hash);
 }
 
+const FILE_ROWS: StagingTable = {
+  name: 'commit_file_rows',
+  columns: [
+    ['hash', 'text'],
+    ['ordinal', 'integer'],
+    ['path', 'text'],
+    ['old_path', 'text'],
+    ['status', 'text'],
+    ['lines_added', 'integer'],
+    ['lines_removed', 'integer'],
+    ['is_binary', 'boolean'],
+  ],
+};
+
 /**
- * Stores the diffstats of commits that have no line counts yet: their files (replacing any) and their totals,
- * in the caller's transaction. Commits already counted are left alone, so running this twice changes nothing.
- * Returns the hashes written.
+ * Stores the diffstats of commits that have no line counts yet: their line counts and their files, in the caller's
+ * transaction. Commits already counted are left alone, so running this twice changes nothing. Returns the hashes
+ * written.
  */
 export async function saveDiffstats(
   trx: Trx,
@@ -105,66 +138,55 @@ export async function saveDiffstats(
   diffstats: CommitDiffstat[],
 ): Promise<string[]> {
   if (diffstats.length === 0) return [];
-  // Locks the rows too: a concurrent writer of the same commits waits here, then finds them counted.
-  // `= any(array)`: one parameter however many commits (an IN list would bind one parameter per hash).
-  const { rows: pending } = await trx.raw<{ rows: { hash: string }[] }>(
-    `select hash from commits
-      where tenant_id = ? and repository_id = ? and hash = any(?::text[]) and lines_added is null
-        for update`,
-    [tenantId, repositoryId, diffstats.map((d) => d.hash)],
+  const staged = await stageRows(
+    trx,
+    FILE_ROWS,
+    diffstats.flatMap((d) =>
+      d.files.map((file, ordinal) => [
+        d.hash,
+        ordinal,
+        clean(file.path),
+        cleanOrNull(file.oldPath),
+        file.status,
+        file.linesAdded,
+        file.linesRemoved,
+        file.isBinary,
+      ]),
+    ),
   );
-  const open = new Set(pending.map((r) => r.hash));
-  const todo = diffstats.filter((d) => open.has(d.hash));
-  if (todo.length === 0) return [];
-  const hashes = todo.map((d) => d.hash);
-  // No files to replace: files are only ever written here, together with the line counts, so a commit without
-  // line counts has none (were one there, the insert would fail on the primary key rather than double count).
-  await insertFiles(trx, tenantId, repositoryId, todo);
-  await trx.raw(
+  // Only commits still without line counts are counted, and the update locks them: a concurrent writer of the same
+  // commits waits here, then finds them counted. `= any(array)` keeps the lookup on the primary key, however fresh
+  // the table's statistics.
+  const { rows: counted } = await trx.raw<{ rows: { hash: string }[] }>(
     `update commits c
         set lines_added = v.added, lines_removed = v.removed, files_changed = v.files
        from unnest(?::text[], ?::int[], ?::int[], ?::int[]) as v(hash, added, removed, files)
-      where c.tenant_id = ? and c.repository_id = ? and c.hash = v.hash`,
+      where c.tenant_id = ? and c.repository_id = ? and c.hash = any(?::text[]) and c.hash = v.hash
+        and c.lines_added is null
+      returning c.hash`,
     [
-      hashes,
-      todo.map((d) => d.files.reduce((sum, f) => sum + f.linesAdded, 0)),
-      todo.map((d) => d.files.reduce((sum, f) => sum + f.linesRemoved, 0)),
-      todo.map((d) => d.files.length),
+      diffstats.map((d) => d.hash),
+      diffstats.map((d) => d.files.reduce((sum, f) => sum + f.linesAdded, 0)),
+      diffstats.map((d) => d.files.reduce((sum, f) => sum + f.linesRemoved, 0)),
+      diffstats.map((d) => d.files.length),
       tenantId,
       repositoryId,
+      diffstats.map((d) => d.hash),
     ],
   );
-  return hashes;
-}
-
-/** Rows per INSERT: large enough to amortise the round trip, small enough to keep one statement modest. */
-const FILE_BATCH = 20_000;
-
-async function insertFiles(trx: Trx, tenantId: string, repositoryId: number, diffstats: CommitDiffstat[]) {
-  const rows = diffstats.flatMap((d) =>
-    d.files.map((file, ordinal) => ({
-      hash: d.hash,
-      ordinal,
-      path: clean(file.path),
-      old_path: cleanOrNull(file.oldPath),
-      status: file.status,
-      lines_added: file.linesAdded,
-      lines_removed: file.linesRemoved,
-      is_binary: file.isBinary,
-    })),
+  const hashes = counted.map((r) => r.hash);
+  // Files are only ever written here, together with the line counts, so a commit without line counts has none
+  // (were one there, the insert would fail on the primary key rather than double count).
+  await trx.raw(
+    `with v as (delete from ${staged} returning *)
+     insert into commit_files (tenant_id, repository_id, hash, ordinal, path, old_path, status, lines_added,
+                               lines_removed, is_binary)
+     select ?::uuid, ?::bigint, v.hash, v.ordinal, v.path, v.old_path, v.status, v.lines_added, v.lines_removed,
+            v.is_binary
+       from v where v.hash = any(?::text[])`,
+    [tenantId, repositoryId, hashes],
   );
-  for (let start = 0; start < rows.length; start += FILE_BATCH) {
-    await trx.raw(
-      `insert into commit_files (tenant_id, repository_id, hash, ordinal, path, old_path, status, lines_added,
-                                 lines_removed, is_binary)
-       select ?::uuid, ?::bigint, v.hash, v.ordinal, v.path, v.old_path, v.status, v.lines_added, v.lines_removed,
-              v.is_binary
-         from json_to_recordset(?::json)
-              as v(hash text, ordinal int, path text, old_path text, status text, lines_added int,
-                   lines_removed int, is_binary boolean)`,
-      [tenantId, repositoryId, JSON.stringify(rows.slice(start, start + FILE_BATCH))],
-    );
-  }
+  return hashes;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Database, Trx } from './database';
+import type { Database } from './database';
 
 /**
  * Each tenant's Bitbucket request budget as a sliding window in PostgreSQL, so that it holds across every worker
@@ -33,6 +33,14 @@ export const BACKFILL_RESERVE_SHARE = 0.02;
  */
 export const HIGH_PRIORITY_CLAIM_MS = 10_000;
 
+/**
+ * The most a client should take ahead of use in one grant: a thirtieth of the budget (what it does not use is
+ * spent anyway), at most 256 (beyond that the round trips saved no longer matter).
+ */
+export function prepaidChunk(policy: BudgetPolicy): number {
+  return Math.max(1, Math.min(256, Math.floor(policy.limit / 30)));
+}
+
 export function limitFor(policy: BudgetPolicy, priority: BudgetPriority): number {
   if (priority === 'high') return policy.limit;
   return Math.max(1, policy.limit - Math.max(1, Math.ceil(policy.limit * BACKFILL_RESERVE_SHARE)));
@@ -56,55 +64,22 @@ export class PostgresRequestBudget {
       throw new Error('budget limit and window must be positive');
   }
 
+  /** One round trip: the rules above run in `acquire_request_budget` (migrations/20261206000000_ingest_throughput.ts). */
   async tryAcquire(tenantId: string, priority: BudgetPriority, wanted: number): Promise<Grant> {
-    const now = this.now();
-    const since = new Date(now.getTime() - windowSpanMs(this.policy));
-    const limit = limitFor(this.policy, priority);
-    return this.db.withTenant(tenantId, async (trx) => {
-      await trx.raw('insert into api_request_budgets (tenant_id) values (?) on conflict do nothing', [
+    const { rows } = await this.db.knex.raw<{ rows: { granted: number; retry_at: Date | null }[] }>(
+      'select granted, retry_at from acquire_request_budget(?::uuid, ?, ?, ?, ?, ?, ?)',
+      [
         tenantId,
-      ]);
-      const { rows: budgetRows } = await trx.raw<{ rows: { high_claim_until: Date | null }[] }>(
-        'select high_claim_until from api_request_budgets where tenant_id = ? for update',
-        [tenantId],
-      );
-      const claimUntil = budgetRows[0]?.high_claim_until ?? null;
-      await trx.raw('delete from api_request_grants where tenant_id = ? and granted_at <= ?', [
-        tenantId,
-        since,
-      ]);
-      const { rows } = await trx.raw<{ rows: { used: number }[] }>(
-        'select coalesce(sum(requests), 0)::int as used from api_request_grants where tenant_id = ?',
-        [tenantId],
-      );
-      const used = rows[0]!.used;
-      const claimed = priority === 'low' && claimUntil !== null && claimUntil > now;
-      const available = claimed ? 0 : limit - used;
-      if (available > 0) {
-        const granted = Math.max(1, Math.min(Math.floor(wanted), available));
-        await trx('api_request_grants').insert({
-          tenant_id: tenantId,
-          granted_at: now,
-          requests: granted,
-          priority,
-        });
-        if (priority === 'high' && claimUntil !== null)
-          await trx('api_request_budgets').where({ tenant_id: tenantId }).update({ high_claim_until: null });
-        return { granted };
-      }
-      if (claimed) return { granted: 0, retryAt: claimUntil };
-      const retryAt = await this.nextSlotAt(trx, tenantId, used, limit, now);
-      if (priority === 'high') {
-        // The claim lasts until a little after this caller comes back for the slot it is told about.
-        await trx('api_request_budgets')
-          .where({ tenant_id: tenantId })
-          .update({
-            high_claim_until: new Date(retryAt.getTime() + HIGH_PRIORITY_CLAIM_MS),
-            updated_at: now,
-          });
-      }
-      return { granted: 0, retryAt };
-    });
+        priority,
+        Math.max(1, Math.floor(wanted)),
+        limitFor(this.policy, priority),
+        this.now(),
+        Math.round(windowSpanMs(this.policy)),
+        HIGH_PRIORITY_CLAIM_MS,
+      ],
+    );
+    const { granted, retry_at: retryAt } = rows[0]!;
+    return granted > 0 ? { granted } : { granted: 0, retryAt: retryAt! };
   }
 
   /** Requests counted in the tenant's current window (tests and the benchmark). */
@@ -117,26 +92,5 @@ export class PostgresRequestBudget {
       );
       return rows[0]!.used;
     });
-  }
-
-  /** The moment enough of the oldest grants have left the window for `used` to drop below `limit`. */
-  private async nextSlotAt(
-    trx: Trx,
-    tenantId: string,
-    used: number,
-    limit: number,
-    now: Date,
-  ): Promise<Date> {
-    const { rows } = await trx.raw<{ rows: { granted_at: Date }[] }>(
-      `select granted_at from (
-         select granted_at, sum(requests) over (order by granted_at, id) as leaving
-           from api_request_grants where tenant_id = ?
-       ) g
-       where ? - leaving < ?
-       order by granted_at limit 1`,
-      [tenantId, used, limit],
-    );
-    const oldest = rows[0]?.granted_at ?? now;
-    return new Date(Math.max(now.getTime() + 1, oldest.getTime() + windowSpanMs(this.policy)));
   }
 }

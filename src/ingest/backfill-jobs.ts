@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { recordCommitChanges } from '../analytics/rollups';
+import { queueCommitChanges } from '../analytics/change-queue';
 import { BudgetExhaustedError } from '../bitbucket/budget';
 import { BitbucketApiError } from '../bitbucket/client';
 import { endpoints } from '../bitbucket/endpoints';
@@ -56,7 +56,7 @@ export interface BackfillTuning {
   diffstatConcurrency: number;
   /** Commits a diffstat round takes from the database at once. */
   diffstatRound: number;
-  /** Diffstats that start a write when none is running (more gather while one runs). */
+  /** Diffstats that start a write (more gather while one runs); fewer only when a step ends. */
   flushEvery: number;
 }
 
@@ -64,7 +64,7 @@ export const DEFAULT_TUNING: BackfillTuning = {
   stepMs: 20_000,
   diffstatConcurrency: 4,
   diffstatRound: 1000,
-  flushEvery: 50,
+  flushEvery: 200,
 };
 
 export interface BackfillContext {
@@ -180,8 +180,9 @@ function progressRecorder(ctx: BackfillContext, step: RepositoryStep) {
 
 /**
  * Writes batches one at a time while requests go on: whatever arrived during a write goes into the next one
- * ("group commit"), so a slow write (rollups included) is paid once per batch, not once per page or commit.
- * `drain()` resolves once everything handed over is written; the first failure is kept in `error`.
+ * ("group commit"), so a write's fixed cost (its transaction, progress, queued analytics) is paid once per batch,
+ * not once per page or commit. A write starts once `minBatch` items wait; `drain()` writes the rest and resolves
+ * once everything handed over is written. The first failure is kept in `error`.
  */
 class GroupWriter<T> {
   private readonly queue: T[] = [];
@@ -191,6 +192,7 @@ class GroupWriter<T> {
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
     private readonly maxBatch: number,
+    private readonly minBatch = 1,
   ) {}
 
   get backlog(): number {
@@ -202,7 +204,7 @@ class GroupWriter<T> {
   }
 
   /** Starts a write of what is queued unless one is running or fewer than `atLeast` items wait. */
-  kick(atLeast = 1): void {
+  kick(atLeast = this.minBatch): void {
     if (this.running || this.error !== undefined || this.queue.length < atLeast) return;
     const batch = this.queue.splice(0, this.maxBatch);
     this.running = this.write(batch)
@@ -221,8 +223,11 @@ class GroupWriter<T> {
   }
 
   async drain(): Promise<void> {
-    this.kick();
-    while (this.running) await this.running;
+    for (;;) {
+      this.kick(1);
+      if (!this.running) return;
+      await this.running;
+    }
   }
 }
 
@@ -249,7 +254,7 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
         commitsKnownDelta: inserted.length,
         ...(done ? { state: 'diffstats' as const } : {}),
       });
-      await recordCommitChanges(trx, repositoryId, inserted);
+      await queueCommitChanges(trx, tenantId, repositoryId, inserted);
       if (done) {
         await recountCommits(trx, tenantId, repositoryId);
         // Branch heads and reachability, for the live sync (src/ingest/sync/heads.ts).
@@ -307,10 +312,11 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
         const written = await saveDiffstats(trx, tenantId, repositoryId, diffstats);
         const vanished = await markCommitsGone(trx, tenantId, repositoryId, gone, ctx.now());
         await record(trx, { commitsWithLinesDelta: written.length + vanished.length });
-        await recordCommitChanges(trx, repositoryId, [...written, ...vanished]);
+        await queueCommitChanges(trx, tenantId, repositoryId, [...written, ...vanished]);
         await refreshEtas(trx, tenantId, ctx.backfillRate);
       }),
     MAX_DIFFSTATS_PER_WRITE,
+    tuning.flushEvery,
   );
 
   while (performance.now() < deadline) {
@@ -348,7 +354,7 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
           if (isNotFound(error)) writer.add({ hash, files: null });
           else failure ??= error;
         }
-        writer.kick(tuning.flushEvery);
+        writer.kick();
       }
     };
     await Promise.all(Array.from({ length: tuning.diffstatConcurrency }, lane));

@@ -1,10 +1,11 @@
 import type { JobHelpers, Task, TaskList } from 'graphile-worker';
 import { z } from 'zod';
+import { APPLY_ANALYTICS_CHANGES_TASK, runApplyAnalyticsChanges } from '../analytics/change-queue';
 import { REBUILD_ROLLUPS_TASK, runRollupRebuild } from '../analytics/rollup-rebuild';
 import type { RetryPolicy } from '../bitbucket/client';
 import type { RequestBudget } from '../bitbucket/budget';
 import type { Database } from '../db/database';
-import { BACKFILL_RESERVE_SHARE, PostgresRequestBudget } from '../db/request-budget-store';
+import { BACKFILL_RESERVE_SHARE, PostgresRequestBudget, prepaidChunk } from '../db/request-budget-store';
 import type { TenantStore } from '../db/tenant-store';
 import type { Logger } from '../platform/logger';
 import {
@@ -94,14 +95,28 @@ export function ingestTasks(deps: JobDeps): TaskList {
     db: deps.db,
     logger: deps.logger.child({ component: 'backfill' }),
     now: deps.now,
-    sessions: { tenants: deps.tenants, budget, logger: deps.logger, ...deps.bitbucket },
+    sessions: {
+      tenants: deps.tenants,
+      budget,
+      logger: deps.logger,
+      maxPrepaid: prepaidChunk({
+        limit: deps.requestsPerHour,
+        windowMs: deps.requestWindowMs ?? HOUR_MS,
+      }),
+      ...deps.bitbucket,
+    },
     tuning: { ...DEFAULT_TUNING, ...deps.backfill },
     backfillRate:
       (deps.requestsPerHour * (1 - BACKFILL_RESERVE_SHARE)) / ((deps.requestWindowMs ?? HOUR_MS) / 1000),
   };
   startDeadWorkerSweeper(
     deps.db,
-    [...Object.values(BACKFILL_TASKS), ...Object.values(SYNC_TASKS), REBUILD_ROLLUPS_TASK],
+    [
+      ...Object.values(BACKFILL_TASKS),
+      ...Object.values(SYNC_TASKS),
+      REBUILD_ROLLUPS_TASK,
+      APPLY_ANALYTICS_CHANGES_TASK,
+    ],
     deps.logger,
   );
   const giveUp = (payload: z.infer<typeof repositoryPayload>, error: unknown) =>
@@ -130,7 +145,11 @@ export function ingestTasks(deps: JobDeps): TaskList {
     [SYNC_TASKS.pullRequests]: task(SYNC_TASKS.pullRequests, repositoryPayload, deps, (p) =>
       backfillPullRequests(ctx, p),
     ),
-    // Analytics: facts and rollups rebuilt after a settings change (src/analytics/rollup-rebuild.ts).
+    // Analytics: facts and rollups of what ingest changed (src/analytics/change-queue.ts), and rebuilt after a
+    // settings change (src/analytics/rollup-rebuild.ts).
+    [APPLY_ANALYTICS_CHANGES_TASK]: task(APPLY_ANALYTICS_CHANGES_TASK, tenantPayload, deps, (p) =>
+      runApplyAnalyticsChanges(deps.db, p, ctx.tuning.stepMs),
+    ),
     [REBUILD_ROLLUPS_TASK]: task(
       REBUILD_ROLLUPS_TASK,
       tenantPayload.extend({ repositoryId: z.number().int().positive().optional() }),

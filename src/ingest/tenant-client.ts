@@ -10,6 +10,7 @@ export interface ClientFactoryDeps {
   retry?: Partial<RetryPolicy>;
   timeoutMs?: number;
   maxBudgetWaitMs?: number;
+  maxPrepaid?: number;
 }
 
 export interface TenantSession {
@@ -40,6 +41,7 @@ export async function openTenantSession(
     retry: deps.retry,
     timeoutMs: deps.timeoutMs,
     maxBudgetWaitMs: deps.maxBudgetWaitMs,
+    maxPrepaid: deps.maxPrepaid,
   });
   return { tenant, client, workspace };
 }

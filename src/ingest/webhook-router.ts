@@ -2,7 +2,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { requireConnectJwt, type AuthDeps } from '../connect/auth';
 import type { Database } from '../db/database';
-import { recordDelivery } from '../db/webhook-delivery-store';
+import { DeliveryStore, UnstorableDeliveryError } from '../db/webhook-delivery-store';
 import { HttpError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { envelopeFor, isWebhookEvent, type WebhookEvent } from './webhook-payloads';
@@ -13,12 +13,18 @@ export interface WebhookRoute {
 }
 
 export interface WebhookDeps extends AuthDeps {
-  db: Database;
+  /** Built with the job below (createDeliveryStore), one per web process. */
+  deliveries: DeliveryStore;
   logger: Logger;
 }
 
 /** The job that processes a stored delivery (src/ingest/sync/process-webhook.ts). */
 export const PROCESS_WEBHOOK_TASK = 'process_webhook';
+
+/** Where deliveries are stored, each with its process_webhook job (pushes run before backfill work). */
+export function createDeliveryStore(db: Database): DeliveryStore {
+  return new DeliveryStore(db, { task: PROCESS_WEBHOOK_TASK, priority: -10, maxAttempts: 25 });
+}
 
 const deliveryId = z.string().trim().min(1).max(128);
 
@@ -30,8 +36,9 @@ const reason = (error: z.ZodError) =>
 
 /**
  * One route per descriptor webhook: verify the Connect JWT, validate the envelope, then store the delivery and
- * enqueue its job in one transaction, and only then answer. A repeated delivery (same X-Request-UUID) is
- * acknowledged without a second job. The sync itself never runs in the request.
+ * enqueue its job in one transaction (shared with the deliveries that arrive meanwhile: group commit), and only
+ * then answer. A repeated delivery (same X-Request-UUID) is acknowledged without a second job. The sync itself
+ * never runs in the request.
  */
 export function webhookRouter(deps: WebhookDeps, routes: WebhookRoute[]): Router {
   const router = express.Router();
@@ -53,28 +60,20 @@ export function webhookRouter(deps: WebhookDeps, routes: WebhookRoute[]): Router
           const parsed = envelope.safeParse(req.body);
           if (!parsed.success) throw new HttpError(400, `invalid ${event} payload: ${reason(parsed.error)}`);
           const tenantId = res.locals.viewer!.tenant.id;
+          const payloadJson = JSON.stringify(parsed.data.data);
           const attempt = Number.parseInt(req.get('x-attempt-number') ?? '1', 10);
-          const stored = await recordDelivery(
-            deps.db,
-            {
-              tenantId,
-              requestUuid: id.data,
-              event,
-              hookUuid: req.get('x-hook-uuid')?.slice(0, 128) ?? null,
-              attempt: Number.isSafeInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : 1,
-              payload: parsed.data.data,
-            },
-            {
-              task: PROCESS_WEBHOOK_TASK,
-              payload: { tenantId, requestUuid: id.data },
-              // One queue per tenant keeps a tenant's deliveries in arrival order; pushes run before backfill work.
-              options: { queueName: `webhooks:${tenantId}`, priority: -10, maxAttempts: 25 },
-            },
-          );
+          const stored = await deps.deliveries.record({
+            tenantId,
+            requestUuid: id.data,
+            event,
+            hookUuid: req.get('x-hook-uuid')?.slice(0, 128) ?? null,
+            attempt: Number.isSafeInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : 1,
+            payloadJson,
+          });
           deps.logger.info({ tenantId, event, requestUuid: id.data, duplicate: !stored }, 'webhook stored');
           res.status(204).end();
         } catch (error) {
-          next(error);
+          next(error instanceof UnstorableDeliveryError ? new HttpError(400, error.message) : error);
         }
       },
     );

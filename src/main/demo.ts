@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseConfig } from '../config/config';
+import { pendingAnalyticsChanges } from '../analytics/change-queue';
 import { listRepositories } from '../db/repository-store';
 import { createLogger, type Logger } from '../platform/logger';
 import { startSimulator, type Simulator } from '../simulator/index';
@@ -192,13 +193,17 @@ export interface IndexingProgress {
   commitsWithLines: number;
   ready: number;
   failed: number;
+  /** Commits and pull requests whose analytics are still being brought up to date (src/analytics/change-queue.ts). */
+  analyticsPending: number;
 }
 
 export async function indexingProgress(demo: Demo): Promise<IndexingProgress> {
-  const repos = await demo.runtime.db.withTenant(demo.tenantId, (trx) =>
-    listRepositories(trx, demo.tenantId),
-  );
+  const { repos, analyticsPending } = await demo.runtime.db.withTenant(demo.tenantId, async (trx) => ({
+    repos: await listRepositories(trx, demo.tenantId),
+    analyticsPending: await pendingAnalyticsChanges(trx),
+  }));
   return {
+    analyticsPending,
     repositories: repos.length,
     commitsKnown: repos.reduce((n, r) => n + r.commitsKnown, 0),
     commitsWithLines: repos.reduce((n, r) => n + r.commitsWithLines, 0),

@@ -1,22 +1,19 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
 import { apiRouter } from '../api/api-router';
 import { errorHandler, notFoundHandler } from '../api/http-errors';
 import { pagesRouter, type PageAssets } from '../api/pages-router';
+import { requestLog } from '../api/request-log';
 import { mountAddon } from '../connect/addon';
 import { readDescriptor } from '../connect/descriptor';
 import { lifecycleRouter } from '../connect/lifecycle';
 import { backfillOnInstall, type InstallEvents } from '../ingest/scheduler';
-import { webhookRouter } from '../ingest/webhook-router';
+import { createDeliveryStore, webhookRouter } from '../ingest/webhook-router';
 import type { Runtime } from './bootstrap';
 
 const ROOT = process.cwd();
-
-const redactJwt = (url: string) => url.replace(/([?&]jwt=)[^&]+/g, '$1[redacted]');
 
 /** The built UI's tags, read from Vite's manifest when present. */
 function readAssets(): PageAssets {
@@ -42,24 +39,17 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
   app.set('trust proxy', config.env === 'production' ? 1 : false);
   app.disable('x-powered-by');
 
+  app.use(requestLog(logger));
+
+  const descriptor = readDescriptor(ROOT);
+  const authDeps = { tenants, appKey: descriptor.key };
+  // Tally's own webhook routes go first so that ACE's auto-registered ones (emit-and-204) are never reached, and
+  // before helmet: Bitbucket's servers, not browsers, call them, and a 204 has no use for browser security headers.
   app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req) => (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: redactJwt(req.url),
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customProps: (_req, res) => {
-        const viewer = (res as unknown as { locals?: { viewer?: { tenant: { id: string } } } }).locals
-          ?.viewer;
-        return viewer ? { tenantId: viewer.tenant.id } : {};
-      },
-    }),
+    webhookRouter(
+      { ...authDeps, deliveries: createDeliveryStore(runtime.db), logger },
+      descriptor.modules.webhooks ?? [],
+    ),
   );
 
   const bitbucketOrigins = ['https://bitbucket.org', ...config.frameAncestors];
@@ -93,14 +83,10 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
     }
   });
 
-  const descriptor = readDescriptor(ROOT);
-  const authDeps = { tenants, appKey: descriptor.key };
   const noStore: express.RequestHandler = (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
     next();
   };
-  // Tally's own webhook routes go first so that ACE's auto-registered ones (emit-and-204) are never reached.
-  app.use(webhookRouter({ ...authDeps, db: runtime.db, logger }, descriptor.modules.webhooks ?? []));
   app.use(
     lifecycleRouter({
       ...authDeps,

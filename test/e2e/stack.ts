@@ -38,8 +38,12 @@ export async function startStack(): Promise<Stack> {
     databaseAdminUrl: database.adminUrl,
     logLevel: 'silent',
   });
-  // Every number compared below is final only once every commit has its line counts.
-  await waitForIndexing(demo, (p) => p.repositories > 0 && p.ready === p.repositories, 600_000);
+  // Every number compared below is final only once every commit has its line counts and the graphs include them.
+  await waitForIndexing(
+    demo,
+    (p) => p.repositories > 0 && p.ready === p.repositories && p.analyticsPending === 0,
+    600_000,
+  );
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   mkdirSync(ARTIFACTS, { recursive: true });
   return {

@@ -19,6 +19,7 @@ const CONSTRAINED: Record<string, string> = {
   state: 'OPEN',
   role: 'REVIEWER',
   source: 'commit',
+  subject: 'commit',
 };
 
 function valueFor(column: string, type: string, tenantId: string): unknown {

@@ -100,6 +100,38 @@ export async function waitFor(
   }
 }
 
+/** Jobs that still have work to do (the tenant's next relisting, hours away, does not count). */
+async function runnableJobs(admin: pg.Client): Promise<{ n: number; errors: string[] }> {
+  const { rows } = await admin.query(
+    `select task_identifier, last_error from graphile_worker.jobs
+      where not (task_identifier = 'backfill_tenant' and run_at > now() + interval '1 minute')`,
+  );
+  return {
+    n: rows.length,
+    errors: rows.flatMap((r) => (r.last_error ? [`${r.task_identifier}: ${r.last_error}`] : [])),
+  };
+}
+
+/** Until every job (backfill steps, webhooks, push diffstats, pull-request passes, analytics upkeep) has run. */
+export async function waitIdle(b: Backfill, timeoutMs = 300_000): Promise<void> {
+  let last: { n: number; errors: string[] } = { n: 0, errors: [] };
+  try {
+    await waitFor(
+      async () => {
+        last = await runnableJobs(b.admin);
+        return last.n === 0;
+      },
+      'the job queue to be idle',
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}; pending ${last.n}, errors: ${last.errors.slice(0, 3).join(' | ')}`,
+      { cause: error },
+    );
+  }
+}
+
 export interface RepositoryStatus {
   uuid: string;
   full_name: string;

@@ -8,8 +8,10 @@ import {
   startIngestWorker,
   storedTotals,
   waitForReady,
+  waitIdle,
   type Backfill,
 } from './backfill-harness';
+import { createSessionToken } from '../../src/connect/jwt';
 
 describe('backfill of the express history', () => {
   let b: Backfill;
@@ -51,5 +53,29 @@ describe('backfill of the express history', () => {
     assert.equal(log.length, 1 + pages.length + diffstats.length, 'nothing else was requested');
     assert.equal(repo!.requests_used, pages.length + diffstats.length + pullRequests);
     assert.ok(log.length / 6413 <= 1.011);
+  });
+
+  it('the graphs follow: once the queued analytics changes are applied, totals equal the export', async () => {
+    await waitIdle(b);
+    const { rows } = await b.admin.query('select count(*)::int as n from analytics_changes');
+    assert.equal(rows[0].n, 0, 'nothing left to apply');
+    const token = createSessionToken({ appKey: 'tally', clientKey: b.clientKey, secret: b.sharedSecret });
+    const res = await fetch(`${b.app.url}/api/v1/stats/contributors?bots=include&exclusions=ignore`, {
+      headers: { authorization: `JWT ${token}` },
+    });
+    assert.equal(res.status, 200);
+    const { contributors } = (await res.json()) as {
+      contributors: { commits: number; lines_added: number; lines_removed: number }[];
+    };
+    const sum = (pick: (c: { commits: number; added: number; removed: number }) => number) =>
+      Object.values(exportTotals().withoutMerges).reduce((n, t) => n + pick(t), 0);
+    assert.deepEqual(
+      {
+        commits: contributors.reduce((n, c) => n + c.commits, 0),
+        added: contributors.reduce((n, c) => n + c.lines_added, 0),
+        removed: contributors.reduce((n, c) => n + c.lines_removed, 0),
+      },
+      { commits: sum((t) => t.commits), added: sum((t) => t.added), removed: sum((t) => t.removed) },
+    );
   });
 });

@@ -3,7 +3,9 @@ import type pg from 'pg';
 import type { PushCommit, Simulator } from '../../src/simulator/index';
 import { mulberry32 } from '../../src/simulator/util';
 import { deliver } from '../support/webhooks';
-import { repositoryStatus, waitFor, type Backfill } from './backfill-harness';
+import { repositoryStatus, waitIdle, type Backfill } from './backfill-harness';
+
+export { waitIdle };
 
 /**
  * Live-sync test helpers on top of the backfill harness: waiting until the queue is idle, the simulator's truth of
@@ -19,38 +21,6 @@ export function newCommits(count: number, label: string): PushCommit[] {
     message: `${label} ${i}\n`,
     files: [{ path: `live/${label}.txt`, added: i + 1, removed: i % 3 }],
   }));
-}
-
-/** Jobs that still have work to do (the tenant's next relisting, hours away, does not count). */
-async function runnableJobs(admin: pg.Client): Promise<{ n: number; errors: string[] }> {
-  const { rows } = await admin.query(
-    `select task_identifier, last_error from graphile_worker.jobs
-      where not (task_identifier = 'backfill_tenant' and run_at > now() + interval '1 minute')`,
-  );
-  return {
-    n: rows.length,
-    errors: rows.flatMap((r) => (r.last_error ? [`${r.task_identifier}: ${r.last_error}`] : [])),
-  };
-}
-
-/** Until every job (webhooks, push diffstats, backfill steps, pull-request passes) has run. */
-export async function waitIdle(b: Backfill, timeoutMs = 300_000): Promise<void> {
-  let last: { n: number; errors: string[] } = { n: 0, errors: [] };
-  try {
-    await waitFor(
-      async () => {
-        last = await runnableJobs(b.admin);
-        return last.n === 0;
-      },
-      'the job queue to be idle',
-      timeoutMs,
-    );
-  } catch (error) {
-    throw new Error(
-      `${(error as Error).message}; pending ${last.n}, errors: ${last.errors.slice(0, 3).join(' | ')}`,
-      { cause: error },
-    );
-  }
 }
 
 export interface RepositoryTruth {

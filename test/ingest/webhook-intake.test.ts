@@ -79,6 +79,68 @@ describe('webhook intake', () => {
     assert.deepEqual(await counts(), { deliveries: before.deliveries + 1, jobs: before.jobs + 1 });
   });
 
+  it('deliveries arriving together are stored together, each under its own tenant, a repeat among them once', async () => {
+    const other = newWorkspace('other');
+    await install(app.url, other);
+    const before = await counts();
+    const data = pushData(REPO, 'acme/web', 'main', HASH_A, null);
+    const repeated = randomUUID();
+    const sends = Array.from({ length: 60 }, (_, i) => ({
+      ws: i % 2 === 0 ? ws : other,
+      id: i < 3 ? repeated : randomUUID(),
+    }));
+    const answers = await Promise.all(
+      sends.map((s) =>
+        deliver(app.url, s.ws, '/webhooks/repo-push', 'repo:push', data, { 'x-request-uuid': s.id }),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((r) => r.status),
+      sends.map(() => 204),
+    );
+    // The repeated id came twice from the first workspace and once from the other: stored once for each tenant.
+    assert.deepEqual(await counts(), { deliveries: before.deliveries + 59, jobs: before.jobs + 59 });
+    const { rows } = await admin.query(
+      `select t.client_key, count(*)::int as n from webhook_deliveries d join tenants t on t.id = d.tenant_id
+        where d.request_uuid = any($1::text[]) group by 1`,
+      [sends.map((s) => s.id)],
+    );
+    assert.deepEqual(Object.fromEntries(rows.map((r) => [r.client_key, r.n])), {
+      [ws.clientKey]: 29,
+      [other.clientKey]: 30,
+    });
+    const jobs = await admin.query(
+      `select j.payload->>'tenantId' as tenant, q.queue_name from graphile_worker._private_jobs j
+         join graphile_worker._private_job_queues q on q.id = j.job_queue_id
+        where j.payload->>'requestUuid' = any($1::text[])`,
+      [sends.map((s) => s.id)],
+    );
+    for (const job of jobs.rows) assert.equal(job.queue_name, `webhooks:${job.tenant}`);
+  });
+
+  it('refuses text the database cannot store with a 400; deliveries written in the same batch are stored', async () => {
+    const before = await counts();
+    const bad = ['acme/w\u0000eb', 'acme/\ud800web'];
+    const good = Array.from({ length: 20 }, () => randomUUID());
+    const send = (name: string, id: string) =>
+      deliver(app.url, ws, '/webhooks/repo-push', 'repo:push', pushData(REPO, name, 'main', HASH_A, null), {
+        'x-request-uuid': id,
+      });
+    const [rejected, accepted] = await Promise.all([
+      Promise.all(bad.map((name) => send(name, randomUUID()))),
+      Promise.all(good.map((id) => send('acme/web', id))),
+    ]);
+    for (const res of rejected) {
+      assert.equal(res.status, 400);
+      assert.match(JSON.parse(res.body).error, /cannot be stored/);
+    }
+    assert.deepEqual(
+      accepted.map((r) => r.status),
+      good.map(() => 204),
+    );
+    assert.deepEqual(await counts(), { deliveries: before.deliveries + 20, jobs: before.jobs + 20 });
+  });
+
   it('accepts every descriptor event on its own route', async () => {
     const pr = { id: 3, title: 't', state: 'MERGED' };
     const repository = { uuid: REPO, full_name: 'acme/web' };

@@ -1,4 +1,4 @@
-import { recordCommitChanges } from '../../analytics/rollups';
+import { queueCommitChanges } from '../../analytics/change-queue';
 import { headsSeeded, seedUnnamedHeads } from '../../db/branch-store';
 import type { Trx } from '../../db/database';
 import { refreshReachability } from '../../db/reachability';
@@ -41,7 +41,7 @@ export async function refreshIfSeeded(
 
 /**
  * For the backfill, in the transaction that ends a repository's commit listing: seeds the tips and applies the
- * reachability of refs webhooks changed meanwhile (rollups included).
+ * reachability of refs webhooks changed meanwhile (their analytics queued).
  */
 export async function afterCommitListing(
   trx: Trx,
@@ -51,5 +51,5 @@ export async function afterCommitListing(
 ): Promise<void> {
   if (!(await seedUnnamedHeads(trx, tenantId, repositoryId, now))) return;
   const changed = await refreshReachability(trx, tenantId, repositoryId, now);
-  await recordCommitChanges(trx, repositoryId, changed);
+  await queueCommitChanges(trx, tenantId, repositoryId, changed);
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { BudgetExhaustedError } from '../../bitbucket/budget';
 import { endpoints } from '../../bitbucket/endpoints';
-import { recordPullRequestChanges } from '../../analytics/pull-request-facts';
+import { queuePullRequestChanges } from '../../analytics/change-queue';
 import { activitySchema, pullRequestSchema } from '../../bitbucket/schemas';
 import type { Trx } from '../../db/database';
 import {
@@ -84,10 +84,10 @@ export async function planPullRequestSync(
   };
 }
 
-/** Stores pull requests and updates the pull-request rollups in the same transaction. */
+/** Stores pull requests and queues their analytics in the same transaction. */
 async function saveAndCount(trx: Trx, tenantId: string, repositoryId: number, records: PullRequestRecord[]) {
   const written = await savePullRequests(trx, tenantId, repositoryId, records);
-  await recordPullRequestChanges(trx, repositoryId, written);
+  await queuePullRequestChanges(trx, tenantId, repositoryId, written);
 }
 
 /** One step of a repository's pull-request pass: pages until done or the step's time is up, cursor saved per page. */
@@ -121,6 +121,8 @@ export async function backfillPullRequests(ctx: BackfillContext, payload: Reposi
         ),
       );
       const changed = page.values.filter((pr) => !current.has(pr.id));
+      // Details and activity of each: budget taken for them at once.
+      client.expectRequests(2 * changed.length);
       const records = await mapConcurrent(changed, DETAIL_CONCURRENCY, (pr) =>
         fetchPullRequestRecord(session, repo, pr.id),
       );

@@ -1,4 +1,4 @@
-import { recordCommitChanges } from '../../analytics/rollups';
+import { queueCommitChanges } from '../../analytics/change-queue';
 import { BudgetExhaustedError } from '../../bitbucket/budget';
 import { endpoints } from '../../bitbucket/endpoints';
 import { diffstatSchema } from '../../bitbucket/schemas';
@@ -87,7 +87,7 @@ export async function syncPushDiffstats(ctx: BackfillContext, payload: PushDiffs
         { commitsWithLinesDelta: written.length + gone.length, requests: spent },
         ctx.now(),
       );
-      await recordCommitChanges(trx, repositoryId, [...written, ...gone]);
+      await queueCommitChanges(trx, tenantId, repositoryId, [...written, ...gone]);
     });
   }
 }

@@ -1,4 +1,4 @@
-import { recordCommitChanges } from '../../analytics/rollups';
+import { queueCommitChanges } from '../../analytics/change-queue';
 import { endpoints } from '../../bitbucket/endpoints';
 import { commitSchema, type BitbucketCommit } from '../../bitbucket/schemas';
 import { markHeadsLeft, namedRefs, setRef, unnamedTips, type RefKind } from '../../db/branch-store';
@@ -18,8 +18,8 @@ import { enqueuePushDiffstats } from './scheduling';
  * `repo:push`, synced from the branch heads. A delivery is a hint that some refs changed: each ref's current head
  * is read from the API (so a delivery processed late, twice, or out of order cannot move a ref backwards: it
  * applies whatever is true now), the commits new to Tally are listed from that head until the listing reaches
- * stored commits, and everything is written in one transaction: commits, refs, reachability, rollups, and the job
- * that fetches the new commits' line counts. A crash before that commit leaves nothing behind; one after leaves
+ * stored commits, and everything is written in one transaction: commits, refs, reachability, the queued analytics
+ * changes, and the job that fetches the new commits' line counts. A crash before that commit leaves nothing behind; one after leaves
  * the delivery processed.
  */
 
@@ -240,8 +240,8 @@ export async function planPushSync(
     );
   });
 
-  // Lock order as in the backfill's writes (commit rows, then the repository row, then rollups), so that they
-  // rarely deadlock; when they do, PostgreSQL aborts one and the queue runs its job again.
+  // Lock order as in the backfill's writes (commit rows, then the repository row, then queued analytics changes), so
+  // that they rarely deadlock; when they do, PostgreSQL aborts one and the queue runs its job again.
   return async (trx) => {
     const now = ctx.now();
     const current = await findRepository(trx, tenantId, repo.id);
@@ -259,7 +259,7 @@ export async function planPushSync(
       (await anyUnreachable(trx, tenantId, repo.id, [...heads, ...parents]));
     const changed = reachabilityMayChange ? await refreshIfSeeded(trx, tenantId, repo.id, now) : [];
     await updateProgress(trx, tenantId, repo.id, { commitsKnownDelta: inserted.length, requests }, now);
-    await recordCommitChanges(trx, repo.id, [...inserted, ...changed]);
+    await queueCommitChanges(trx, tenantId, repo.id, [...inserted, ...changed]);
     await enqueuePushDiffstats(trx, tenantId, repo.id, inserted);
   };
 }

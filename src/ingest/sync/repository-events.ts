@@ -1,4 +1,4 @@
-import { rebuildRollups } from '../../analytics/rollups';
+import { enqueueRollupRebuild } from '../../analytics/rollup-rebuild';
 import { endpoints } from '../../bitbucket/endpoints';
 import { repositorySchema, type BitbucketRepository } from '../../bitbucket/schemas';
 import type { Trx } from '../../db/database';
@@ -47,7 +47,7 @@ async function adoptRepository(
     await enqueuePullRequestBackfill(trx, tenantId, stored!.id);
     ctx.logger.info({ tenantId, repository: repo.full_name }, 'new repository: backfill enqueued');
   } else if (before.deletedAt) {
-    await rebuildRollups(trx, stored!.id);
+    await enqueueRollupRebuild(trx, { tenantId, repositoryId: stored!.id });
   }
   return stored!;
 }
@@ -59,7 +59,7 @@ async function markDeleted(ctx: BackfillContext, trx: Trx, tenantId: string, uui
   await trx('repositories')
     .where({ tenant_id: tenantId, id: repo.id })
     .update({ deleted_at: now, updated_at: now });
-  await rebuildRollups(trx, repo.id);
+  await enqueueRollupRebuild(trx, { tenantId, repositoryId: repo.id });
   ctx.logger.info({ tenantId, repository: repo.fullName }, 'repository deleted');
 }
 
