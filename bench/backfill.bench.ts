@@ -91,7 +91,8 @@ async function repositoryState(admin: pg.Client) {
 
 async function pendingBackfillJobs(admin: pg.Client): Promise<number> {
   const { rows } = await admin.query(
-    `select count(*)::int as n from graphile_worker.jobs where task_identifier <> 'backfill_tenant' and run_at <= now()`,
+    // Everything the backfill set off, the analytics upkeep included; not the periodic passes hours away.
+    `select count(*)::int as n from graphile_worker.jobs where run_at < now() + interval '1 minute'`,
   );
   return rows[0].n;
 }
@@ -240,17 +241,27 @@ async function insertRate(postgres: BenchPostgres) {
     let insertedRows = 0;
     let insertMs = 0;
     let storeMs = 0;
+    // As the backfill writes them: every commit first (phase 1), then the diffstats (phase 2), in batches.
     for (let offset = 0; offset < total; offset += batch) {
       const commits = syntheticCommits(batch, offset);
-      await db.withTenant(tenantId, async (trx) => {
-        let t = performance.now();
-        insertedRows += (await insertCommits(trx, tenantId, repositoryId, commits)).length;
-        insertMs += performance.now() - t;
-        t = performance.now();
-        const diffstats = commits.map((c, k) => ({ hash: c.hash, files: syntheticFiles(offset + k) }));
-        insertedRows += (await saveDiffstats(trx, tenantId, repositoryId, diffstats)).length * 3;
-        storeMs += performance.now() - t;
-      });
+      const t = performance.now();
+      insertedRows += await db.withTenant(
+        tenantId,
+        async (trx) => (await insertCommits(trx, tenantId, repositoryId, commits)).length,
+      );
+      insertMs += performance.now() - t;
+    }
+    for (let offset = 0; offset < total; offset += batch) {
+      const diffstats = syntheticCommits(batch, offset).map((c, k) => ({
+        hash: c.hash,
+        files: syntheticFiles(offset + k),
+      }));
+      const t = performance.now();
+      insertedRows += await db.withTenant(
+        tenantId,
+        async (trx) => (await saveDiffstats(trx, tenantId, repositoryId, diffstats)).length * 3,
+      );
+      storeMs += performance.now() - t;
     }
     const seconds = (insertMs + storeMs) / 1000;
     figure(
@@ -261,8 +272,8 @@ async function insertRate(postgres: BenchPostgres) {
     note(
       `${insertedRows} rows: ${total} commits (${Math.round(total / (insertMs / 1000))} rows/s) and ` +
         `${total * 3} files written with their commit's line counts (${Math.round((total * 3) / (storeMs / 1000))} ` +
-        `file rows/s, locking and updating the commit included), ${batch} commits per transaction, as the ` +
-        `application role`,
+        `file rows/s, setting the commit's line counts included), ${batch} commits per transaction, commits ` +
+        `first and then their files as the backfill's two phases write them, as the application role`,
     );
   } finally {
     await db.close();

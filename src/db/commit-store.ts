@@ -1,5 +1,6 @@
 import type { Trx } from './database';
 import { stageRows, type StagingTable } from './staging';
+import { pgText, pgTextOrNull } from './text';
 
 /**
  * Commits and their per-file line counts. Writes are idempotent: a commit is keyed by (tenant, repository, hash)
@@ -37,10 +38,6 @@ export interface CommitDiffstat {
   files: FileChange[];
 }
 
-/** PostgreSQL text cannot hold NUL; git data occasionally does. */
-const clean = (text: string) => (text.includes('\u0000') ? text.replace(/\u0000/g, '') : text);
-const cleanOrNull = (text: string | null) => (text === null ? null : clean(text));
-
 const COMMIT_ROWS: StagingTable = {
   name: 'commit_rows',
   columns: [
@@ -69,14 +66,14 @@ export async function insertCommits(
     COMMIT_ROWS,
     commits.map((c) => [
       c.hash,
-      clean(c.authorRaw),
-      clean(c.authorName),
-      cleanOrNull(c.authorEmail),
+      pgText(c.authorRaw),
+      pgText(c.authorName),
+      pgTextOrNull(c.authorEmail),
       c.authorAccountId,
       c.authorUuid,
       c.authoredAt.toISOString(),
       c.parents,
-      clean(c.message),
+      pgText(c.message),
     ]),
   );
   const { rows: inserted } = await trx.raw<{ rows: { hash: string }[] }>(
@@ -145,8 +142,8 @@ export async function saveDiffstats(
       d.files.map((file, ordinal) => [
         d.hash,
         ordinal,
-        clean(file.path),
-        cleanOrNull(file.oldPath),
+        pgText(file.path),
+        pgTextOrNull(file.oldPath),
         file.status,
         file.linesAdded,
         file.linesRemoved,

@@ -1,4 +1,5 @@
 import type { Trx } from './database';
+import { pgJson } from './text';
 
 /**
  * Pull requests and their participants. A pull request is written whole (row and participants together) and only
@@ -58,72 +59,96 @@ export async function upToDatePullRequests(
   return new Set(rows.map((r) => r.id));
 }
 
-/** Upserts pull requests not older than the stored ones, replacing their participants; returns the ids written. */
+/**
+ * Upserts pull requests not older than the stored ones, replacing their participants; returns the ids written.
+ * Three statements for the whole batch (rows, old participants, new participants), each pull request once: the
+ * newest version when the batch holds several.
+ */
 export async function savePullRequests(
   trx: Trx,
   tenantId: string,
   repositoryId: number,
   records: PullRequestRecord[],
 ): Promise<number[]> {
-  const written: number[] = [];
+  const newest = new Map<number, PullRequestRecord>();
   for (const pr of records) {
-    const { rows } = await trx.raw<{ rows: { id: number }[] }>(
-      `insert into pull_requests (tenant_id, repository_id, id, title, state, author_account_id, author_uuid,
-                                  author_name, source_branch, destination_branch, created_on, updated_on, merged_on,
-                                  closed_on, merge_commit, closed_by_account_id, comment_count, task_count)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       on conflict (tenant_id, repository_id, id) do update set
-         title = excluded.title, state = excluded.state, author_account_id = excluded.author_account_id,
-         author_uuid = excluded.author_uuid, author_name = excluded.author_name,
-         source_branch = excluded.source_branch, destination_branch = excluded.destination_branch,
-         created_on = excluded.created_on, updated_on = excluded.updated_on, merged_on = excluded.merged_on,
-         closed_on = excluded.closed_on, merge_commit = excluded.merge_commit,
-         closed_by_account_id = excluded.closed_by_account_id, comment_count = excluded.comment_count,
-         task_count = excluded.task_count
-       where pull_requests.updated_on <= excluded.updated_on
-       returning id`,
-      [
-        tenantId,
-        repositoryId,
-        pr.id,
-        pr.title,
-        pr.state,
-        pr.authorAccountId,
-        pr.authorUuid,
-        pr.authorName,
-        pr.sourceBranch,
-        pr.destinationBranch,
-        pr.createdOn,
-        pr.updatedOn,
-        pr.mergedOn,
-        pr.closedOn,
-        pr.mergeCommit,
-        pr.closedByAccountId,
-        pr.commentCount,
-        pr.taskCount,
-      ],
-    );
-    if (rows.length === 0) continue;
-    written.push(pr.id);
-    await trx('pull_request_participants')
-      .where({ tenant_id: tenantId, repository_id: repositoryId, pull_request_id: pr.id })
-      .del();
-    if (pr.participants.length === 0) continue;
-    await trx('pull_request_participants').insert(
-      pr.participants.map((p) => ({
-        tenant_id: tenantId,
-        repository_id: repositoryId,
-        pull_request_id: pr.id,
-        user_uuid: p.userUuid,
-        account_id: p.accountId,
-        display_name: p.displayName,
-        role: p.role,
-        is_reviewer: p.isReviewer,
-        approved: p.approved,
-        state: p.state,
-        participated_on: p.participatedOn,
-        approved_on: p.approvedOn,
-      })),
+    const seen = newest.get(pr.id);
+    if (!seen || Date.parse(seen.updatedOn) <= Date.parse(pr.updatedOn)) newest.set(pr.id, pr);
+  }
+  if (newest.size === 0) return [];
+  const rows = [...newest.values()].map((pr) => ({
+    id: pr.id,
+    title: pr.title,
+    state: pr.state,
+    author_account_id: pr.authorAccountId,
+    author_uuid: pr.authorUuid,
+    author_name: pr.authorName,
+    source_branch: pr.sourceBranch,
+    destination_branch: pr.destinationBranch,
+    created_on: pr.createdOn,
+    updated_on: pr.updatedOn,
+    merged_on: pr.mergedOn,
+    closed_on: pr.closedOn,
+    merge_commit: pr.mergeCommit,
+    closed_by_account_id: pr.closedByAccountId,
+    comment_count: pr.commentCount,
+    task_count: pr.taskCount,
+  }));
+  const { rows: saved } = await trx.raw<{ rows: { id: number }[] }>(
+    `insert into pull_requests (tenant_id, repository_id, id, title, state, author_account_id, author_uuid,
+                                author_name, source_branch, destination_branch, created_on, updated_on, merged_on,
+                                closed_on, merge_commit, closed_by_account_id, comment_count, task_count)
+     select ?::uuid, ?::bigint, v.id, v.title, v.state, v.author_account_id, v.author_uuid, v.author_name,
+            v.source_branch, v.destination_branch, v.created_on, v.updated_on, v.merged_on, v.closed_on,
+            v.merge_commit, v.closed_by_account_id, v.comment_count, v.task_count
+       from json_to_recordset(?::json) as v(id int, title text, state text, author_account_id text, author_uuid text,
+            author_name text, source_branch text, destination_branch text, created_on timestamptz,
+            updated_on timestamptz, merged_on timestamptz, closed_on timestamptz, merge_commit text,
+            closed_by_account_id text, comment_count int, task_count int)
+     on conflict (tenant_id, repository_id, id) do update set
+       title = excluded.title, state = excluded.state, author_account_id = excluded.author_account_id,
+       author_uuid = excluded.author_uuid, author_name = excluded.author_name,
+       source_branch = excluded.source_branch, destination_branch = excluded.destination_branch,
+       created_on = excluded.created_on, updated_on = excluded.updated_on, merged_on = excluded.merged_on,
+       closed_on = excluded.closed_on, merge_commit = excluded.merge_commit,
+       closed_by_account_id = excluded.closed_by_account_id, comment_count = excluded.comment_count,
+       task_count = excluded.task_count
+     where pull_requests.updated_on <= excluded.updated_on
+     returning id`,
+    [tenantId, repositoryId, pgJson(rows)],
+  );
+  const written = saved.map((r) => r.id);
+  if (written.length === 0) return [];
+  await trx.raw(
+    `delete from pull_request_participants
+      where tenant_id = ? and repository_id = ? and pull_request_id = any(?::int[])`,
+    [tenantId, repositoryId, written],
+  );
+  const participants = written.flatMap((id) =>
+    newest.get(id)!.participants.map((p) => ({
+      pull_request_id: id,
+      user_uuid: p.userUuid,
+      account_id: p.accountId,
+      display_name: p.displayName,
+      role: p.role,
+      is_reviewer: p.isReviewer,
+      approved: p.approved,
+      state: p.state,
+      participated_on: p.participatedOn,
+      approved_on: p.approvedOn,
+    })),
+  );
+  if (participants.length > 0) {
+    await trx.raw(
+      `insert into pull_request_participants (tenant_id, repository_id, pull_request_id, user_uuid, account_id,
+                                              display_name, role, is_reviewer, approved, state, participated_on,
+                                              approved_on)
+       select ?::uuid, ?::bigint, v.pull_request_id, v.user_uuid, v.account_id, v.display_name, v.role,
+              v.is_reviewer, v.approved, v.state, v.participated_on, v.approved_on
+         from json_to_recordset(?::json) as v(pull_request_id int, user_uuid text, account_id text,
+              display_name text, role text, is_reviewer boolean, approved boolean, state text,
+              participated_on timestamptz, approved_on timestamptz)`,
+      [tenantId, repositoryId, pgJson(participants)],
     );
   }
   return written;

@@ -3,8 +3,7 @@ import { loadConfig } from '../config/config';
 import { createLogger } from '../platform/logger';
 import { initMonitoring } from '../platform/monitoring';
 import { bootstrap } from './bootstrap';
-import { createWebApp } from './web';
-import { startWorker, type WorkerHandle } from './worker';
+import type { WorkerHandle } from './worker';
 
 type Role = 'all' | 'web' | 'worker';
 
@@ -21,13 +20,18 @@ function parseRole(argv: string[]): Role {
 const role = parseRole(process.argv.slice(2));
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
-initMonitoring({ sentryDsn: config.sentryDsn, environment: config.env, datadog: config.datadog }, logger);
+await initMonitoring(
+  { sentryDsn: config.sentryDsn, environment: config.env, datadog: config.datadog },
+  logger,
+);
 
 const runtime = await bootstrap(config, logger);
 let server: Server | undefined;
 let worker: WorkerHandle | undefined;
 
+// Each role loads only its own modules (a worker never loads express or ACE: less memory per worker).
 if (role !== 'worker') {
+  const { createWebApp } = await import('./web');
   const app = await createWebApp(runtime);
   server = app.listen(config.port, () => {
     logger.info({ port: config.port }, 'web listening');
@@ -35,6 +39,7 @@ if (role !== 'worker') {
   });
 }
 if (role !== 'web') {
+  const { startWorker } = await import('./worker');
   worker = await startWorker(runtime);
   logger.info('worker started');
 }

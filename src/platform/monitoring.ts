@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import * as Sentry from '@sentry/node';
+import type * as SentryModule from '@sentry/node';
 import type { Logger } from './logger';
 
 const require = createRequire(import.meta.url);
@@ -24,14 +24,17 @@ export function scrubSecrets<T>(value: T): T {
   return value;
 }
 
+/** Sentry once configured. Loaded only then: its instrumentation adds about 70 MB to every process. */
+let sentryModule: typeof SentryModule | undefined;
+
 /**
- * Starts Datadog APM and Sentry when configured; does nothing otherwise.
+ * Starts Datadog APM and Sentry when configured; does nothing otherwise (neither is even loaded).
  * Call before the HTTP and database modules do real work so their instrumentation can attach.
  */
-export function initMonitoring(
+export async function initMonitoring(
   options: MonitoringOptions,
   logger: Logger,
-): { sentry: boolean; datadog: boolean } {
+): Promise<{ sentry: boolean; datadog: boolean }> {
   let datadog = false;
   if (options.datadog.enabled) {
     const tracer = require('dd-trace');
@@ -45,6 +48,8 @@ export function initMonitoring(
   }
   let sentry = false;
   if (options.sentryDsn) {
+    const Sentry = await import('@sentry/node');
+    sentryModule = Sentry;
     Sentry.init({
       dsn: options.sentryDsn,
       environment: options.environment,
@@ -58,5 +63,5 @@ export function initMonitoring(
 }
 
 export function captureError(error: unknown): void {
-  if (Sentry.getClient()) Sentry.captureException(error);
+  if (sentryModule?.getClient()) sentryModule.captureException(error);
 }

@@ -8,8 +8,8 @@ import { createLogger } from '../../src/platform/logger';
 import { captureError, initMonitoring } from '../../src/platform/monitoring';
 
 describe('monitoring', () => {
-  it('is silent when not configured', () => {
-    const state = initMonitoring(
+  it('is silent when not configured', async () => {
+    const state = await initMonitoring(
       { environment: 'test', datadog: { enabled: false } },
       createLogger('silent'),
     );
@@ -31,7 +31,7 @@ describe('monitoring', () => {
     await new Promise<void>((resolve) => sentry.listen(0, '127.0.0.1', () => resolve()));
     const port = (sentry.address() as { port: number }).port;
     try {
-      const state = initMonitoring(
+      const state = await initMonitoring(
         {
           sentryDsn: `http://publickey@127.0.0.1:${port}/1`,
           environment: 'test',
