@@ -6,14 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { parseConfig } from '../../src/config/config';
-import { createDatabase } from '../../src/db/database';
 import { APP_ROLE, freePort, startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { migrate } from '../../src/db/migrate';
-import { TenantStore } from '../../src/db/tenant-store';
-import type { Runtime } from '../../src/main/bootstrap';
+import { createRuntime, type Runtime } from '../../src/main/bootstrap';
 import { createWebApp } from '../../src/main/web';
 import { createLogger } from '../../src/platform/logger';
-import { SecretBox } from '../../src/platform/secret-box';
 
 /** One embedded PostgreSQL (durable settings, as in production) with a migrated template database. */
 export interface BenchPostgres {
@@ -71,19 +68,12 @@ export async function startTallyWeb(appUrl: string, env: Record<string, string> 
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
   const config = parsed.config;
-  const logger = createLogger('silent');
-  const db = createDatabase(appUrl, logger);
-  const box = new SecretBox(config.encryptionKey!);
-  const runtime: Runtime = {
+  const runtime = createRuntime({
     config,
-    logger,
-    db,
-    box,
-    tenants: new TenantStore(db, box),
-    now: () => new Date(),
+    logger: createLogger('silent'),
     appUrl,
-    stop: () => db.close(),
-  };
+    key: config.encryptionKey!,
+  });
   const app = await createWebApp(runtime);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(port, '127.0.0.1', () => resolve(s));
