@@ -72,7 +72,7 @@ export async function main(): Promise<void> {
     const perSecond = (r: autocannon.Result) => (r['2xx'] / r.duration).toFixed(0);
     console.log(
       `webhook latency at ${TARGET_RATE} deliveries/s: p50 ${paced.latency.p50} ms, p99 ${paced.latency.p99} ms ` +
-        `(target p99 ≤ 50 ms); ${perSecond(paced)} deliveries/s sustained`,
+        `(target p99 ≤ 50 ms); ${paced['2xx']} deliveries sent on that schedule in ${paced.duration.toFixed(1)} s`,
     );
     console.log(
       `webhook deliveries/s at most: ${perSecond(flat)} (target ≥ 1,500); latency there p50 ${flat.latency.p50} ms, ` +

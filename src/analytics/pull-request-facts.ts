@@ -227,9 +227,8 @@ async function applyReviewChanges(trx: Trx, changes: Changes): Promise<void> {
 }
 
 /**
- * Called by the pull-request sync inside the transaction that wrote pull requests (and their participants), with
- * the ids written (or deleted): their facts and the rollups follow. Idempotent: a pull request whose facts are
- * unchanged changes nothing.
+ * Brings the facts and rollups of these pull requests (written or deleted) up to date, for the changes the
+ * pull-request sync queued (change-queue.ts). Idempotent: a pull request whose facts are unchanged changes nothing.
  */
 export async function recordPullRequestChanges(
   trx: Trx,

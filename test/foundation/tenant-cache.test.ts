@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TenantStore } from '../../src/db/tenant-store';
+import { startTestApp, type TestApp } from '../support/app';
+import { install, newWorkspace } from '../support/bitbucket';
+
+/**
+ * Every signed request needs its tenant and shared secret. They are cached for seconds, refreshed in the background
+ * before they expire, and concurrent lookups share one query: a burst of webhooks never queues behind the registry.
+ */
+describe('tenant and secret cache for signed requests', () => {
+  let app: TestApp;
+  const ws = newWorkspace('cache');
+  let now = Date.parse('2026-06-01T12:00:00Z');
+  let store: TenantStore;
+  let queries = 0;
+
+  before(async () => {
+    app = await startTestApp();
+    await install(app.url, ws);
+    store = new TenantStore(app.runtime.db, app.runtime.box, () => new Date(now));
+    app.runtime.db.knex.on('query', (q: { sql: string }) => {
+      if (/from "tenants"/.test(q.sql)) queries++;
+    });
+  });
+  after(() => app.close());
+
+  const burst = () => Promise.all(Array.from({ length: 20 }, () => store.findWithSecret(ws.clientKey)));
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+  it('reads the registry once for concurrent lookups, then serves from memory', async () => {
+    const found = await burst();
+    assert.equal(queries, 1);
+    assert.ok(found.every((f) => f?.secret === ws.sharedSecret && f.tenant.clientKey === ws.clientKey));
+    now += 1000;
+    await burst();
+    assert.equal(queries, 1);
+  });
+
+  it('refreshes an entry past half its life in the background, once, while it still serves', async () => {
+    now += 2000;
+    const found = await burst();
+    assert.ok(found.every((f) => f?.secret === ws.sharedSecret));
+    await settle();
+    assert.equal(queries, 2);
+  });
+
+  it('after expiry, concurrent lookups wait for one shared read', async () => {
+    now += 60_000;
+    await burst();
+    assert.equal(queries, 3);
+  });
+
+  it("this process's own uninstall is seen at once, and a fresh lookup always reads again", async () => {
+    await store.markUninstalled(ws.clientKey);
+    const [found] = await burst();
+    assert.equal(found?.tenant.state, 'uninstalled');
+    const before = queries;
+    await store.findWithSecret(ws.clientKey, { fresh: true });
+    assert.equal(queries, before + 1);
+  });
+});
