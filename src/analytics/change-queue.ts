@@ -42,8 +42,12 @@ async function queueChanges(
   await enqueueApply(trx, tenantId);
 }
 
-/** Makes sure an apply job waits for the tenant. */
-async function enqueueApply(db: Knex | Trx, tenantId: string): Promise<void> {
+/**
+ * Makes sure an apply job waits for the tenant. Changes gather for a moment, so a burst of writes is applied in a
+ * few large batches: a waiting job keeps its time. `now`: at a milestone (a repository's listing or backfill is
+ * complete) the waiting job runs at once. A job already running gets a successor (graphile-worker moves the key).
+ */
+async function enqueueApply(db: Knex | Trx, tenantId: string, now = false): Promise<void> {
   await enqueueJob(
     db,
     APPLY_ANALYTICS_CHANGES_TASK,
@@ -51,12 +55,15 @@ async function enqueueApply(db: Knex | Trx, tenantId: string): Promise<void> {
     {
       queueName: `rollups:${tenantId}`,
       jobKey: `${APPLY_ANALYTICS_CHANGES_TASK}:${tenantId}`,
-      // Changes gather for a moment, so a burst of writes is applied in a few large batches. A waiting job keeps
-      // its time; one already running gets a successor (graphile-worker moves the key).
-      runAt: new Date(Date.now() + GATHER_MS),
-      jobKeyMode: 'preserve_run_at',
+      runAt: now ? undefined : new Date(Date.now() + GATHER_MS),
+      jobKeyMode: now ? 'replace' : 'preserve_run_at',
     },
   );
+}
+
+/** In an ingest transaction that completes a milestone: what it and earlier writes queued is applied at once. */
+export function applyQueuedChangesNow(trx: Trx, tenantId: string): Promise<void> {
+  return enqueueApply(trx, tenantId, true);
 }
 
 /** In an ingest transaction: these commits were written or changed (metadata, line counts, reachability). */

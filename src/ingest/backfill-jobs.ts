@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { queueCommitChanges } from '../analytics/change-queue';
+import { applyQueuedChangesNow, queueCommitChanges } from '../analytics/change-queue';
 import { BudgetExhaustedError } from '../bitbucket/budget';
 import { BitbucketApiError } from '../bitbucket/client';
 import { endpoints } from '../bitbucket/endpoints';
@@ -256,6 +256,7 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
       });
       await queueCommitChanges(trx, tenantId, repositoryId, inserted);
       if (done) {
+        await applyQueuedChangesNow(trx, tenantId);
         await recountCommits(trx, tenantId, repositoryId);
         // Branch heads and reachability, for the live sync (src/ingest/sync/heads.ts).
         await afterCommitListing(trx, tenantId, repositoryId, ctx.now());
@@ -326,6 +327,7 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
     if (hashes.length === 0) {
       await ctx.db.withTenant(tenantId, async (trx) => {
         await record(trx, { state: 'ready', cursor: null, lastError: null });
+        await applyQueuedChangesNow(trx, tenantId);
         await recountCommits(trx, tenantId, repositoryId);
         await refreshEtas(trx, tenantId, ctx.backfillRate);
       });
