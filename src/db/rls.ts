@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
 
-/** The one tenant predicate: no app.tenant_id set means no rows. */
-export const TENANT_PREDICATE = `tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid`;
+/**
+ * The one tenant predicate: no app.tenant_id set means no rows. The setting is read in a scalar subquery, which
+ * PostgreSQL evaluates once per statement (an InitPlan) rather than once per row.
+ */
+export const TENANT_PREDICATE = `tenant_id = (select nullif(current_setting('app.tenant_id', true), '')::uuid)`;
 
 /** ENABLE + FORCE row-level security with the tenant policy. Every tenant table gets exactly this. */
 export async function enableTenantRls(knex: Knex, table: string): Promise<void> {
