@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/config';
@@ -8,7 +7,7 @@ import { freePort, startEmbeddedPostgres } from '../../src/db/embedded-postgres'
 import { migrate, roleOf } from '../../src/db/migrate';
 import { createLogger } from '../../src/platform/logger';
 import { createRuntime, type Runtime } from '../../src/main/bootstrap';
-import { createWebApp } from '../../src/main/web';
+import { createWebApp, listenWeb } from '../../src/main/web';
 
 export interface BenchStack {
   url: string;
@@ -48,10 +47,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     key: config.encryptionKey!,
     poolMax: 20,
   });
-  const app = await createWebApp(runtime);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(port, '127.0.0.1', () => resolve(s));
-  });
+  const server = await listenWeb(await createWebApp(runtime), port, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,
     runtime,

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -9,7 +8,7 @@ import { parseConfig } from '../../src/config/config';
 import { APP_ROLE, freePort, startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { migrate } from '../../src/db/migrate';
 import { createRuntime, type Runtime } from '../../src/main/bootstrap';
-import { createWebApp } from '../../src/main/web';
+import { createWebApp, listenWeb } from '../../src/main/web';
 import { createLogger } from '../../src/platform/logger';
 
 /** One embedded PostgreSQL (durable settings, as in production) with a migrated template database. */
@@ -74,10 +73,7 @@ export async function startTallyWeb(appUrl: string, env: Record<string, string> 
     appUrl,
     key: config.encryptionKey!,
   });
-  const app = await createWebApp(runtime);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(port, '127.0.0.1', () => resolve(s));
-  });
+  const server = await listenWeb(await createWebApp(runtime), port, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,
     runtime,

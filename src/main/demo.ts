@@ -7,7 +7,6 @@
  * The only entry point allowed to import the simulator (see eslint.config.js).
  */
 import { existsSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,7 +16,7 @@ import { listRepositories } from '../db/repository-store';
 import { createLogger, type Logger } from '../platform/logger';
 import { startSimulator, type Simulator } from '../simulator/index';
 import { bootstrap, type Runtime } from './bootstrap';
-import { createWebApp } from './web';
+import { createWebApp, listenWeb } from './web';
 import { startWorker, type WorkerHandle } from './worker';
 
 export const DEMO_WORKSPACE = 'acme';
@@ -113,10 +112,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   if (!parsed.ok) throw new Error(`demo configuration: ${parsed.problems.join('; ')}`);
   const runtime = await bootstrap(parsed.config, logger);
 
-  const app = await createWebApp(runtime);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(tallyPort, '127.0.0.1', () => resolve(s));
-  });
+  const server = await listenWeb(await createWebApp(runtime), tallyPort, '127.0.0.1');
   const worker: WorkerHandle = await startWorker(runtime);
 
   sim.addWorkspace({ slug: DEMO_WORKSPACE, name: 'Acme' });

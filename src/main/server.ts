@@ -31,12 +31,10 @@ let worker: WorkerHandle | undefined;
 
 // Each role loads only its own modules (a worker never loads express or ACE: less memory per worker).
 if (role !== 'worker') {
-  const { createWebApp } = await import('./web');
-  const app = await createWebApp(runtime);
-  server = app.listen(config.port, () => {
-    logger.info({ port: config.port }, 'web listening');
-    process.stdout.write(`Tally is running. Descriptor: ${config.baseUrl}/atlassian-connect.json\n`);
-  });
+  const { createWebApp, listenWeb } = await import('./web');
+  server = await listenWeb(await createWebApp(runtime), config.port);
+  logger.info({ port: config.port }, 'web listening');
+  process.stdout.write(`Tally is running. Descriptor: ${config.baseUrl}/atlassian-connect.json\n`);
 }
 if (role !== 'web') {
   const { startWorker } = await import('./worker');

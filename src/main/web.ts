@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -115,4 +116,26 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;
+}
+
+/**
+ * Idle keep-alive connections are closed by the client or the proxy in front, never first by us: when a server
+ * closes an idle connection just as a client sends on it, the client gets a reset instead of an answer. 65 s is past
+ * every client's idle timeout and the usual 60 s of load balancers.
+ */
+const KEEP_ALIVE_MS = 65_000;
+
+/** Serves the web role on a port (0: any free one); resolves once it listens. */
+export function listenWeb(app: Express, port: number, host?: string): Promise<Server> {
+  const server = createServer(app);
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  // Node's advice: headers may take longer than an idle connection lives, so a late request is not cut short.
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
 }

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jsonwebtoken from 'jsonwebtoken';
@@ -140,5 +141,17 @@ describe('API and page authentication', () => {
     const res = await fetch(`${app.url}/healthz`);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  it('keeps idle connections open longer than clients and proxies do (they close first, no reset race)', async () => {
+    const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
+      http
+        .get(`${app.url}/healthz`, { agent: new http.Agent({ keepAlive: true }) }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.headers['keep-alive']));
+        })
+        .on('error', reject);
+    });
+    assert.equal(keepAlive, 'timeout=65');
   });
 });

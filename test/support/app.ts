@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/config';
 import { freePort } from '../../src/db/embedded-postgres';
 import { createLogger } from '../../src/platform/logger';
 import { createRuntime, type Runtime } from '../../src/main/bootstrap';
-import { createWebApp } from '../../src/main/web';
+import { createWebApp, listenWeb } from '../../src/main/web';
 import { createTestDatabase, type TestDatabase } from './db';
 
 export interface TestApp {
@@ -55,10 +54,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     key: config.encryptionKey!,
     now: options.now,
   });
-  const app = await createWebApp(runtime);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(port, '127.0.0.1', () => resolve(s));
-  });
+  const server = await listenWeb(await createWebApp(runtime), port, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,
     runtime,
