@@ -144,7 +144,7 @@ describe('API and page authentication', () => {
   });
 
   it('keeps idle connections open longer than clients and proxies do (they close first, no reset race)', async () => {
-    const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
+    const keepAlive = await new Promise<unknown>((resolve, reject) => {
       http
         .get(`${app.url}/healthz`, { agent: new http.Agent({ keepAlive: true }) }, (res) => {
           res.resume();
