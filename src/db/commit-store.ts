@@ -152,8 +152,9 @@ export async function saveDiffstats(
     ),
   );
   // Only commits still without line counts are counted, and the update locks them: a concurrent writer of the same
-  // commits waits here, then finds them counted. `= any(array)` keeps the lookup on the primary key, however fresh
-  // the table's statistics.
+  // commits waits here, then finds them counted. `= any(array)` lets the planner look the commits up by primary key
+  // once the table's statistics are current; before autovacuum has analyzed a freshly listed repository it may scan
+  // the repository's pending commits instead (docs/benchmarks.md, "Backfill").
   const { rows: counted } = await trx.raw<{ rows: { hash: string }[] }>(
     `update commits c
         set lines_added = v.added, lines_removed = v.removed, files_changed = v.files

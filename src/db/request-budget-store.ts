@@ -64,7 +64,7 @@ export class PostgresRequestBudget {
       throw new Error('budget limit and window must be positive');
   }
 
-  /** One round trip: the rules above run in `acquire_request_budget` (migrations/20261206000000_ingest_throughput.ts). */
+  /** One round trip: the rules above run in `acquire_request_budget` (migration 20261206000000_ingest_throughput). */
   async tryAcquire(tenantId: string, priority: BudgetPriority, wanted: number): Promise<Grant> {
     const { rows } = await this.db.knex.raw<{ rows: { granted: number; retry_at: Date | null }[] }>(
       'select granted, retry_at from acquire_request_budget(?::uuid, ?, ?, ?, ?, ?, ?)',

@@ -69,16 +69,15 @@ export class DeliveryStore {
     }>(`select stored_tenant_id, stored_request_uuid from record_webhook_deliveries(?::jsonb, ?, ?, ?)`, [
       `[${deliveries
         .map((d) => {
-          const { payloadJson, ...rest } = d;
           const fields = JSON.stringify({
-            tenant_id: rest.tenantId,
-            request_uuid: rest.requestUuid,
-            event: rest.event,
-            hook_uuid: rest.hookUuid,
-            attempt: rest.attempt,
+            tenant_id: d.tenantId,
+            request_uuid: d.requestUuid,
+            event: d.event,
+            hook_uuid: d.hookUuid,
+            attempt: d.attempt,
           });
           // The payload's JSON goes in as it is (no second serialisation of up to 256 KB).
-          return `${fields.slice(0, -1)},"payload":${payloadJson}}`;
+          return `${fields.slice(0, -1)},"payload":${d.payloadJson}}`;
         })
         .join(',')}]`,
       this.job.task,

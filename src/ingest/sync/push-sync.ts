@@ -19,8 +19,8 @@ import { enqueuePushDiffstats } from './scheduling';
  * is read from the API (so a delivery processed late, twice, or out of order cannot move a ref backwards: it
  * applies whatever is true now), the commits new to Tally are listed from that head until the listing reaches
  * stored commits, and everything is written in one transaction: commits, refs, reachability, the queued analytics
- * changes, and the job that fetches the new commits' line counts. A crash before that commit leaves nothing behind; one after leaves
- * the delivery processed.
+ * changes, and the job that fetches the new commits' line counts. A crash before that commit leaves nothing
+ * behind; one after leaves the delivery processed.
  */
 
 type PushChange = WebhookData<'repo:push'>['push']['changes'][number];
