@@ -44,16 +44,17 @@ const figure = (name: string, value: string, target: string) =>
 const note = (text: string) => process.stdout.write(`  ${text}\n`);
 
 /**
- * A client that only GETs the pages the backfill got, with the same concurrency, and parses their JSON: the
- * repository list and the commit pages one after another (each needs the previous one's `next`), then every other
- * request of the backfill (diffstats, and the pull request pass) `concurrency` at a time.
+ * A client that only GETs the pages the backfill got, with the same concurrency, and parses their JSON. Like the
+ * backfill, it runs two passes at once: the repository list and the commit pages one after another (each needs the
+ * previous one's `next`), then the diffstats `concurrency` at a time; and beside them the pull request pass's
+ * requests, `concurrency` at a time.
  */
 async function bareClient(
   apiUrl: string,
   inst: InstallResult,
   requests: LoggedRequest[],
   concurrency: number,
-): Promise<number> {
+): Promise<{ ms: number; sequentialMs: number }> {
   const get = async (pathAndQuery: string) => {
     const u = new URL(`${apiUrl}${pathAndQuery}`);
     const iat = Math.floor(Date.now() / 1000);
@@ -68,16 +69,23 @@ async function bareClient(
     if (res.statusCode !== 200) throw new Error(`${u.pathname} answered ${res.statusCode}`);
     return JSON.parse(await res.body.text());
   };
-  const sequential = requests.filter((r) => r.kind === 'repositories' || r.kind === 'commits');
-  const parallel = requests.filter((r) => r.kind !== 'repositories' && r.kind !== 'commits');
-  const start = performance.now();
-  for (const r of sequential) await get(r.url);
-  let next = 0;
-  const lane = async () => {
-    while (next < parallel.length) await get(parallel[next++]!.url);
+  const inLanes = async (list: LoggedRequest[]) => {
+    let next = 0;
+    const lane = async () => {
+      while (next < list.length) await get(list[next++]!.url);
+    };
+    await Promise.all(Array.from({ length: concurrency }, lane));
   };
-  await Promise.all(Array.from({ length: concurrency }, lane));
-  return performance.now() - start;
+  const of = (...kinds: LoggedRequest['kind'][]) => requests.filter((r) => kinds.includes(r.kind));
+  const start = performance.now();
+  let sequentialMs = 0;
+  const commitPass = async () => {
+    for (const r of of('repositories', 'commits')) await get(r.url);
+    sequentialMs = performance.now() - start;
+    await inLanes(of('diffstat', 'other'));
+  };
+  await Promise.all([commitPass(), inLanes(of('pullrequests'))]);
+  return { ms: performance.now() - start, sequentialMs };
 }
 
 async function repositoryState(admin: pg.Client) {
@@ -130,6 +138,7 @@ async function zeroLatency(postgres: BenchPostgres) {
       bench: cpuSeconds([process.pid]),
     });
     const cpuBefore = cpuOf();
+    const startedAt = Date.now();
     const start = performance.now();
     const done = await until(async () => (await repositoryState(admin))?.sync_state === 'ready', 600_000);
     // Ready means every commit has its lines; the pull request pass may still be running: it is part of the run.
@@ -139,6 +148,7 @@ async function zeroLatency(postgres: BenchPostgres) {
     await worker.stop();
     if (!done) throw new Error('the backfill did not finish');
     const requests = await sim.log(before);
+    if (process.env.DUMP) (await import('node:fs')).writeFileSync(process.env.DUMP, JSON.stringify(requests));
     const concurrency = DEFAULT_TUNING.diffstatConcurrency;
     const bareCpuBefore = cpuOf();
     const bare = [
@@ -146,7 +156,7 @@ async function zeroLatency(postgres: BenchPostgres) {
       await bareClient(sim.apiUrl, inst, requests, concurrency),
     ];
     const bareCpuAfter = cpuOf();
-    const bareMs = (bare[0]! + bare[1]!) / 2;
+    const bareMs = (bare[0]!.ms + bare[1]!.ms) / 2;
     const repo = (await repositoryState(admin))!;
     const forCommits = requests.filter((r) => r.kind !== 'pullrequests' && r.kind !== 'other').length;
     figure('requests per indexed commit', (forCommits / repo.commits_with_lines).toFixed(4), '≤ 1.01');
@@ -163,10 +173,19 @@ async function zeroLatency(postgres: BenchPostgres) {
       `time from first to last request: commit pages ${span('commits')}, pull requests ${span('pullrequests')}, ` +
         `diffstats ${span('diffstat')}`,
     );
+    const at = (ms: number) => `${((ms - startedAt) / 1000).toFixed(2)}`;
+    const timeline = (['repositories', 'commits', 'pullrequests', 'diffstat'] as const)
+      .map((kind) => requests.filter((r) => r.kind === kind))
+      .filter((of) => of.length > 0)
+      .map((of) => `${of[0]!.kind} ${at(of[0]!.at)}–${at(of.at(-1)!.at)}`);
+    note(
+      `timeline from the worker's start (s): ${timeline.join(', ')}, done ${(backfillMs / 1000).toFixed(2)}`,
+    );
     note(
       `backfill ${(backfillMs / 1000).toFixed(1)} s (commits, diffstats, pull requests, rollups); bare client ` +
-        `${bare.map((ms) => (ms / 1000).toFixed(1)).join(' s and ')} s (mean used) for the same ${requests.length} ` +
-        `GETs; concurrency ${concurrency}`,
+        `${bare.map((b) => (b.ms / 1000).toFixed(1)).join(' s and ')} s (mean used) for the same ${requests.length} ` +
+        `GETs, of which ${bare.map((b) => (b.sequentialMs / 1000).toFixed(2)).join(' s and ')} s for the ` +
+        `repository list and commit pages; concurrency ${concurrency}`,
     );
     const spent = (a: ReturnType<typeof cpuOf>, b: ReturnType<typeof cpuOf>) =>
       Object.entries(b)

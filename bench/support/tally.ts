@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -124,7 +124,9 @@ export async function startWorkerProcess(
       if (chunk.toString().includes('"msg":"worker started"')) resolve();
     });
   });
-  child.stdout!.resume();
+  // BENCH_WORKER_LOG keeps the worker's log lines in a file (they are dropped otherwise).
+  if (process.env.BENCH_WORKER_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_WORKER_LOG));
+  else child.stdout!.resume();
   let peak = 0;
   const peakRssMb = () => {
     try {

@@ -13,6 +13,10 @@ import { recordCommitChanges } from './rollups';
  *
  * The job runs in the tenant's `rollups:` queue, one at a time with settings rebuilds (rollup-rebuild.ts). Applying
  * a change twice is harmless (upkeep writes differences only), so a job killed half-way simply runs again.
+ *
+ * Lock order: queueing locks the tenant's one waiting apply job, so an ingest transaction queues its changes after
+ * it has updated `repositories` rows. Every ingest write then takes repository rows first and the job last, and two
+ * of them (say a push sync and a backfill step that refreshes every repository's ETA) cannot deadlock.
  */
 
 export const APPLY_ANALYTICS_CHANGES_TASK = 'apply_analytics_changes';

@@ -254,15 +254,18 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
         commitsKnownDelta: inserted.length,
         ...(done ? { state: 'diffstats' as const } : {}),
       });
-      await queueCommitChanges(trx, tenantId, repositoryId, inserted);
       if (done) {
-        await applyQueuedChangesNow(trx, tenantId);
         await recountCommits(trx, tenantId, repositoryId);
-        // Branch heads and reachability, for the live sync (src/ingest/sync/heads.ts).
-        await afterCommitListing(trx, tenantId, repositoryId, ctx.now());
         await enqueueRepositoryStep(trx, tenantId, repositoryId, 'diffstats');
       }
       await refreshEtas(trx, tenantId, ctx.backfillRate);
+      // Analytics last (lock order, src/analytics/change-queue.ts).
+      await queueCommitChanges(trx, tenantId, repositoryId, inserted);
+      if (done) {
+        // Branch heads and reachability, for the live sync (src/ingest/sync/heads.ts); queues what it changed.
+        await afterCommitListing(trx, tenantId, repositoryId, ctx.now());
+        await applyQueuedChangesNow(trx, tenantId);
+      }
     });
     finished = done;
   }, MAX_PAGES_AHEAD);
@@ -313,8 +316,8 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
         const written = await saveDiffstats(trx, tenantId, repositoryId, diffstats);
         const vanished = await markCommitsGone(trx, tenantId, repositoryId, gone, ctx.now());
         await record(trx, { commitsWithLinesDelta: written.length + vanished.length });
-        await queueCommitChanges(trx, tenantId, repositoryId, [...written, ...vanished]);
         await refreshEtas(trx, tenantId, ctx.backfillRate);
+        await queueCommitChanges(trx, tenantId, repositoryId, [...written, ...vanished]);
       }),
     MAX_DIFFSTATS_PER_WRITE,
     tuning.flushEvery,
@@ -327,9 +330,9 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
     if (hashes.length === 0) {
       await ctx.db.withTenant(tenantId, async (trx) => {
         await record(trx, { state: 'ready', cursor: null, lastError: null });
-        await applyQueuedChangesNow(trx, tenantId);
         await recountCommits(trx, tenantId, repositoryId);
         await refreshEtas(trx, tenantId, ctx.backfillRate);
+        await applyQueuedChangesNow(trx, tenantId);
       });
       return ctx.logger.info({ tenantId, repositoryId }, 'repository backfill complete');
     }

@@ -13,8 +13,9 @@ export const BACKFILL_TASKS = {
 
 /**
  * One queue per tenant: its backfill steps run one at a time, whichever worker process takes them, and tenants
- * take turns (each step re-enqueues itself behind the other tenants' waiting steps). Push syncs use their own
- * queue with a higher priority and the `high` budget.
+ * take turns (each step re-enqueues itself behind the other tenants' waiting steps). The pull-request pass and push
+ * syncs use queues of their own (src/ingest/sync/scheduling.ts); push syncs with a higher priority and the `high`
+ * budget.
  */
 export const backfillQueue = (tenantId: string) => `backfill:${tenantId}`;
 

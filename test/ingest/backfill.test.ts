@@ -16,9 +16,13 @@ import { createSessionToken } from '../../src/connect/jwt';
 describe('backfill of the express history', () => {
   let b: Backfill;
   let worker: Runner;
+  const jobErrors: string[] = [];
   before(async () => {
     b = await startBackfill();
     worker = await startIngestWorker(b.app);
+    worker.events.on('job:error', ({ job, error }) =>
+      jobErrors.push(`${job.task_identifier}: ${error instanceof Error ? error.message : String(error)}`),
+    );
   });
   after(async () => {
     await worker?.stop();
@@ -53,6 +57,17 @@ describe('backfill of the express history', () => {
     assert.equal(log.length, 1 + pages.length + diffstats.length, 'nothing else was requested');
     assert.equal(repo!.requests_used, pages.length + diffstats.length + pullRequests);
     assert.ok(log.length / 6413 <= 1.011);
+  });
+
+  it('runs the pull-request pass beside the commit listing, and no job fails on the way (their writes never deadlock)', async () => {
+    await waitIdle(b);
+    const at = (r: { at: string }) => Date.parse(r.at);
+    const pages = b.sim.requestLog.filter((r) => r.path.endsWith('/commits'));
+    const pullRequests = b.sim.requestLog.filter((r) => r.path.includes('/pullrequests'));
+    assert.ok(at(pullRequests[0]!) <= at(pages.at(-1)!), 'the pull requests did not wait for the listing');
+    const details = pullRequests.filter((r) => /\/pullrequests\/\d+$/.test(r.path));
+    assert.equal(new Set(details.map((r) => r.path)).size, details.length, 'no pull request fetched twice');
+    assert.deepEqual(jobErrors, []);
   });
 
   it('the graphs follow: once the queued analytics changes are applied, totals equal the export', async () => {

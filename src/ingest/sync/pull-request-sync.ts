@@ -127,14 +127,15 @@ export async function backfillPullRequests(ctx: BackfillContext, payload: Reposi
         fetchPullRequestRecord(session, repo, pr.id),
       );
       await ctx.db.withTenant(tenantId, async (trx) => {
+        // The repository's row before the analytics job's (lock order, src/analytics/change-queue.ts).
+        await savePullRequestCursor(trx, tenantId, repositoryId, page.next ?? null, ctx.now());
+        await updateProgress(trx, tenantId, repositoryId, { requests: spentSinceLastRecord() }, ctx.now());
         await saveAndCount(
           trx,
           tenantId,
           repositoryId,
           records.filter((r): r is PullRequestRecord => r !== null),
         );
-        await savePullRequestCursor(trx, tenantId, repositoryId, page.next ?? null, ctx.now());
-        await updateProgress(trx, tenantId, repositoryId, { requests: spentSinceLastRecord() }, ctx.now());
       });
       if (page.next === undefined) {
         ctx.logger.info({ tenantId, repositoryId }, 'pull requests backfilled');

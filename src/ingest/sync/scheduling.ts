@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import { enqueueJob } from '../../db/job-queue';
-import { backfillQueue } from '../scheduler';
 import { PROCESS_WEBHOOK_TASK } from '../webhook-router';
 
 /** Task identifiers of live sync (registered in src/ingest/tasks.ts). */
@@ -16,8 +15,13 @@ type Queryable = Knex | Knex.Transaction;
 const webhookQueue = (tenantId: string) => `webhooks:${tenantId}`;
 /** Diffstats of pushed commits: their own queue, so the next delivery does not wait for them. */
 const pushDiffstatsQueue = (tenantId: string) => `push-diffstats:${tenantId}`;
+/**
+ * The pull-request pass: a queue of its own beside the commit backfill's (src/ingest/scheduler.ts), so that it
+ * overlaps the commit listing and diffstats (it needs no commits) while a tenant's passes still run one at a time.
+ */
+const pullRequestQueue = (tenantId: string) => `backfill-prs:${tenantId}`;
 
-/** Lower runs sooner. Pushes first; the pull-request backfill after commit listing (20), before diffstats (30). */
+/** Lower runs sooner. Pushes first; when workers are scarce, pull requests after commit listing (20), before diffstats (30). */
 const PRIORITY = { webhookRetry: -10, pushDiffstats: -5, pullRequests: 25 } as const;
 
 /** A delivery waits for the request budget: the same job again, once there is room. */
@@ -57,7 +61,7 @@ export async function enqueuePushDiffstats(
   );
 }
 
-/** A pass over a repository's pull requests, in the tenant's backfill queue (one step at a time, fair turns). */
+/** A pass over a repository's pull requests, in the tenant's pull-request queue (one step at a time, fair turns). */
 export async function enqueuePullRequestBackfill(
   db: Queryable,
   tenantId: string,
@@ -69,7 +73,7 @@ export async function enqueuePullRequestBackfill(
     SYNC_TASKS.pullRequests,
     { tenantId, repositoryId },
     {
-      queueName: backfillQueue(tenantId),
+      queueName: pullRequestQueue(tenantId),
       priority: PRIORITY.pullRequests,
       jobKey: `backfill-prs:${tenantId}:${repositoryId}`,
       runAt,
