@@ -148,7 +148,6 @@ async function zeroLatency(postgres: BenchPostgres) {
     await worker.stop();
     if (!done) throw new Error('the backfill did not finish');
     const requests = await sim.log(before);
-    if (process.env.DUMP) (await import('node:fs')).writeFileSync(process.env.DUMP, JSON.stringify(requests));
     const concurrency = DEFAULT_TUNING.diffstatConcurrency;
     const bareCpuBefore = cpuOf();
     const bare = [
