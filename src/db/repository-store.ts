@@ -31,6 +31,8 @@ export interface RepositoryRecord {
   requestsUsed: number;
   etaSeconds: number | null;
   lastError: string | null;
+  /** When a pull-request pass last read every pull request (null until the first pass is complete). */
+  pullRequestsSyncedAt: Date | null;
 }
 
 interface RepositoryRow {
@@ -49,6 +51,7 @@ interface RepositoryRow {
   requests_used: number;
   eta_seconds: number | null;
   last_error: string | null;
+  pull_requests_synced_at: Date | null;
 }
 
 const toRecord = (row: RepositoryRow): RepositoryRecord => ({
@@ -66,6 +69,7 @@ const toRecord = (row: RepositoryRow): RepositoryRecord => ({
   requestsUsed: row.requests_used,
   etaSeconds: row.eta_seconds,
   lastError: row.last_error,
+  pullRequestsSyncedAt: row.pull_requests_synced_at,
 });
 
 /** Inserts new repositories and refreshes known ones by uuid; a repository that reappears is no longer deleted. */

@@ -329,12 +329,13 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
     );
     if (hashes.length === 0) {
       await ctx.db.withTenant(tenantId, async (trx) => {
-        await record(trx, { state: 'ready', cursor: null, lastError: null });
+        await record(trx, { cursor: null, lastError: null });
+        await markReadyIfComplete(ctx, trx, tenantId, repositoryId);
         await recountCommits(trx, tenantId, repositoryId);
         await refreshEtas(trx, tenantId, ctx.backfillRate);
         await applyQueuedChangesNow(trx, tenantId);
       });
-      return ctx.logger.info({ tenantId, repositoryId }, 'repository backfill complete');
+      return ctx.logger.info({ tenantId, repositoryId }, 'line counts complete');
     }
     client.expectRequests(hashes.length);
     let failure: unknown;
@@ -368,6 +369,25 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
       return handleStepError(ctx, step, 'diffstats', writer.error ?? failure, record);
   }
   await enqueueRepositoryStep(ctx.db.knex, tenantId, repositoryId, 'diffstats');
+}
+
+/**
+ * A repository is `ready` once every commit has its line counts and its pull requests have been read once. The
+ * diffstats and the pull-request pass run side by side, so whichever ends last marks it: both call this after
+ * updating the repository's row, whose lock orders them, so the second one sees the first one's work.
+ */
+export async function markReadyIfComplete(
+  ctx: BackfillContext,
+  trx: Trx,
+  tenantId: string,
+  repositoryId: number,
+): Promise<boolean> {
+  const repo = await findRepository(trx, tenantId, repositoryId);
+  if (!repo || repo.syncState !== 'diffstats' || repo.pullRequestsSyncedAt === null) return false;
+  if ((await commitsWithoutLines(trx, tenantId, repositoryId, 1)).length > 0) return false;
+  await updateProgress(trx, tenantId, repositoryId, { state: 'ready' }, ctx.now());
+  ctx.logger.info({ tenantId, repositoryId }, 'repository backfill complete');
+  return true;
 }
 
 /**

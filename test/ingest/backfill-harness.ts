@@ -64,19 +64,23 @@ export const FAST_RETRY: NonNullable<JobDeps['bitbucket']> = {
   timeoutMs: 5000,
 };
 
-/** An in-process worker with the ingest tasks, on the application role (RLS applies). */
+/** An in-process worker with the ingest tasks (all but `without`), on the application role (RLS applies). */
 export async function startIngestWorker(
   app: TestApp,
   overrides: Partial<JobDeps> = {},
   concurrency = 4,
+  without: string[] = [],
 ): Promise<Runner> {
   const deps: JobDeps = { ...jobDeps(app.runtime), ...overrides };
+  const taskList = Object.fromEntries(
+    Object.entries(ingestTasks(deps)).filter(([identifier]) => !without.includes(identifier)),
+  );
   return run({
     connectionString: app.runtime.appUrl,
     concurrency,
     noHandleSignals: true,
     pollInterval: 200,
-    taskList: ingestTasks(deps),
+    taskList,
     logger: new QueueLogger(() => () => undefined),
   });
 }

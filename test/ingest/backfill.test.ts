@@ -7,10 +7,13 @@ import {
   startBackfill,
   startIngestWorker,
   storedTotals,
+  waitFor,
   waitForReady,
   waitIdle,
   type Backfill,
 } from './backfill-harness';
+import { BACKFILL_TASKS } from '../../src/ingest/scheduler';
+import { SYNC_TASKS } from '../../src/ingest/sync/scheduling';
 import { createSessionToken } from '../../src/connect/jwt';
 
 describe('backfill of the express history', () => {
@@ -92,5 +95,40 @@ describe('backfill of the express history', () => {
       },
       { commits: sum((t) => t.commits), added: sum((t) => t.added), removed: sum((t) => t.removed) },
     );
+  });
+});
+
+describe('a repository whose pull requests come in after its line counts', () => {
+  let b: Backfill;
+  let worker: Runner | undefined;
+  before(async () => {
+    b = await startBackfill();
+  });
+  after(async () => {
+    await worker?.stop();
+    await b?.close();
+  });
+
+  it('is ready only once its pull requests have been read as well', async () => {
+    // A worker without the pull-request task: the commit backfill runs alone to its end.
+    worker = await startIngestWorker(b.app, {}, 4, [SYNC_TASKS.pullRequests]);
+    const commitSteps = `'${BACKFILL_TASKS.tenant}', '${BACKFILL_TASKS.commits}', '${BACKFILL_TASKS.diffstats}'`;
+    await waitFor(async () => {
+      const { rows } = await b.admin.query(
+        `select count(*)::int as n from graphile_worker.jobs
+          where task_identifier in (${commitSteps}) and run_at < now() + interval '1 minute'`,
+      );
+      return rows[0].n === 0 && (await repositoryStatus(b))[0]?.commits_with_lines === 6413;
+    }, 'the line counts of every commit');
+    const [waiting] = await repositoryStatus(b);
+    assert.equal(waiting!.state, 'diffstats', 'not ready while the pull requests are missing');
+    assert.equal(waiting!.commits_known, 6413);
+    await worker.stop();
+
+    worker = await startIngestWorker(b.app);
+    const [ready] = await waitForReady(b);
+    assert.equal(ready!.commits_with_lines, 6413);
+    const { rows } = await b.admin.query('select count(*)::int as n from pull_requests');
+    assert.equal(rows[0].n, b.sim.repository('acme', 'express').pullRequests.size);
   });
 });

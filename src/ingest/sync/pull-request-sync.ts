@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { BudgetExhaustedError } from '../../bitbucket/budget';
 import { endpoints } from '../../bitbucket/endpoints';
-import { queuePullRequestChanges } from '../../analytics/change-queue';
+import { applyQueuedChangesNow, queuePullRequestChanges } from '../../analytics/change-queue';
 import { activitySchema, pullRequestSchema } from '../../bitbucket/schemas';
 import type { Trx } from '../../db/database';
 import {
@@ -11,8 +11,13 @@ import {
   upToDatePullRequests,
   type PullRequestRecord,
 } from '../../db/pull-request-store';
-import { findRepository, updateProgress, type RepositoryRecord } from '../../db/repository-store';
-import type { BackfillContext, RepositoryPayload } from '../backfill-jobs';
+import {
+  findRepository,
+  refreshEtas,
+  updateProgress,
+  type RepositoryRecord,
+} from '../../db/repository-store';
+import { markReadyIfComplete, type BackfillContext, type RepositoryPayload } from '../backfill-jobs';
 import { openTenantSession, type TenantSession } from '../tenant-client';
 import { mapConcurrent } from './concurrency';
 import { isNotFound } from './errors';
@@ -130,12 +135,17 @@ export async function backfillPullRequests(ctx: BackfillContext, payload: Reposi
         // The repository's row before the analytics job's (lock order, src/analytics/change-queue.ts).
         await savePullRequestCursor(trx, tenantId, repositoryId, page.next ?? null, ctx.now());
         await updateProgress(trx, tenantId, repositoryId, { requests: spentSinceLastRecord() }, ctx.now());
+        // The pass may end after the line counts: then it is the one that makes the repository ready.
+        const ready =
+          page.next === undefined && (await markReadyIfComplete(ctx, trx, tenantId, repositoryId));
+        if (ready) await refreshEtas(trx, tenantId, ctx.backfillRate);
         await saveAndCount(
           trx,
           tenantId,
           repositoryId,
           records.filter((r): r is PullRequestRecord => r !== null),
         );
+        if (ready) await applyQueuedChangesNow(trx, tenantId);
       });
       if (page.next === undefined) {
         ctx.logger.info({ tenantId, repositoryId }, 'pull requests backfilled');

@@ -69,8 +69,12 @@ export function IndexingSection({ state }: { state: Loadable<RepositoryStatus[]>
             </thead>
             <tbody>
               {repos.map((r) => {
-                const [label, tone] = STATE_LABEL[r.state];
                 const done = percent(r.commitsWithLines, r.commitsKnown);
+                // Every line counted, not ready yet: the pull-request pass is still running.
+                const [label, tone] =
+                  r.state === 'diffstats' && r.commitsWithLines >= r.commitsKnown
+                    ? ['Reading pull requests', 'inprogress']
+                    : STATE_LABEL[r.state];
                 return (
                   <tr key={r.uuid} data-testid="indexing-row">
                     <td>{r.fullName}</td>
