@@ -62,7 +62,7 @@ describe('backfill of the express history', () => {
     assert.ok(log.length / 6413 <= 1.011);
   });
 
-  it('runs the pull-request pass beside the commit listing, and no job fails on the way (their writes never deadlock)', async () => {
+  it('runs the pull-request pass beside the listing, and no job fails (their writes never deadlock)', async () => {
     await waitIdle(b);
     const at = (r: { at: string }) => Date.parse(r.at);
     const pages = b.sim.requestLog.filter((r) => r.path.endsWith('/commits'));
