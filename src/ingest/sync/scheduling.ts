@@ -21,7 +21,7 @@ const pushDiffstatsQueue = (tenantId: string) => `push-diffstats:${tenantId}`;
  */
 const pullRequestQueue = (tenantId: string) => `backfill-prs:${tenantId}`;
 
-/** Lower runs sooner. Pushes first; when workers are scarce, pull requests after listing (20), before diffstats (30). */
+/** Lower runs sooner. Pushes first; with few workers free, pull requests after listing (20), before diffstats (30). */
 const PRIORITY = { webhookRetry: -10, pushDiffstats: -5, pullRequests: 25 } as const;
 
 /** A delivery waits for the request budget: the same job again, once there is room. */
