@@ -16,6 +16,7 @@ import { listRepositories } from '../db/repository-store';
 import { createLogger, type Logger } from '../platform/logger';
 import { startSimulator, type Simulator } from '../simulator/index';
 import { bootstrap, type Runtime } from './bootstrap';
+import { handleShutdownSignals } from './signals';
 import { createWebApp, listenWeb } from './web';
 import { startWorker, type WorkerHandle } from './worker';
 
@@ -278,8 +279,7 @@ async function main() {
     stopping = true;
     void demo.stop().finally(() => process.exit(0));
   };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
+  handleShutdownSignals(shutdown);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config';
 import { createLogger } from '../platform/logger';
 import { initMonitoring } from '../platform/monitoring';
 import { bootstrap } from './bootstrap';
+import { handleShutdownSignals } from './signals';
 import type { WorkerHandle } from './worker';
 
 type Role = 'all' | 'web' | 'worker';
@@ -52,5 +53,4 @@ async function shutdown(signal: string) {
   await runtime.stop();
   process.exit(0);
 }
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+handleShutdownSignals((signal) => void shutdown(signal));
