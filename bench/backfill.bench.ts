@@ -141,7 +141,7 @@ async function zeroLatency(postgres: BenchPostgres) {
     const startedAt = Date.now();
     const start = performance.now();
     const done = await until(async () => (await repositoryState(admin))?.sync_state === 'ready', 600_000);
-    // Ready means every commit has its lines; the pull request pass may still be running: it is part of the run.
+    // Ready means every commit has its lines and the pull requests are in; the analytics upkeep may still run.
     await until(async () => (await pendingBackfillJobs(admin)) === 0, 600_000);
     const backfillMs = performance.now() - start;
     const cpuAfter = cpuOf();
