@@ -164,7 +164,8 @@ export async function mergeIdentities(trx: Trx, into: string, from: string[]): P
   const sources = new Set<number>();
   for (const key of from) sources.add(await requireRoot(trx, key));
   sources.delete(target);
-  if (sources.size === 0) throw new HttpError(400, 'nothing to merge: every identity is already the target');
+  if (sources.size === 0)
+    throw new HttpError('invalid_request', 'nothing to merge: every identity is already the target');
   const ids = [...sources];
   await trx('contributors')
     .whereIn('id', ids)

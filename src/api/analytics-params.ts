@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { StatsFilters } from '../analytics/scope';
 import { badRequest } from '../platform/errors';
+import { validate } from '../platform/validation';
 
 /**
  * Query-string parameters shared by the analytics endpoints (docs/openapi.json), validated with zod.
@@ -69,16 +70,11 @@ export const intervalParam = z.enum(['day', 'week', 'month']).default('week');
  * also checks since < until.
  */
 export function parseQuery<S extends z.ZodRawShape>(shape: S, query: unknown): z.infer<z.ZodObject<S>> {
-  const parsed = z.strictObject(shape).safeParse(query);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length > 0 ? issue.path.join('.') : 'query';
-    throw badRequest(`${where}: ${issue.message}`);
-  }
-  const data = parsed.data as { since?: string; until?: string };
+  const parsed = validate(z.strictObject(shape), query, 'query');
+  const data = parsed as { since?: string; until?: string };
   if (data.since !== undefined && data.until !== undefined && data.since >= data.until)
     throw badRequest('until: must be after since');
-  return parsed.data;
+  return parsed;
 }
 
 /** The analytics filters out of parsed common parameters. */

@@ -4,6 +4,7 @@ import { listAudit } from '../db/audit-log';
 import { deleteAllTenantData } from '../db/tenant-purge';
 import { requireConfigurePage } from '../connect/auth';
 import { HttpError } from '../platform/errors';
+import { validate } from '../platform/validation';
 import type { ApiDeps } from './api-router';
 
 const deleteBody = z.object({ confirm: z.string().min(1).max(512) });
@@ -27,11 +28,12 @@ export function dataRouter(deps: ApiDeps): Router {
   router.post('/data/delete', requireConfigurePage, json, async (req, res, next) => {
     try {
       const body = deleteBody.safeParse(req.body ?? {});
-      if (!body.success) throw new HttpError(400, 'confirm the deletion with the workspace name');
+      if (!body.success)
+        throw new HttpError('invalid_request', 'confirm the deletion with the workspace name');
       const viewer = res.locals.viewer!;
       const expected = viewer.tenant.workspaceSlug ?? viewer.tenant.clientKey;
       if (body.data.confirm !== expected)
-        throw new HttpError(400, 'the confirmation does not match the workspace');
+        throw new HttpError('invalid_request', 'the confirmation does not match the workspace');
       // Done within the request: one indexed DELETE per table, which PostgreSQL does in seconds even for large tenants.
       await deleteAllTenantData(deps.db, viewer.tenant.id, actorOf(viewer.accountId), deps.now());
       res.status(204).end();
@@ -42,14 +44,11 @@ export function dataRouter(deps: ApiDeps): Router {
 
   router.get('/audit', async (req, res, next) => {
     try {
-      const query = auditQuery.safeParse(req.query);
-      if (!query.success) throw new HttpError(400, 'limit must be 1..500 and before a positive id');
-      const entries = await deps.db.withTenant(res.locals.viewer!.tenant.id, (trx) =>
-        listAudit(trx, query.data),
-      );
+      const query = validate(auditQuery, req.query, 'query');
+      const entries = await deps.db.withTenant(res.locals.viewer!.tenant.id, (trx) => listAudit(trx, query));
       res.json({
         entries,
-        next: entries.length === query.data.limit ? (entries[entries.length - 1]?.id ?? null) : null,
+        next: entries.length === query.limit ? (entries[entries.length - 1]?.id ?? null) : null,
       });
     } catch (error) {
       next(error);

@@ -1,5 +1,6 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
+import { validate } from '../platform/validation';
 import { listIdentities, mergeIdentities, unmergeIdentity } from '../analytics/identities';
 import { enqueueRollupRebuild, rebuildPending } from '../analytics/rollup-rebuild';
 import {
@@ -16,7 +17,7 @@ import { validZone } from '../analytics/timezones';
 import { requireConfigurePage } from '../connect/auth';
 import { recordAudit } from '../db/audit-log';
 import type { Trx } from '../db/database';
-import { badRequest, notFound } from '../platform/errors';
+import { notFound } from '../platform/errors';
 import type { ApiDeps } from './api-router';
 import { contributorKey, repositoryUuid, route } from './analytics-params';
 import { actorOf } from './data-routes';
@@ -47,14 +48,7 @@ const mergeBody = z.strictObject({
   from: z.array(contributorKey).min(1, 'name at least one identity to merge').max(100),
 });
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badRequest(`${issue.path.length > 0 ? issue.path.join('.') : 'body'}: ${issue.message}`);
-  }
-  return parsed.data;
-}
+const parseBody = <T>(schema: z.ZodType<T>, body: unknown): T => validate(schema, body ?? {}, 'body');
 
 const present = (s: AnalyticsSettings) => ({
   timezone: s.timezone,

@@ -2,13 +2,13 @@ import express, { type Router } from 'express';
 import { requireConfigurePage } from '../connect/auth';
 import { z } from 'zod';
 import { activeConsent, grantConsent, MAX_CONSENT_DAYS, revokeConsent } from '../db/support-consent-store';
-import { HttpError } from '../platform/errors';
+import { plainText, validate } from '../platform/validation';
 import type { ApiDeps } from './api-router';
 import { actorOf } from './data-routes';
 
 const grantBody = z.object({
   days: z.number().int().min(1).max(MAX_CONSENT_DAYS),
-  reason: z.string().trim().min(3).max(500),
+  reason: plainText.trim().min(3).max(500),
 });
 
 /**
@@ -32,13 +32,11 @@ export function supportConsentRouter(deps: ApiDeps): Router {
 
   router.post('/support/consent', requireConfigurePage, json, async (req, res, next) => {
     try {
-      const body = grantBody.safeParse(req.body ?? {});
-      if (!body.success)
-        throw new HttpError(400, `days must be 1..${MAX_CONSENT_DAYS} and a reason of 3..500 characters`);
+      const body = validate(grantBody, req.body ?? {}, 'body');
       const viewer = res.locals.viewer!;
       const consent = await deps.db.withTenant(viewer.tenant.id, (trx) =>
         grantConsent(trx, viewer.tenant.id, {
-          ...body.data,
+          ...body,
           grantedBy: actorOf(viewer.accountId),
           now: deps.now(),
         }),

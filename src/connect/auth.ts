@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Tenant, TenantStore } from '../db/tenant-store';
+import { errorBody } from '../platform/error-codes';
 import { peek, qshOf, TokenError, verifyConnectToken, type ConnectClaims } from './jwt';
 
 /**
@@ -73,7 +74,7 @@ export async function authenticate(deps: AuthDeps, kind: TokenKind, req: Request
   }
   const { tenant } = found;
   if (kind !== 'lifecycle' && tenant.state !== 'installed')
-    throw new TokenError('Tally is not installed here');
+    throw new TokenError('Tally is not installed here', 'not_installed');
   if (kind === 'session' && claims.iss !== deps.appKey) throw new TokenError('not a Tally session token');
   if ((kind === 'lifecycle' || kind === 'webhook') && claims.aud !== undefined) {
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
@@ -92,7 +93,7 @@ export function requireConnectJwt(deps: AuthDeps, kind: TokenKind): RequestHandl
       },
       (error: unknown) => {
         if (error instanceof TokenError) {
-          res.status(401).json({ error: error.message });
+          res.status(401).json(errorBody(error.code, error.message));
         } else {
           next(error);
         }
@@ -107,5 +108,5 @@ export function requireConnectJwt(deps: AuthDeps, kind: TokenKind): RequestHandl
  */
 export const requireConfigurePage: RequestHandler = (_req, res, next) => {
   if (res.locals.viewer?.page === 'configure') return next();
-  res.status(403).json({ error: 'only workspace admins, on the configure page, may do this' });
+  res.status(403).json(errorBody('admin_only', 'only workspace admins, on the configure page, may do this'));
 };

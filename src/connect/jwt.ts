@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import * as atlassianJwt from 'atlassian-jwt';
 import jsonwebtoken from 'jsonwebtoken';
+import { HttpError } from '../platform/errors';
 
 /** Claims of the Connect JWTs Tally accepts (lifecycle, webhook, iframe page, session). */
 export interface ConnectClaims {
@@ -14,7 +15,16 @@ export interface ConnectClaims {
   tally_page?: string;
 }
 
-export class TokenError extends Error {}
+/** A refused token: always a 401, with `token_expired` when only the clock is against it. */
+export class TokenError extends HttpError {
+  constructor(
+    message: string,
+    code: 'unauthenticated' | 'token_expired' | 'not_installed' = 'unauthenticated',
+  ) {
+    super(code, message);
+    this.name = 'TokenError';
+  }
+}
 
 /** The header and claims without verification, or null when the token is not a JWT at all. */
 export function peek(token: string): { alg: string; claims: ConnectClaims } | null {
@@ -57,7 +67,9 @@ export function verifyConnectToken(token: string, secret: string, expectedQsh: s
       algorithms: ['HS256'],
     }) as ConnectClaims;
   } catch (error) {
-    throw new TokenError(error instanceof jsonwebtoken.TokenExpiredError ? 'token expired' : 'invalid token');
+    if (error instanceof jsonwebtoken.TokenExpiredError)
+      throw new TokenError('token expired', 'token_expired');
+    throw new TokenError('invalid token');
   }
   if (expectedQsh !== null && claims.qsh !== expectedQsh)
     throw new TokenError('query string hash does not match');

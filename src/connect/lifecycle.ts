@@ -1,12 +1,21 @@
-import express, { type Router } from 'express';
+import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
+import { errorBody } from '../platform/error-codes';
+import { badRequest, forbidden, HttpError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
+import { validate } from '../platform/validation';
 import type { TenantStore } from '../db/tenant-store';
 import { authenticate, type AuthDeps } from './auth';
 import { peek, TokenError } from './jwt';
 
 const MAX_TEXT = 2048;
-const text = (max = MAX_TEXT) => z.string().min(1).max(max);
+// Identifiers and URLs: no control characters at all (PostgreSQL text cannot hold NUL).
+const text = (max = MAX_TEXT) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[^\x00-\x1f\x7f]*$/, 'control characters are not allowed');
 
 /** Hosts that may install Tally: Bitbucket's, plus configured development hosts (`host` or `host:port`). */
 export function isAllowedHost(rawUrl: string, allowedHosts: string[], requireHttps: boolean): boolean {
@@ -52,11 +61,8 @@ export const uninstalledPayload = lifecycleBase.extend({
   eventType: z.literal('uninstalled'),
 });
 
-const reason = (error: z.ZodError) =>
-  error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
-    .join('; ');
+const refuse = (res: Response, error: HttpError) =>
+  void res.status(error.status).json(errorBody(error.code, error.message));
 
 export interface LifecycleDeps extends AuthDeps {
   tenants: TenantStore;
@@ -77,23 +83,19 @@ export function lifecycleRouter(deps: LifecycleDeps): Router {
 
   router.post('/installed', json, async (req, res, next) => {
     try {
-      const parsed = installedPayload.safeParse(req.body);
-      if (!parsed.success)
-        return void res.status(400).json({ error: `invalid install payload: ${reason(parsed.error)}` });
-      const body = parsed.data;
-      if (body.key !== deps.appKey)
-        return void res.status(400).json({ error: 'install payload is for another app' });
+      const body = validate(installedPayload, req.body, 'install payload');
+      if (body.key !== deps.appKey) throw badRequest('install payload is for another app');
       for (const field of ['baseUrl', 'baseApiUrl'] as const) {
         if (!isAllowedHost(body[field], deps.allowedHosts, deps.requireHttps)) {
           deps.logger.warn({ clientKey: body.clientKey, field }, 'install refused: host not allowed');
-          return void res.status(403).json({ error: `${field} is not a Bitbucket host` });
+          throw forbidden(`${field} is not a Bitbucket host`);
         }
       }
       const token = req.get('authorization');
       if (token) {
         const peeked = peek(token.replace(/^JWT\s+/i, ''));
         // ACE would fetch a public key from the network for RS256; Bitbucket never signs that way.
-        if (!peeked || peeked.alg !== 'HS256') return void res.status(401).json({ error: 'unsupported JWT' });
+        if (!peeked || peeked.alg !== 'HS256') throw new TokenError('unsupported JWT');
       }
       const existing = await deps.tenants.findByClientKey(body.clientKey);
       if (existing) {
@@ -104,25 +106,21 @@ export function lifecycleRouter(deps: LifecycleDeps): Router {
       deps.logger.info({ clientKey: body.clientKey, reinstall: Boolean(existing) }, 'install accepted');
       next(); // on to ACE's install route, which saves through the store adapter
     } catch (error) {
-      if (error instanceof TokenError) return void res.status(401).json({ error: error.message });
+      if (error instanceof HttpError) return refuse(res, error);
       next(error);
     }
   });
 
   router.post('/uninstalled', json, async (req, res, next) => {
     try {
-      const parsed = uninstalledPayload.safeParse(req.body);
-      if (!parsed.success) {
-        return void res.status(400).json({ error: `invalid uninstall payload: ${reason(parsed.error)}` });
-      }
+      const payload = validate(uninstalledPayload, req.body, 'uninstall payload');
       const viewer = await authenticate(deps, 'lifecycle', req);
-      if (viewer.tenant.clientKey !== parsed.data.clientKey)
-        throw new TokenError('JWT is for another client');
-      const tenant = await deps.tenants.markUninstalled(parsed.data.clientKey);
-      deps.logger.info({ clientKey: parsed.data.clientKey, deleteAfter: tenant?.deleteAfter }, 'uninstalled');
+      if (viewer.tenant.clientKey !== payload.clientKey) throw new TokenError('JWT is for another client');
+      const tenant = await deps.tenants.markUninstalled(payload.clientKey);
+      deps.logger.info({ clientKey: payload.clientKey, deleteAfter: tenant?.deleteAfter }, 'uninstalled');
       res.status(204).end();
     } catch (error) {
-      if (error instanceof TokenError) return void res.status(401).json({ error: error.message });
+      if (error instanceof HttpError) return refuse(res, error);
       next(error);
     }
   });

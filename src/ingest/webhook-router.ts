@@ -4,6 +4,7 @@ import { requireConnectJwt, type AuthDeps } from '../connect/auth';
 import type { Database } from '../db/database';
 import { DeliveryStore, UnstorableDeliveryError } from '../db/webhook-delivery-store';
 import { HttpError } from '../platform/errors';
+import { validate } from '../platform/validation';
 import type { Logger } from '../platform/logger';
 import { envelopeFor, isWebhookEvent, type WebhookEvent } from './webhook-payloads';
 
@@ -28,12 +29,6 @@ export function createDeliveryStore(db: Database): DeliveryStore {
 
 const deliveryId = z.string().trim().min(1).max(128);
 
-const reason = (error: z.ZodError) =>
-  error.issues
-    .slice(0, 2)
-    .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
-    .join('; ');
-
 /**
  * One route per descriptor webhook: verify the Connect JWT, validate the envelope, then store the delivery and
  * enqueue its job in one transaction (shared with the deliveries that arrive meanwhile: group commit), and only
@@ -54,26 +49,26 @@ export function webhookRouter(deps: WebhookDeps, routes: WebhookRoute[]): Router
         try {
           const headerEvent = req.get('x-event-key');
           if (headerEvent !== undefined && headerEvent !== event)
-            throw new HttpError(400, 'X-Event-Key does not match');
-          const id = deliveryId.safeParse(req.get('x-request-uuid'));
-          if (!id.success) throw new HttpError(400, 'X-Request-UUID header missing or invalid');
-          const parsed = envelope.safeParse(req.body);
-          if (!parsed.success) throw new HttpError(400, `invalid ${event} payload: ${reason(parsed.error)}`);
+            throw new HttpError('invalid_request', 'X-Event-Key does not match');
+          const requestUuid = validate(deliveryId, req.get('x-request-uuid'), 'X-Request-UUID');
+          const payload = validate(envelope, req.body, `${event} payload`);
           const tenantId = res.locals.viewer!.tenant.id;
-          const payloadJson = JSON.stringify(parsed.data.data);
+          const payloadJson = JSON.stringify(payload.data);
           const attempt = Number.parseInt(req.get('x-attempt-number') ?? '1', 10);
           const stored = await deps.deliveries.record({
             tenantId,
-            requestUuid: id.data,
+            requestUuid,
             event,
             hookUuid: req.get('x-hook-uuid')?.slice(0, 128) ?? null,
             attempt: Number.isSafeInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : 1,
             payloadJson,
           });
-          deps.logger.info({ tenantId, event, requestUuid: id.data, duplicate: !stored }, 'webhook stored');
+          deps.logger.info({ tenantId, event, requestUuid, duplicate: !stored }, 'webhook stored');
           res.status(204).end();
         } catch (error) {
-          next(error instanceof UnstorableDeliveryError ? new HttpError(400, error.message) : error);
+          next(
+            error instanceof UnstorableDeliveryError ? new HttpError('invalid_text', error.message) : error,
+          );
         }
       },
     );

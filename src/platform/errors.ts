@@ -1,16 +1,22 @@
-/** An error that maps to an HTTP answer with a short, safe reason. */
+import { ERROR_CODES, type ErrorCode } from './error-codes';
+
+/** An error that maps to an HTTP answer with a stable code and a short, safe reason. */
 export class HttpError extends Error {
+  readonly status: number;
   constructor(
-    readonly status: number,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
   ) {
     super(message);
     this.name = 'HttpError';
+    this.status = ERROR_CODES[code].status;
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new HttpError(400, message, details);
-export const unauthorized = (message = 'Unauthorized') => new HttpError(401, message);
-export const forbidden = (message = 'Forbidden') => new HttpError(403, message);
-export const notFound = (message = 'Not found') => new HttpError(404, message);
+export const badRequest = (message: string, details?: unknown) =>
+  new HttpError('invalid_request', message, details);
+export const unauthorized = (message = 'Unauthorized') => new HttpError('unauthenticated', message);
+export const forbidden = (message = 'Forbidden', code: 'admin_only' | 'outside_scope' = 'outside_scope') =>
+  new HttpError(code, message);
+export const notFound = (message = 'Not found') => new HttpError('not_found', message);

@@ -155,7 +155,7 @@ describe('analytics API', () => {
           const res = await f.api.get(endpoint, { [param]: value });
           const body = await res.text();
           assert.equal(res.status, 400, `${endpoint}?${param}=${JSON.stringify(value)}: ${body}`);
-          assert.equal(typeof JSON.parse(body).error, 'string');
+          assert.equal(typeof JSON.parse(body).error.code, 'string');
         }),
         { numRuns: 40 },
       );

@@ -156,7 +156,7 @@ describe('contributor identities', () => {
     ]) {
       const res = await f.admin.send('POST', '/identities/merge', body);
       assert.equal(res.status, 400, JSON.stringify(body));
-      assert.equal(typeof (await res.json()).error, 'string');
+      assert.equal(typeof (await res.json()).error.code, 'string');
     }
     const self = await f.admin.send('POST', '/identities/merge', {
       into: 'a:acc-alice',

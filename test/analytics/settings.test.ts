@@ -81,7 +81,7 @@ describe('analytics settings', () => {
         const res = await client.send(method, path, body);
         const text = await res.text();
         assert.equal(res.status, 403, `${method} ${path}: ${text}`);
-        assert.match(JSON.parse(text).error, /configure page/);
+        assert.equal(JSON.parse(text).error.code, 'admin_only');
       }
       for (const path of [
         '/settings',

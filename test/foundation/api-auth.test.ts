@@ -63,7 +63,7 @@ describe('API and page authentication', () => {
     for (const [name, token] of Object.entries(cases)) {
       const res = await me(token);
       assert.equal(res.status, 401, name);
-      assert.equal(typeof (await res.json()).error, 'string');
+      assert.equal(typeof (await res.json()).error.code, 'string');
     }
     const plain = await fetch(`${app.url}/api/v1/me`, { headers: { authorization: 'Bearer abc' } });
     assert.equal(plain.status, 401);

@@ -182,7 +182,7 @@ describe('lifecycle', () => {
           res.status >= 400 && res.status < 500,
           `${path} ${JSON.stringify(body).slice(0, 60)} → ${res.status}`,
         );
-        const reason = JSON.parse(res.text).error;
+        const reason = JSON.parse(res.text).error.message;
         assert.equal(typeof reason, 'string');
         assert.ok(reason.length < 300);
       }

@@ -132,7 +132,7 @@ describe('webhook intake', () => {
     ]);
     for (const res of rejected) {
       assert.equal(res.status, 400);
-      assert.match(JSON.parse(res.body).error, /cannot be stored/);
+      assert.match(JSON.parse(res.body).error.message, /cannot be stored/);
     }
     assert.deepEqual(
       accepted.map((r) => r.status),
@@ -202,7 +202,7 @@ describe('webhook intake', () => {
     for (const [body, headers] of cases) {
       const res = await deliver(app.url, ws, '/webhooks/repo-push', 'repo:push', body, headers);
       assert.ok(res.status >= 400 && res.status < 500, `${body.slice(0, 50)} → ${res.status}`);
-      assert.ok(JSON.parse(res.body).error.length < 300);
+      assert.ok(JSON.parse(res.body).error.message.length < 300);
     }
     assert.deepEqual(await counts(), before);
   });

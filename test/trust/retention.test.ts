@@ -189,7 +189,7 @@ describe('an admin deletes all data from the configure page', () => {
     for (const body of [{}, { confirm: 'wrong' }, { confirm: 'DELETE-ME' }, 'not json', { confirm: 42 }]) {
       const res = await remove(body);
       assert.equal(res.status, 400, JSON.stringify(body));
-      assert.equal(typeof (await res.json()).error, 'string');
+      assert.equal(typeof (await res.json()).error.code, 'string');
     }
     assert.deepEqual(await tenantRowCounts(app.database.adminUrl, tenantId), before);
   });

@@ -180,7 +180,7 @@ describe('support access needs the tenant admin’s consent, enforced in the dat
     ]) {
       const res = await api(wsB, 'POST', '/support/consent', body);
       assert.equal(res.status, 400, JSON.stringify(body));
-      assert.equal(typeof (await res.json()).error, 'string');
+      assert.equal(typeof (await res.json()).error.code, 'string');
     }
     assert.deepEqual(await (await api(wsB, 'GET', '/support/consent')).json(), { consent: null });
     await api(wsB, 'POST', '/support/consent', { days: 7, reason: 'first' });

@@ -8,9 +8,11 @@ export class SessionExpiredError extends Error {
   }
 }
 
+/** An error answer: `code` is the server's stable error code (docs/openapi.json `ErrorCode`); branch on it. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
+    readonly code: string,
     message: string,
   ) {
     super(message);
@@ -80,13 +82,15 @@ export function createApiClient(
     }
     if (!res.ok) {
       let reason = `${res.status} ${res.statusText}`.trim();
+      let code = res.status >= 500 ? 'internal_error' : 'invalid_request';
       try {
-        const body = (await res.json()) as { error?: unknown };
-        if (typeof body.error === 'string') reason = body.error;
+        const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
+        if (typeof body.error?.message === 'string') reason = body.error.message;
+        if (typeof body.error?.code === 'string') code = body.error.code;
       } catch {
         // Not JSON: keep the status line.
       }
-      throw new ApiError(res.status, reason);
+      throw new ApiError(res.status, code, reason);
     }
     return res;
   }
