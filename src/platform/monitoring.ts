@@ -24,6 +24,47 @@ export function scrubSecrets<T>(value: T): T {
   return value;
 }
 
+/**
+ * What the SDK may collect. Its defaults send request bodies (an install's `sharedSecret`, a webhook's authors and
+ * emails), cookies, every header, the query string (`?jwt=`), the client's IP address and stack-frame local
+ * variables: none of that leaves. Method, path and these few headers are enough to find a fault.
+ */
+const SAFE_HEADERS = ['content-type', 'content-length', 'user-agent', 'x-request-id', 'x-event-key'];
+const DATA_COLLECTION: SentryModule.NodeOptions['dataCollection'] = {
+  httpBodies: [],
+  cookies: false,
+  httpHeaders: { request: { allow: SAFE_HEADERS }, response: false },
+  urlQueryParams: false,
+  userInfo: false,
+  stackFrameVariables: false,
+  databaseQueryData: false,
+  queues: false,
+};
+
+/**
+ * The same rule applied to the finished event, whatever set it (an integration, a scope, a library): no body, no
+ * cookies, no query string, only the safe headers. Exported for tests.
+ */
+export function dropRequestData(event: SentryModule.ErrorEvent): SentryModule.ErrorEvent {
+  if (!event.request) return event;
+  const {
+    data: _data,
+    cookies: _cookies,
+    query_string: _query,
+    env: _env,
+    headers,
+    url,
+    ...rest
+  } = event.request;
+  const safeHeaders = Object.entries(headers ?? {}).filter(([name]) =>
+    SAFE_HEADERS.includes(name.toLowerCase()),
+  );
+  return {
+    ...event,
+    request: { ...rest, url: url?.split('?')[0], headers: Object.fromEntries(safeHeaders) },
+  };
+}
+
 /** Sentry once configured. Loaded only then: its instrumentation adds about 70 MB to every process. */
 let sentryModule: typeof SentryModule | undefined;
 
@@ -53,7 +94,8 @@ export async function initMonitoring(
     Sentry.init({
       dsn: options.sentryDsn,
       environment: options.environment,
-      beforeSend: (event) => scrubSecrets(event),
+      dataCollection: DATA_COLLECTION,
+      beforeSend: (event) => scrubSecrets(dropRequestData(event)),
       beforeBreadcrumb: (crumb) => scrubSecrets(crumb),
     });
     sentry = true;

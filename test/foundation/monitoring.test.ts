@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import { gunzipSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import * as Sentry from '@sentry/node';
 import { createLogger } from '../../src/platform/logger';
 import { captureError, initMonitoring } from '../../src/platform/monitoring';
+import { startSentryStandIn } from '../support/sentry';
 
 describe('monitoring', () => {
   it('is silent when not configured', async () => {
@@ -18,22 +17,11 @@ describe('monitoring', () => {
   });
 
   it('reports errors to the configured Sentry DSN with secrets scrubbed', async () => {
-    const bodies: string[] = [];
-    const sentry = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        bodies.push((req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8'));
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => sentry.listen(0, '127.0.0.1', () => resolve()));
-    const port = (sentry.address() as { port: number }).port;
+    const sentry = await startSentryStandIn();
     try {
       const state = await initMonitoring(
         {
-          sentryDsn: `http://publickey@127.0.0.1:${port}/1`,
+          sentryDsn: sentry.dsn,
           environment: 'test',
           datadog: { enabled: false },
         },
@@ -47,14 +35,14 @@ describe('monitoring', () => {
       Sentry.setExtra('url', `https://tally/pages/x?jwt=${jwt}`);
       captureError(new Error('boom'));
       await Sentry.flush(5000);
-      const all = bodies.join('\n');
+      const all = sentry.envelopes.join('\n');
       assert.match(all, /boom/);
       assert.ok(!all.includes(secret));
       assert.ok(!all.includes(jwt));
       assert.match(all, /\[redacted\]/);
     } finally {
       await Sentry.close();
-      sentry.close();
+      await sentry.close();
     }
   });
 });
