@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { tenantTables, textColumns, type TextColumn } from './catalog';
 import type { Database, Trx } from './database';
+import { PAYLOAD_NAME_KEYS, personalColumns, type PersonalColumn } from './personal-data-columns';
 
 /**
  * Erasure of one person's personal data in one tenant (GDPR), on request or when Atlassian reports the account
  * closed. The person is found by account id or email and expanded to everything Tally links to them (contributor
- * identity, other emails, Bitbucket uuid, the names they committed under). Every occurrence of those values in
- * every text, json and text[] column of every tenant table (found from the catalog) is replaced by one random
- * token such as `erased-3f9a1c2b7d4e`: rows and counts stay, grouped under the token, but the person is gone.
+ * identity, other emails, Bitbucket uuid, the names they committed under). Those values are replaced in the
+ * personal columns (personal-data-columns.ts: names, emails, ids, free text; never keys, refs, paths or settings)
+ * by one random token such as `erased-3f9a1c2b7d4e`: rows and counts stay, grouped under the token, but the
+ * person is gone.
  * The token is random, not a hash, so it cannot be turned back into the email by guessing.
  */
 
@@ -85,7 +87,8 @@ export async function erasePerson(
     const replace = replacer(result.identity, token);
     const tenant = await trx('tenants').where({ id: tenantId }).first('client_info');
     if (tenant) {
-      const scrubbed = replace.json(tenant.client_info);
+      // The registry's one personal column (personal-data-columns.ts).
+      const scrubbed = replace.json(tenant.client_info, new Set(PAYLOAD_NAME_KEYS));
       if (JSON.stringify(scrubbed) !== JSON.stringify(tenant.client_info))
         await trx('tenants')
           .where({ id: tenantId })
@@ -188,18 +191,28 @@ async function findIdentity(trx: Trx, tenantId: string, request: ErasureRequest)
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const bare = (uuid: string) => uuid.replace(/^\{|\}$/g, '');
+const alternation = (values: string[]) =>
+  [...values]
+    .sort((a, b) => b.length - a.length)
+    .map(escapeRegex)
+    .join('|');
 
 interface Replacer {
+  /** A column whose whole value is one person's identifier or name (`value` in personal-data-columns.ts). */
+  value(value: string): string;
+  /** Free text. */
   text(value: string): string;
-  json(value: unknown): unknown;
+  /** A JSON document: string values only, names only under nameKeys. */
+  json(value: unknown, nameKeys: ReadonlySet<string>): unknown;
   /** Lower-cased fragments any affected value contains (a cheap SQL pre-filter). */
   needles: string[];
 }
 
 /**
- * Replaces the person's values with the token: ids, uuids and emails anywhere in a string (case-insensitive),
- * names only as whole words. With several ids or emails each gets its own numbered token, so values that must
- * stay unique (an email key, a participant's uuid) stay unique.
+ * Replaces the person's values with the token: emails, account ids and uuids wherever they occur (case-insensitive,
+ * an email or id only where it is not part of a longer one), names as whole words or whole values. With several
+ * ids or emails each gets its own numbered token, so values that must stay unique (an email key, a participant's
+ * uuid) stay unique.
  */
 function replacer(identity: Identity, token: string): Replacer {
   const literal = new Map<string, string>();
@@ -218,36 +231,68 @@ function replacer(identity: Identity, token: string): Replacer {
     (v) => v,
   );
   numbered(identity.uuids, (t) => t, bare);
-  const literals = [...literal.keys()].filter(Boolean).sort((a, b) => b.length - a.length);
-  const literalPattern = literals.length ? new RegExp(literals.map(escapeRegex).join('|'), 'giu') : null;
-  const names = [...identity.names].sort((a, b) => b.length - a.length);
+  const emails = [...identity.emails].filter(Boolean);
+  const ids = [...identity.accountIds].filter(Boolean);
+  const uuids = [...identity.uuids].map(bare).filter(Boolean);
+  // Uuids need no boundary: links carry them URL-encoded (`%7B…%7D`), and no other value contains one.
+  const literalPattern = new RegExp(
+    [
+      emails.length
+        ? `(?<![\\p{L}\\p{N}_.+%-])(?:${alternation(emails)})(?![\\p{L}\\p{N}_-]|\\.[\\p{L}\\p{N}])`
+        : '',
+      ids.length ? `(?<![\\p{L}\\p{N}_])(?:${alternation(ids)})(?![\\p{L}\\p{N}_])` : '',
+      uuids.length ? `(?:${alternation(uuids)})` : '',
+    ]
+      .filter(Boolean)
+      .join('|') || '(?!)',
+    'giu',
+  );
+  const names = [...identity.names];
+  const lowerNames = new Set(names.map((n) => n.trim().toLowerCase()));
   const namePattern = names.length
-    ? new RegExp(`(?<![\\p{L}\\p{N}_])(?:${names.map(escapeRegex).join('|')})(?![\\p{L}\\p{N}_])`, 'giu')
+    ? new RegExp(`(?<![\\p{L}\\p{N}_])(?:${alternation(names)})(?![\\p{L}\\p{N}_])`, 'giu')
     : null;
+  const literals = (value: string) =>
+    value.replace(literalPattern, (m) => literal.get(m.toLowerCase()) ?? token);
   const text = (value: string) => {
-    let out = literalPattern
-      ? value.replace(literalPattern, (m) => literal.get(m.toLowerCase()) ?? token)
-      : value;
-    if (namePattern) out = out.replace(namePattern, token);
-    return out;
+    const out = literals(value);
+    return namePattern ? out.replace(namePattern, token) : out;
   };
-  const json = (value: unknown): unknown => {
-    if (typeof value === 'string') return text(value);
-    if (Array.isArray(value)) return value.map(json);
+  const json = (value: unknown, nameKeys: ReadonlySet<string>, key = ''): unknown => {
+    if (typeof value === 'string') return nameKeys.has(key) ? text(value) : literals(value);
+    if (Array.isArray(value)) return value.map((v) => json(v, nameKeys, key));
     if (value && typeof value === 'object')
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [text(k), json(v)]));
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, json(v, nameKeys, k)]));
     return value;
   };
-  const needles = [...literals, ...names.map((n) => n.toLowerCase())];
-  return { text, json, needles };
+  return {
+    value: (value) => (lowerNames.has(value.trim().toLowerCase()) ? token : literals(value)),
+    text,
+    json: (value, nameKeys) => json(value, nameKeys),
+    needles: [...literal.keys(), ...names.map((n) => n.toLowerCase())].filter(Boolean),
+  };
 }
 
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, '\\$&');
 
+interface ScrubColumn extends TextColumn {
+  rule: PersonalColumn;
+}
+
+/** The table's personal columns (personal-data-columns.ts) with their SQL types from the catalog. */
+async function scrubColumns(trx: Trx, table: string): Promise<ScrubColumn[]> {
+  const personal = new Map(personalColumns(table));
+  if (personal.size === 0) return [];
+  return (await textColumns(trx, table)).flatMap((c) => {
+    const rule = personal.get(c.column);
+    return rule ? [{ ...c, rule }] : [];
+  });
+}
+
 /** Rewrites every affected row of one table; rows are addressed by ctid (stable within this transaction). */
 async function scrubTable(trx: Trx, tenantId: string, table: string, replace: Replacer): Promise<number> {
   if (replace.needles.length === 0) return 0;
-  const columns = await textColumns(trx, table);
+  const columns = await scrubColumns(trx, table);
   if (columns.length === 0) return 0;
   const patterns = replace.needles.map((n) => `%${likeEscape(n)}%`);
   // For json the needle is searched in the JSON text: good enough as a pre-filter, the walk decides.
@@ -278,18 +323,20 @@ async function scrubTable(trx: Trx, tenantId: string, table: string, replace: Re
 }
 
 /** The scrubbed value, or undefined when nothing in it changes. */
-function scrubValue(column: TextColumn, value: unknown, replace: Replacer): unknown {
-  if (column.kind === 'text') {
-    const next = replace.text(String(value));
-    return next === value ? undefined : next;
+function scrubValue(column: ScrubColumn, value: unknown, replace: Replacer): unknown {
+  const { rule } = column;
+  if (rule.personal === 'json') {
+    const next = replace.json(value, new Set(rule.nameKeys));
+    return JSON.stringify(next) === JSON.stringify(value) ? undefined : JSON.stringify(next);
   }
+  const one = rule.personal === 'value' ? replace.value : replace.text;
   if (column.kind === 'text[]') {
-    const list = value as string[];
-    const next = list.map((v) => (v === null ? v : replace.text(v)));
+    const list = value as (string | null)[];
+    const next = list.map((v) => (v === null ? v : one(v)));
     return next.some((v, i) => v !== list[i]) ? next : undefined;
   }
-  const next = replace.json(value);
-  return JSON.stringify(next) === JSON.stringify(value) ? undefined : JSON.stringify(next);
+  const next = one(String(value));
+  return next === value ? undefined : next;
 }
 
 const cast = (column: TextColumn) =>
