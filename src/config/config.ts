@@ -44,6 +44,8 @@ const baseSchema = z.object({
   PERSONAL_DATA_REPORTING_URL: z.url().default('https://api.atlassian.com'),
   BACKUP_ENCRYPTION_KEY: z.string().optional(),
   SUPPORT_DATABASE_URL: z.url().optional(),
+  PG_DUMP_PATH: z.string().min(1).optional(),
+  PG_RESTORE_PATH: z.string().min(1).optional(),
 });
 
 const configSchema = baseSchema.transform((env) => ({
@@ -65,6 +67,7 @@ const configSchema = baseSchema.transform((env) => ({
   backupEncryptionKey:
     env.BACKUP_ENCRYPTION_KEY === undefined ? undefined : (parseKey(env.BACKUP_ENCRYPTION_KEY) as Buffer),
   supportDatabaseUrl: env.SUPPORT_DATABASE_URL,
+  pgTools: { pgDump: env.PG_DUMP_PATH, pgRestore: env.PG_RESTORE_PATH },
 }));
 
 /** A 32-byte key from 64 hex characters or base64; null when it is anything else. */

@@ -7,10 +7,17 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { decryptStream, encryptStream } from '../platform/encrypted-stream';
 import { createKnex } from './database';
+import { findPgTool, serverMajor } from './pg-tools';
 import { ensureSupportRole } from './support-access';
 
+/** Explicit pg_dump / pg_restore binaries (PG_DUMP_PATH, PG_RESTORE_PATH); otherwise found by pg-tools.ts. */
+export interface PgToolPaths {
+  pgDump?: string;
+  pgRestore?: string;
+}
+
 /**
- * Encrypted logical backups with Debian's pg_dump/pg_restore (custom format, same major version as the server).
+ * Encrypted logical backups with pg_dump/pg_restore (custom format) of the server's major version (pg-tools.ts).
  * The role in the URL must read every row: a superuser, or a role with BYPASSRLS (e.g. pg_read_all_data + BYPASSRLS);
  * pg_dump refuses to dump a table whose row-level security would hide rows from it.
  */
@@ -42,10 +49,16 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv) {
 }
 
 /** Dumps the database to `file`, encrypted; written under a temporary name and renamed when complete. */
-export async function backupDatabase(adminUrl: string, file: string, key: Buffer): Promise<void> {
+export async function backupDatabase(
+  adminUrl: string,
+  file: string,
+  key: Buffer,
+  tools: PgToolPaths = {},
+): Promise<void> {
+  const pgDump = await findPgTool('pg_dump', await serverMajor(adminUrl), { explicit: tools.pgDump });
   const { dbname, env } = libpq(adminUrl);
   const partial = `${file}.partial`;
-  const dump = run('pg_dump', ['--format=custom', '--no-password', `--dbname=${dbname}`], env);
+  const dump = run(pgDump, ['--format=custom', '--no-password', `--dbname=${dbname}`], env);
   try {
     await Promise.all([
       pipeline(dump.child.stdout, encryptStream(key), createWriteStream(partial, { mode: 0o600 })),
@@ -78,12 +91,20 @@ export async function userRelationCount(adminUrl: string): Promise<number> {
  * Restores `file` into the empty database at adminUrl, in one transaction (all or nothing).
  * The backup is decrypted to a private scratch file first and restored only once its tag checks out.
  */
-export async function restoreDatabase(adminUrl: string, file: string, key: Buffer): Promise<void> {
+export async function restoreDatabase(
+  adminUrl: string,
+  file: string,
+  key: Buffer,
+  tools: PgToolPaths = {},
+): Promise<void> {
   const existing = await userRelationCount(adminUrl);
   if (existing > 0)
     throw new RestoreRefused(
       `the target database is not empty (${existing} relations): restore only into an empty one`,
     );
+  const pgRestore = await findPgTool('pg_restore', await serverMajor(adminUrl), {
+    explicit: tools.pgRestore,
+  });
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'tally-restore-'));
   try {
     const plain = path.join(scratch, 'dump');
@@ -97,7 +118,7 @@ export async function restoreDatabase(adminUrl: string, file: string, key: Buffe
     }
     const { dbname, env } = libpq(adminUrl);
     const restore = run(
-      'pg_restore',
+      pgRestore,
       ['--exit-on-error', '--single-transaction', '--no-password', `--dbname=${dbname}`, plain],
       env,
     );

@@ -11,7 +11,7 @@ if (!file || !config.databaseAdminUrl || !config.backupEncryptionKey) {
   process.exit(2);
 }
 try {
-  await backupDatabase(config.databaseAdminUrl, file, config.backupEncryptionKey);
+  await backupDatabase(config.databaseAdminUrl, file, config.backupEncryptionKey, config.pgTools);
   process.stdout.write(`Backup written to ${file}\n`);
 } catch (error) {
   process.stderr.write(`Backup failed: ${(error as Error).message}\n`);

@@ -11,7 +11,7 @@ if (!file || !config.databaseAdminUrl || !config.backupEncryptionKey) {
   process.exit(2);
 }
 try {
-  await restoreDatabase(config.databaseAdminUrl, file, config.backupEncryptionKey);
+  await restoreDatabase(config.databaseAdminUrl, file, config.backupEncryptionKey, config.pgTools);
   process.stdout.write(`Restored ${file}\n`);
 } catch (error) {
   const refused = error instanceof RestoreRefused;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -139,6 +139,21 @@ describe('encrypted backup and restore', () => {
       assert.match(out.stderr, /corrupt or was encrypted with another key/);
       assert.deepEqual(await fingerprint(target), {}, 'the target stays empty');
     }
+  });
+
+  it('refuses a pg_dump of another major, naming both versions and the package', async () => {
+    const standIn = path.join(dir, 'pg_dump');
+    writeFileSync(standIn, '#!/bin/sh\necho "pg_dump (PostgreSQL) 18.1"\n', { mode: 0o755 });
+    const file = path.join(dir, 'other-major.backup');
+    const out = await cli('backup', file, {
+      DATABASE_ADMIN_URL: source.adminUrl,
+      BACKUP_ENCRYPTION_KEY: key,
+      PG_DUMP_PATH: standIn,
+    });
+    assert.equal(out.code, 1);
+    assert.match(out.stderr, /PG_DUMP_PATH=.* is pg_dump 18, but the server is PostgreSQL 15/);
+    assert.match(out.stderr, /postgresql-client-15/);
+    assert.equal(existsSync(file) || existsSync(`${file}.partial`), false, 'nothing written');
   });
 
   it('needs a key and a file', async () => {
