@@ -1,13 +1,19 @@
 import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
+import { HttpError } from '../platform/errors';
 import { addDays, sourceFor, type Scope } from './scope';
 
 export type Interval = 'day' | 'week' | 'month';
 
+/** The most periods a series answers: ten years of days (whatever the interval), so an answer stays small. */
+export const MAX_SERIES_BUCKETS = 3653;
+
 /**
  * Totals per local period, every period present (zeros for quiet ones): from `since` to the day before `until`
  * when given, else from the first to the last period with data. `aggregates` maps output columns to aggregate
- * expressions over `rows`, a subquery with a timestamptz column `at`.
+ * expressions over `rows`, a subquery with a timestamptz column `at`. A series of more than MAX_SERIES_BUCKETS
+ * periods is refused (range_too_large): the statement counts the periods before generating any, so a range of
+ * thousands of years costs no more than the data in it.
  */
 export async function densePeriods<T>(
   trx: Trx,
@@ -28,15 +34,43 @@ export async function densePeriods<T>(
        select coalesce(date_trunc(?, ?::timestamp), min(period)) as lo,
               coalesce(date_trunc(?, ?::timestamp), max(period)) as hi
          from agg
+     ),
+     size as (
+       select lo, hi, case ?::text
+                when 'day' then hi::date - lo::date
+                when 'week' then (hi::date - lo::date) / 7
+                else (extract(year from hi) - extract(year from lo)) * 12 + extract(month from hi) - extract(month from lo)
+              end::bigint + 1 as buckets
+         from bounds
      )
-     select to_char(g.period, 'YYYY-MM-DD') as period,
+     select to_char(g.period, 'YYYY-MM-DD') as period, size.buckets as series_buckets,
             ${names.map((n) => `coalesce(a.${n}, 0)::bigint as ${n}`).join(', ')}
-       from bounds cross join generate_series(bounds.lo, bounds.hi, ?::interval) as g(period)
+       from size
+      cross join generate_series(size.lo, case when size.buckets <= ? then size.hi else size.lo end, ?::interval) as g(period)
        left join agg a on a.period = g.period
       order by g.period`,
-    [interval, scope.timezone, ...rows.bindings, interval, scope.since, interval, last, `1 ${interval}`],
+    [
+      interval,
+      scope.timezone,
+      ...rows.bindings,
+      interval,
+      scope.since,
+      interval,
+      last,
+      interval,
+      MAX_SERIES_BUCKETS,
+      `1 ${interval}`,
+    ],
   );
-  return out as (T & { period: string })[];
+  const buckets = (out[0] as { series_buckets?: number } | undefined)?.series_buckets ?? 0;
+  if (buckets > MAX_SERIES_BUCKETS)
+    throw new HttpError(
+      'range_too_large',
+      `a series has at most ${MAX_SERIES_BUCKETS} periods (ten years of days); this one would have ${buckets}: narrow since/until or take a longer interval`,
+    );
+  return (out as (T & { period: string; series_buckets?: number })[]).map(
+    ({ series_buckets: _b, ...point }) => point as T & { period: string },
+  );
 }
 
 export interface PeriodTotals {
