@@ -1,6 +1,6 @@
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
-import { validate } from '../platform/validation';
+import { noControlText, validate } from '../platform/validation';
 import { listIdentities, mergeIdentities, unmergeIdentity } from '../analytics/identities';
 import { enqueueRollupRebuild, rebuildPending } from '../analytics/rollup-rebuild';
 import {
@@ -23,18 +23,18 @@ import { contributorKey, repositoryUuid, route } from './analytics-params';
 import { actorOf } from './data-routes';
 
 const pathPatterns = z
-  .array(z.string().min(1).max(300, 'a pattern has at most 300 characters'))
+  .array(noControlText.min(1).max(300, 'a pattern has at most 300 characters'))
   .max(500, 'at most 500 patterns')
   .superRefine((patterns, ctx) => {
     for (const problem of patternProblems(patterns)) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 const botPatterns = z
-  .array(z.string().trim().min(2, 'a bot pattern has at least 2 characters').max(200))
+  .array(noControlText.trim().min(2, 'a bot pattern has at least 2 characters').max(200))
   .max(200, 'at most 200 bot patterns');
 
 const settingsBody = z.strictObject({
-  timezone: z.string().min(1).max(64).optional(),
+  timezone: noControlText.min(1).max(64).optional(),
   path_exclusions: pathPatterns.optional(),
   default_path_exclusions: z.boolean().optional(),
   bot_patterns: botPatterns.optional(),

@@ -1,7 +1,9 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import * as atlassianJwt from 'atlassian-jwt';
 import jsonwebtoken from 'jsonwebtoken';
+import { z } from 'zod';
 import { HttpError } from '../platform/errors';
+import { noControlText } from '../platform/validation';
 
 /** Claims of the Connect JWTs Tally accepts (lifecycle, webhook, iframe page, session). */
 export interface ConnectClaims {
@@ -26,13 +28,28 @@ export class TokenError extends HttpError {
   }
 }
 
-/** The header and claims without verification, or null when the token is not a JWT at all. */
+/**
+ * The claims Tally reads, checked before any of them reaches the database (a clientKey with a NUL in it would
+ * fail there): strings of sane length without control characters. Other claims pass through unchecked.
+ */
+const claim = noControlText.max(1024);
+const claimsShape = z
+  .object({
+    iss: claim,
+    sub: claim.optional(),
+    aud: z.union([claim, z.array(claim).max(16)]).optional(),
+    qsh: claim.optional(),
+    tally_page: claim.optional(),
+  })
+  .loose();
+
+/** The header and claims without verification, or null when the token is not a JWT at all or its claims are odd. */
 export function peek(token: string): { alg: string; claims: ConnectClaims } | null {
   const decoded = jsonwebtoken.decode(token, { complete: true });
   if (!decoded || typeof decoded.payload !== 'object' || decoded.payload === null) return null;
-  const claims = decoded.payload as Partial<ConnectClaims>;
-  if (typeof claims.iss !== 'string') return null;
-  return { alg: decoded.header.alg, claims: claims as ConnectClaims };
+  const claims = claimsShape.safeParse(decoded.payload);
+  if (!claims.success) return null;
+  return { alg: decoded.header.alg, claims: claims.data as ConnectClaims };
 }
 
 /** The qsh of a request, exactly as atlassian-jwt (and so Bitbucket) computes it: jwt param dropped, query sorted. */

@@ -1,24 +1,26 @@
 import { z } from 'zod';
+import { noControlText, plainText } from '../platform/validation';
 
 /**
  * The parts of Bitbucket's webhook payloads (reference §5) that live sync relies on. Unknown fields pass through
  * (Bitbucket adds fields); known fields must have the right shape.
  */
 const hash = z.string().regex(/^[0-9a-f]{7,40}$/i, 'not a commit hash');
-const bracedUuid = z.string().min(1).max(100);
-const name = z.string().min(1).max(1024);
+// Identifiers and names are stored as text and shown: no control characters (NUL cannot be stored at all).
+const bracedUuid = noControlText.min(1).max(100);
+const name = noControlText.min(1).max(1024);
 
 export const webhookRepository = z
   .object({
     type: z.literal('repository').optional(),
     uuid: bracedUuid,
-    full_name: z.string().min(1).max(1024),
-    name: z.string().max(1024).optional(),
+    full_name: name,
+    name: noControlText.max(1024).optional(),
   })
   .loose();
 
 const actor = z
-  .object({ type: z.string().max(64).optional() })
+  .object({ type: noControlText.max(64).optional() })
   .loose()
   .optional();
 
@@ -49,7 +51,7 @@ const pullRequest = z
       .int()
       .positive()
       .max(2 ** 31 - 1),
-    title: z.string().max(10_000).optional(),
+    title: plainText.max(10_000).optional(),
     state: z.enum(['OPEN', 'MERGED', 'DECLINED', 'SUPERSEDED']).optional(),
   })
   .loose();

@@ -27,3 +27,6 @@ export function validate<S extends z.ZodType>(schema: S, input: unknown, root = 
 export const plainText = z
   .string()
   .regex(/^[^\x00-\x08\x0b-\x1f\x7f]*$/, 'control characters are not allowed');
+
+/** Identifiers, names and URLs from other systems (token claims, payload fields): no control characters at all. */
+export const noControlText = z.string().regex(/^[^\x00-\x1f\x7f]*$/, 'control characters are not allowed');

@@ -132,7 +132,8 @@ describe('webhook intake', () => {
     ]);
     for (const res of rejected) {
       assert.equal(res.status, 400);
-      assert.match(JSON.parse(res.body).error.message, /cannot be stored/);
+      // NUL is refused by the payload schema (control characters), a lone surrogate by the database.
+      assert.match(JSON.parse(res.body).error.message, /cannot be stored|control characters/);
     }
     assert.deepEqual(
       accepted.map((r) => r.status),
