@@ -44,7 +44,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     logger,
     appUrl: pg.appUrl,
     adminUrl: pg.adminUrl,
-    key: config.encryptionKey!,
+    keys: config.encryptionKeys!,
     poolMax: 20,
   });
   const server = await listenWeb(await createWebApp(runtime), port, '127.0.0.1');

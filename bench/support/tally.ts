@@ -71,7 +71,7 @@ export async function startTallyWeb(appUrl: string, env: Record<string, string> 
     config,
     logger: createLogger('silent'),
     appUrl,
-    key: config.encryptionKey!,
+    keys: config.encryptionKeys!,
   });
   const server = await listenWeb(await createWebApp(runtime), port, '127.0.0.1');
   return {

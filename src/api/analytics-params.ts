@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import type { Scope, StatsFilters } from '../analytics/scope';
+import type { StatsFilters } from '../analytics/scope';
 import { badRequest } from '../platform/errors';
 import { validate } from '../platform/validation';
 
@@ -107,8 +107,15 @@ export const route =
     handler(req, res).catch(next);
   };
 
-/** The scope echoed in JSON answers, so a chart can label what it shows, with how current it is. */
-export function scopeEcho(scope: Scope) {
+/** The scope echoed in JSON answers, so a chart can label what it shows. */
+export function scopeEcho(scope: {
+  timezone: string;
+  since: string | null;
+  until: string | null;
+  merges: string;
+  bots: string;
+  exclusions: string;
+}) {
   return {
     timezone: scope.timezone,
     since: scope.since,
@@ -116,6 +123,5 @@ export function scopeEcho(scope: Scope) {
     merges: scope.merges,
     bots: scope.bots,
     exclusions: scope.exclusions,
-    ...scope.freshness,
   };
 }

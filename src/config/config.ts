@@ -54,8 +54,11 @@ const configSchema = baseSchema.transform((env) => ({
   baseUrl: (env.BASE_URL ?? `http://localhost:${env.PORT ?? 3000}`).replace(/\/+$/, ''),
   databaseUrl: env.DATABASE_URL,
   databaseAdminUrl: env.DATABASE_ADMIN_URL,
-  encryptionKey:
-    env.TALLY_ENCRYPTION_KEY === undefined ? undefined : (parseKey(env.TALLY_ENCRYPTION_KEY) as Buffer),
+  /** The key ring: the first key seals, every key opens (src/platform/secret-box.ts). */
+  encryptionKeys:
+    splitKeys(env.TALLY_ENCRYPTION_KEY ?? '').length === 0
+      ? undefined
+      : splitKeys(env.TALLY_ENCRYPTION_KEY!).map((k) => parseKey(k) as Buffer),
   bitbucketAllowedHosts: ['bitbucket.org', 'api.bitbucket.org', ...env.BITBUCKET_ALLOWED_HOSTS],
   frameAncestors: env.FRAME_ANCESTORS,
   requestsPerHour: env.BITBUCKET_REQUESTS_PER_HOUR,
@@ -81,15 +84,29 @@ export function parseKey(text: string): Buffer | null {
   return null;
 }
 
+/** TALLY_ENCRYPTION_KEY's comma-separated keys, newest (sealing) first. */
+export function splitKeys(text: string): string[] {
+  return text
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+}
+
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 
 /** Rules on the raw values, checked even when some values fail to parse, so every problem is told at once. */
 function policyProblems(env: NodeJS.ProcessEnv): string[] {
   const problems: string[] = [];
   const value = (key: string) => (env[key] ?? '').trim();
-  if (value('TALLY_ENCRYPTION_KEY') && parseKey(value('TALLY_ENCRYPTION_KEY')) === null) {
-    problems.push('TALLY_ENCRYPTION_KEY: must be 32 bytes: 64 hex characters or 44 base64 characters');
-  }
+  const ring = splitKeys(value('TALLY_ENCRYPTION_KEY'));
+  ring.forEach((key, i) => {
+    if (parseKey(key) === null)
+      problems.push(
+        `TALLY_ENCRYPTION_KEY: key ${i + 1} of ${ring.length} must be 32 bytes: 64 hex characters or 44 base64 characters`,
+      );
+  });
+  const parsed = ring.flatMap((key) => parseKey(key)?.toString('hex') ?? []);
+  if (new Set(parsed).size < parsed.length) problems.push('TALLY_ENCRYPTION_KEY: a key is listed twice');
   if (value('BACKUP_ENCRYPTION_KEY') && parseKey(value('BACKUP_ENCRYPTION_KEY')) === null) {
     problems.push('BACKUP_ENCRYPTION_KEY: must be 32 bytes: 64 hex characters or 44 base64 characters');
   }
@@ -98,7 +115,8 @@ function policyProblems(env: NodeJS.ProcessEnv): string[] {
     PORT: 'required in production',
     BASE_URL: 'required in production (the public https URL of Tally)',
     DATABASE_URL: 'required in production (the restricted application role)',
-    TALLY_ENCRYPTION_KEY: 'required in production (32 bytes, hex or base64)',
+    TALLY_ENCRYPTION_KEY:
+      'required in production (32 bytes, hex or base64; a comma-separated list while rotating)',
   };
   for (const [key, why] of Object.entries(required)) if (!value(key)) problems.push(`${key}: ${why}`);
   if (value('BASE_URL') && !value('BASE_URL').startsWith('https://'))

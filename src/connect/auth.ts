@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Tenant, TenantStore } from '../db/tenant-store';
+import { UnreadableSecretError } from '../platform/secret-box';
 import { errorBody } from '../platform/error-codes';
 import { peek, qshOf, TokenError, verifyConnectToken, type ConnectClaims } from './jwt';
 
@@ -59,14 +60,14 @@ export async function authenticate(deps: AuthDeps, kind: TokenKind, req: Request
       ? null
       : qshOf(req.method, kind === 'page' ? req.originalUrl : req.originalUrl.split('?')[0]!);
   // A cached secret may be stale after a reinstall rotated it on another replica: on failure, look again.
-  let found = await deps.tenants.findWithSecret(clientKey);
+  let found = await findWithSecret(deps, clientKey);
   let claims: ConnectClaims;
   try {
     if (!found) throw new TokenError('unknown client');
     claims = verifyConnectToken(token, found.secret, expectedQsh);
   } catch (error) {
     if (!(error instanceof TokenError)) throw error;
-    const fresh = await deps.tenants.findWithSecret(clientKey, { fresh: true });
+    const fresh = await findWithSecret(deps, clientKey, true);
     if (!fresh) throw new TokenError('unknown client');
     if (found && fresh.secret === found.secret) throw error;
     found = fresh;
@@ -81,6 +82,16 @@ export async function authenticate(deps: AuthDeps, kind: TokenKind, req: Request
     if (!aud.includes(clientKey)) throw new TokenError('JWT audience does not match');
   }
   return { tenant, accountId: claims.sub, page: kind === 'session' ? claims.tally_page : undefined };
+}
+
+/** A stored secret no configured key opens fails that tenant's requests with a 401 (TenantStore logs it). */
+async function findWithSecret(deps: AuthDeps, clientKey: string, fresh = false) {
+  try {
+    return await deps.tenants.findWithSecret(clientKey, { fresh });
+  } catch (error) {
+    if (error instanceof UnreadableSecretError) throw new TokenError('installation cannot be verified');
+    throw error;
+  }
 }
 
 /** Express middleware form of authenticate(). */

@@ -1,4 +1,5 @@
-import type { SecretBox } from '../platform/secret-box';
+import type { Logger } from '../platform/logger';
+import { UnreadableSecretError, type SecretBox } from '../platform/secret-box';
 import type { Database, Trx } from './database';
 
 export const RETENTION_DAYS = 60;
@@ -76,6 +77,7 @@ export class TenantStore {
     private readonly db: Database,
     private readonly box: SecretBox,
     private readonly now: () => Date = () => new Date(),
+    private readonly logger?: Logger,
   ) {}
 
   async findByClientKey(clientKey: string): Promise<Tenant | null> {
@@ -132,9 +134,7 @@ export class TenantStore {
       loading = this.db
         .withSystem('JWT verification', (trx) => this.rowByClientKey(trx, clientKey))
         .then((row) => {
-          const value = row
-            ? { tenant: toTenant(row), secret: this.box.open(row.shared_secret_enc, row.client_key) }
-            : null;
+          const value = row ? { tenant: toTenant(row), secret: this.openSecret(row) } : null;
           if (!current()) return value;
           if (this.secrets.size >= SECRET_CACHE_MAX) this.secrets.clear();
           if (value) this.secrets.set(clientKey, { value, at: this.now().getTime() });
@@ -154,7 +154,78 @@ export class TenantStore {
     const row = await this.db.withSystem('shared secret for JWT', (trx) =>
       this.rowByClientKey(trx, clientKey),
     );
-    return row ? this.box.open(row.shared_secret_enc, row.client_key) : null;
+    return row ? this.openSecret(row) : null;
+  }
+
+  /**
+   * Opens a stored secret with the key ring. A secret no configured key opens (its key was dropped from
+   * TALLY_ENCRYPTION_KEY too early, or the value was altered) fails that tenant alone, loudly: callers answer 401
+   * or fail the tenant's job; every other tenant carries on.
+   */
+  private openSecret(row: Pick<TenantRow, 'id' | 'client_key' | 'shared_secret_enc'>): string {
+    try {
+      return this.box.open(row.shared_secret_enc, row.client_key);
+    } catch (error) {
+      if (error instanceof UnreadableSecretError) {
+        this.logger?.error(
+          { tenantId: row.id, clientKey: row.client_key, sealedWith: error.keyId, ring: this.box.keyIds },
+          'shared secret unreadable: no key in TALLY_ENCRYPTION_KEY opens it; restore the key it was sealed with',
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Re-seals every tenant's secret that is not sealed with the first key of the ring (`npm run rotate-secrets`).
+   * Idempotent; a secret rewritten meanwhile (a reinstall) is read again, so no install is ever overwritten with an
+   * older secret. Secrets no key opens are left as they are and named.
+   */
+  async resealSecrets(): Promise<{ resealed: number; current: number; unreadable: string[] }> {
+    const ids = await this.db.withSystem('key rotation: tenants', (trx) =>
+      trx('tenants').orderBy('installed_at').pluck('id'),
+    );
+    const result = { resealed: 0, current: 0, unreadable: [] as string[] };
+    for (const id of ids as string[]) {
+      for (;;) {
+        const row = await this.db.withSystem('key rotation: read secret', (trx) =>
+          trx<TenantRow>('tenants').where({ id }).first('id', 'client_key', 'shared_secret_enc'),
+        );
+        if (!row) break; // purged meanwhile
+        if (this.box.isCurrent(row.shared_secret_enc)) {
+          result.current++;
+          break;
+        }
+        let secret: string;
+        try {
+          secret = this.openSecret(row);
+        } catch (error) {
+          if (!(error instanceof UnreadableSecretError)) throw error;
+          result.unreadable.push(row.client_key);
+          break;
+        }
+        const updated = await this.db.withSystem('key rotation: reseal secret', async (trx) => {
+          const count = await trx('tenants')
+            .where({ id, shared_secret_enc: row.shared_secret_enc })
+            .update({ shared_secret_enc: this.box.seal(secret, row.client_key) });
+          if (count === 1) {
+            await trx('system_audit_log').insert({
+              actor: 'system:rotate-secrets',
+              action: 'tenant.secret_resealed',
+              subject_tenant_id: id,
+              client_key: row.client_key,
+              details: { key_id: this.box.keyId },
+            });
+          }
+          return count;
+        });
+        if (updated === 1) {
+          result.resealed++;
+          break;
+        }
+      }
+    }
+    return result;
   }
 
   /** Install or reinstall: the same tenant id (and so the same data) comes back to life. */

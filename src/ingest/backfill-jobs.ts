@@ -22,7 +22,6 @@ import type { Database, Trx } from '../db/database';
 import {
   findRepository,
   markMissingDeleted,
-  markReadyWhereComplete,
   recountCommits,
   refreshEtas,
   updateProgress,
@@ -373,10 +372,9 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
 }
 
 /**
- * A repository is `ready` once every commit has its line counts, its pull requests have been read once, and the
- * analytics have applied every change (markReadyWhereComplete). The diffstats, the pull-request pass and the
- * analytics job run side by side, so whichever ends last marks it; the first two call this after updating the
- * repository's row, whose lock orders them, and the analytics job checks after each batch.
+ * A repository is `ready` once every commit has its line counts and its pull requests have been read once. The
+ * diffstats and the pull-request pass run side by side, so whichever ends last marks it: both call this after
+ * updating the repository's row, whose lock orders them, so the second one sees the first one's work.
  */
 export async function markReadyIfComplete(
   ctx: BackfillContext,
@@ -384,8 +382,10 @@ export async function markReadyIfComplete(
   tenantId: string,
   repositoryId: number,
 ): Promise<boolean> {
-  const marked = await markReadyWhereComplete(trx, tenantId, [repositoryId], ctx.now());
-  if (marked.length === 0) return false;
+  const repo = await findRepository(trx, tenantId, repositoryId);
+  if (!repo || repo.syncState !== 'diffstats' || repo.pullRequestsSyncedAt === null) return false;
+  if ((await commitsWithoutLines(trx, tenantId, repositoryId, 1)).length > 0) return false;
+  await updateProgress(trx, tenantId, repositoryId, { state: 'ready' }, ctx.now());
   ctx.logger.info({ tenantId, repositoryId }, 'repository backfill complete');
   return true;
 }

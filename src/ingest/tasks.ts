@@ -77,21 +77,14 @@ function task<P>(
       );
       return;
     }
-    await withJobLease(
-      deps.db,
-      helpers.job,
-      async () => {
-        try {
-          await body(parsed.data);
-        } catch (error) {
-          const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
-          deps.logger.warn({ task: name, jobId: helpers.job.id, err: error, lastAttempt }, 'job failed');
-          if (lastAttempt && onGiveUp) await onGiveUp(parsed.data, error);
-          throw error;
-        }
-      },
-      deps.logger,
-    );
+    try {
+      await withJobLease(deps.db, helpers.job.id, () => body(parsed.data));
+    } catch (error) {
+      const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+      deps.logger.warn({ task: name, jobId: helpers.job.id, err: error, lastAttempt }, 'job failed');
+      if (lastAttempt && onGiveUp) await onGiveUp(parsed.data, error);
+      throw error;
+    }
   };
 }
 
@@ -154,11 +147,9 @@ export function ingestTasks(deps: JobDeps): TaskList {
     ),
     // Analytics: facts and rollups of what ingest changed (src/analytics/change-queue.ts), and rebuilt after a
     // settings change (src/analytics/rollup-rebuild.ts).
-    [APPLY_ANALYTICS_CHANGES_TASK]: task(APPLY_ANALYTICS_CHANGES_TASK, tenantPayload, deps, async (p) => {
-      const ready = await runApplyAnalyticsChanges(deps.db, p, ctx.tuning.stepMs, ctx.now);
-      for (const repositoryId of ready)
-        deps.logger.info({ tenantId: p.tenantId, repositoryId }, 'repository backfill complete');
-    }),
+    [APPLY_ANALYTICS_CHANGES_TASK]: task(APPLY_ANALYTICS_CHANGES_TASK, tenantPayload, deps, (p) =>
+      runApplyAnalyticsChanges(deps.db, p, ctx.tuning.stepMs),
+    ),
     [REBUILD_ROLLUPS_TASK]: task(
       REBUILD_ROLLUPS_TASK,
       tenantPayload.extend({ repositoryId: z.number().int().positive().optional() }),

@@ -59,7 +59,7 @@ export async function bootstrap(
     logger,
     appUrl,
     adminUrl,
-    key: config.encryptionKey ?? developmentKey(config.dataDir),
+    keys: config.encryptionKeys ?? [developmentKey(config.dataDir)],
     onStop: stopEmbedded,
   });
   await assertRestrictedRole(runtime.db.knex);
@@ -72,19 +72,20 @@ export function createRuntime(input: {
   logger: Logger;
   appUrl: string;
   adminUrl?: string;
-  key: Buffer;
+  /** The key ring, sealing key first. */
+  keys: Buffer[];
   now?: () => Date;
   poolMax?: number;
   onStop?: () => Promise<void>;
 }): Runtime {
   const db = createDatabase(input.appUrl, input.logger, input.poolMax);
-  const box = new SecretBox(input.key);
+  const box = new SecretBox(input.keys);
   return {
     config: input.config,
     logger: input.logger,
     db,
     box,
-    tenants: new TenantStore(db, box),
+    tenants: new TenantStore(db, box, undefined, input.logger),
     now: input.now ?? (() => new Date()),
     appUrl: input.appUrl,
     adminUrl: input.adminUrl,

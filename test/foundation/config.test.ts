@@ -42,6 +42,21 @@ describe('configuration', () => {
     assert.equal(result.config.requestsPerHour, 950);
   });
 
+  it('TALLY_ENCRYPTION_KEY takes a comma-separated key ring, sealing key first', () => {
+    const [a, b] = [Buffer.alloc(32, 1), Buffer.alloc(32, 2)];
+    const ring = parseConfig({ TALLY_ENCRYPTION_KEY: ` ${a.toString('hex')} , ${b.toString('base64')} ` });
+    assert.ok(ring.ok);
+    assert.deepEqual(ring.config.encryptionKeys, [a, b]);
+    const bad = parseConfig({
+      TALLY_ENCRYPTION_KEY: `${a.toString('hex')},not-a-key,${a.toString('base64')}`,
+    });
+    assert.equal(bad.ok, false);
+    const text = bad.ok ? '' : bad.problems.join('\n');
+    assert.match(text, /key 2 of 3 must be 32 bytes/);
+    assert.match(text, /a key is listed twice/);
+    assert.ok(!text.includes(a.toString('hex')) && !text.includes('not-a-key'), 'keys are never echoed');
+  });
+
   it('the server prints the problems and exits 1', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main/server.ts'], {
       env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: 'eighty' },

@@ -22,7 +22,7 @@ function spawnWorker(b: Backfill): ChildProcess {
   const logFile = path.join(logDir, `worker-${logFiles.length + 1}.log`);
   logFiles.push(logFile);
   const out = openSync(logFile, 'w');
-  const key = b.app.runtime.config.encryptionKey!.toString('hex');
+  const key = b.app.runtime.config.encryptionKeys![0]!.toString('hex');
   return spawn(process.execPath, ['--import', 'tsx', 'src/main/server.ts', '--role=worker'], {
     cwd: process.cwd(),
     stdio: ['ignore', out, out],

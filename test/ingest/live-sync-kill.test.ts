@@ -24,7 +24,7 @@ describe('live sync: a worker killed mid-sync', () => {
       env: {
         ...process.env,
         LIVE_SYNC_APP_URL: b.app.runtime.appUrl,
-        LIVE_SYNC_KEY: b.app.runtime.config.encryptionKey!.toString('hex'),
+        LIVE_SYNC_KEY: b.app.runtime.config.encryptionKeys![0]!.toString('hex'),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -14,7 +14,7 @@ import { FAST_RETRY, startIngestWorker } from './backfill-harness';
 const appUrl = process.env.LIVE_SYNC_APP_URL!;
 const logger = createLogger('warn');
 const db = createDatabase(appUrl, logger);
-const box = new SecretBox(Buffer.from(process.env.LIVE_SYNC_KEY!, 'hex'));
+const box = new SecretBox([Buffer.from(process.env.LIVE_SYNC_KEY!, 'hex')]);
 const runtime = {
   config: { requestsPerHour: 1_000_000 },
   logger,

@@ -21,10 +21,12 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** The clock the app reads (retention, budgets); tests move it instead of sleeping. */
   now?: () => Date;
+  /** Serve this database instead of a fresh one (a redeploy with other settings); close() then leaves it. */
+  database?: TestDatabase;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const port = await freePort();
   const parsed = parseConfig({
     NODE_ENV: 'test',
@@ -51,7 +53,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger,
     appUrl: database.appUrl,
     adminUrl: database.adminUrl,
-    key: config.encryptionKey!,
+    keys: config.encryptionKeys!,
     now: options.now,
   });
   const server = await listenWeb(await createWebApp(runtime), port, '127.0.0.1');
@@ -64,7 +66,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await runtime.stop();
-      await database.drop();
+      if (!options.database) await database.drop();
     },
   };
 }

@@ -43,7 +43,7 @@ describe('personal data reporting (Atlassian’s report-accounts API, against th
     admin = new pg.Client({ connectionString: database.adminUrl });
     await admin.connect();
     db = createDatabase(database.appUrl, createLogger('silent'));
-    const tenants = new TenantStore(db, new SecretBox(randomBytes(32)), clock);
+    const tenants = new TenantStore(db, new SecretBox([randomBytes(32)]), clock);
     api = await startPersonalDataApi();
     for (const [i, ws] of [wsA, wsB].entries()) {
       offset = (i - 2) * 1000; // A installed before B: tenants are reported in install order
