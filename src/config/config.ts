@@ -46,6 +46,7 @@ const baseSchema = z.object({
   SUPPORT_DATABASE_URL: z.url().optional(),
   PG_DUMP_PATH: z.string().min(1).optional(),
   PG_RESTORE_PATH: z.string().min(1).optional(),
+  LEDGER_SOURCE_URL: z.url().optional(),
 });
 
 const configSchema = baseSchema.transform((env) => ({
@@ -71,6 +72,7 @@ const configSchema = baseSchema.transform((env) => ({
     env.BACKUP_ENCRYPTION_KEY === undefined ? undefined : (parseKey(env.BACKUP_ENCRYPTION_KEY) as Buffer),
   supportDatabaseUrl: env.SUPPORT_DATABASE_URL,
   pgTools: { pgDump: env.PG_DUMP_PATH, pgRestore: env.PG_RESTORE_PATH },
+  ledgerSourceUrl: env.LEDGER_SOURCE_URL,
 }));
 
 /** A 32-byte key from 64 hex characters or base64; null when it is anything else. */

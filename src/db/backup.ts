@@ -6,7 +6,10 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { decryptStream, encryptStream } from '../platform/encrypted-stream';
-import { createKnex } from './database';
+import { createLogger } from '../platform/logger';
+import { createDatabase, createKnex } from './database';
+import type { LedgerEntry } from './deletion-ledger';
+import { replayLedger } from './ledger-replay';
 import { findPgTool, serverMajor } from './pg-tools';
 import { ensureSupportRole } from './support-access';
 
@@ -90,13 +93,17 @@ export async function userRelationCount(adminUrl: string): Promise<number> {
 /**
  * Restores `file` into the empty database at adminUrl, in one transaction (all or nothing).
  * The backup is decrypted to a private scratch file first and restored only once its tag checks out.
+ * Then every deletion of `ledger` that the backup does not know (made after it) is applied again.
  */
 export async function restoreDatabase(
   adminUrl: string,
   file: string,
   key: Buffer,
   tools: PgToolPaths = {},
-): Promise<void> {
+  /** The live deletion ledger, read before the restore: entries the backup lacks are re-applied. */
+  ledger: LedgerEntry[] = [],
+  now = new Date(),
+): Promise<{ reapplied: LedgerEntry[] }> {
   const existing = await userRelationCount(adminUrl);
   if (existing > 0)
     throw new RestoreRefused(
@@ -126,5 +133,11 @@ export async function restoreDatabase(
     await restore.exited;
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+  const db = createDatabase(adminUrl, createLogger('silent'), 2);
+  try {
+    return { reapplied: await replayLedger(db, ledger, now) };
+  } finally {
+    await db.close();
   }
 }

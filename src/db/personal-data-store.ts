@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { tenantTables, textColumns, type TextColumn } from './catalog';
 import type { Database, Trx } from './database';
+import { identifierHash, recordDeletion } from './deletion-ledger';
 import { PAYLOAD_NAME_KEYS, personalColumns, type PersonalColumn } from './personal-data-columns';
 
 /**
@@ -47,6 +48,8 @@ export async function erasePerson(
   request: ErasureRequest,
   actor: string,
   now: Date,
+  /** A restore re-applying an entry of the deletion ledger gives its id (ledger-replay.ts). */
+  options: { ledgerId?: string } = {},
 ): Promise<ErasureResult> {
   if (!request.accountId && !request.email) throw new Error('erasure needs an account id or an email');
   const token = `${ERASED_PREFIX}${randomBytes(6).toString('hex')}`;
@@ -100,6 +103,18 @@ export async function erasePerson(
       action: 'personal_data.erased',
       subject_tenant_id: tenantId,
       details: { token, identifiers: result.counts, rows: result.rows },
+    });
+    const { accountIds, emails, uuids } = result.identity;
+    await recordDeletion(trx, {
+      id: options.ledgerId,
+      at: now,
+      action: 'person.erased',
+      tenantId,
+      identifierHashes: [
+        ...[...accountIds].map((v) => identifierHash(tenantId, 'account', v)),
+        ...[...emails].map((v) => identifierHash(tenantId, 'email', v)),
+        ...[...uuids].map((v) => identifierHash(tenantId, 'uuid', v)),
+      ],
     });
   });
   return { token, identifiers: result.counts, rows: result.rows };

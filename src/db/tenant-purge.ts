@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from '../platform/logger';
 import { tenantTables } from './catalog';
 import type { Database, Trx } from './database';
+import { recordDeletion } from './deletion-ledger';
 
 /**
  * Deleting a tenant's data: the retention purge (60 days after uninstall) and an admin's "delete all data".
@@ -45,9 +46,9 @@ export async function deleteTenantJobs(db: Knex | Trx, tenantId: string): Promis
 }
 
 /**
- * The retention purge of one tenant: its rows, its jobs, its registry row and the audit entry, in one transaction
- * that opens both the tenant's rows and the registry. The registry row is locked and checked again first, so a
- * reinstall that lands at the same moment wins: the purge then deletes nothing.
+ * The retention purge of one tenant: its rows, its jobs, its registry row, the audit entry and the ledger entry, in
+ * one transaction that opens both the tenant's rows and the registry. The registry row is locked and checked again
+ * first, so a reinstall that lands at the same moment wins: the purge then deletes nothing.
  */
 export async function purgeUninstalledTenant(
   db: Database,
@@ -55,17 +56,34 @@ export async function purgeUninstalledTenant(
   now: Date,
   logger: Logger,
 ): Promise<PurgeSummary | null> {
-  const summary = await db.withTenant(tenantId, async (trx) => {
+  const summary = await purgeTenant(db, tenantId, now, { actor: 'system:retention', onlyIfExpired: true });
+  if (summary) logger.info({ tenantId, clientKey: summary.clientKey, jobs: summary.jobs }, 'tenant purged');
+  return summary;
+}
+
+/** A purge made after a backup, re-applied to a restore of it (ledger-replay.ts): whatever the tenant's state. */
+export function purgeTenantAgain(db: Database, tenantId: string, now: Date, ledgerId: string) {
+  return purgeTenant(db, tenantId, now, { actor: 'system:restore', onlyIfExpired: false, ledgerId });
+}
+
+async function purgeTenant(
+  db: Database,
+  tenantId: string,
+  now: Date,
+  options: { actor: string; onlyIfExpired: boolean; ledgerId?: string },
+): Promise<PurgeSummary | null> {
+  return db.withTenant(tenantId, async (trx) => {
     await trx.raw(`select set_config('app.system', 'on', true)`);
     const tenant = await trx('tenants').where({ id: tenantId }).forUpdate().first();
-    if (!tenant || tenant.state !== 'uninstalled' || !tenant.delete_after || tenant.delete_after > now)
-      return null;
+    if (!tenant) return null;
+    const expired = tenant.state === 'uninstalled' && tenant.delete_after && tenant.delete_after <= now;
+    if (options.onlyIfExpired && !expired) return null;
     const rows = await deleteTenantRows(trx, tenantId);
     const jobs = await deleteTenantJobs(trx, tenantId);
     await trx('tenants').where({ id: tenantId }).del();
     await trx('system_audit_log').insert({
       at: now,
-      actor: 'system:retention',
+      actor: options.actor,
       action: 'tenant.purged',
       subject_tenant_id: tenantId,
       client_key: tenant.client_key,
@@ -76,10 +94,9 @@ export async function purgeUninstalledTenant(
         jobs,
       },
     });
+    await recordDeletion(trx, { id: options.ledgerId, at: now, action: 'tenant.purged', tenantId });
     return { tenantId, clientKey: tenant.client_key as string, rows, jobs };
   });
-  if (summary) logger.info({ tenantId, clientKey: summary.clientKey, jobs: summary.jobs }, 'tenant purged');
-  return summary;
 }
 
 /** Purges every tenant whose retention period has ended by `now`. */
@@ -101,13 +118,15 @@ export async function purgeExpiredTenants(db: Database, now: Date, logger: Logge
 
 /**
  * An admin's "delete all data": every tenant row and waiting job goes; the installation stays (the registry row),
- * and the deletion is recorded in the tenant's audit log (written after the wipe) and in the system audit log.
+ * and the deletion is recorded in the tenant's audit log (written after the wipe), in the system audit log and in
+ * the deletion ledger.
  */
 export async function deleteAllTenantData(
   db: Database,
   tenantId: string,
   actor: string,
   now: Date,
+  options: { ledgerId?: string } = {},
 ): Promise<{ rows: Record<string, number>; jobs: number }> {
   const result = await db.withTenant(tenantId, async (trx) => {
     const rows = await deleteTenantRows(trx, tenantId);
@@ -121,14 +140,15 @@ export async function deleteAllTenantData(
     });
     return { rows, jobs };
   });
-  await db.withSystem('audit: tenant data deleted by its admin', (trx) =>
-    trx('system_audit_log').insert({
+  await db.withSystem('audit: tenant data deleted by its admin', async (trx) => {
+    await trx('system_audit_log').insert({
       at: now,
       actor,
       action: 'tenant.data_deleted',
       subject_tenant_id: tenantId,
       details: { rows: result.rows, jobs: result.jobs },
-    }),
-  );
+    });
+    await recordDeletion(trx, { id: options.ledgerId, at: now, action: 'tenant.data_deleted', tenantId });
+  });
   return result;
 }

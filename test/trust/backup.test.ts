@@ -8,15 +8,17 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createDatabase } from '../../src/db/database';
 import { enqueueJob } from '../../src/db/job-queue';
+import { erasePerson } from '../../src/db/personal-data-store';
+import { deleteAllTenantData, purgeExpiredTenants } from '../../src/db/tenant-purge';
 import { createLogger } from '../../src/platform/logger';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { insertTenantRow, newPerson, seedTenant } from './fixtures';
+import { findEverywhere, insertTenantRow, newPerson, seedTenant, tenantRowCounts } from './fixtures';
 
-function cli(script: 'backup' | 'restore', file: string, env: Record<string, string>) {
+function cli(script: 'backup' | 'restore', file: string, env: Record<string, string>, args: string[] = []) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', `src/main/${script}.ts`, file],
+      ['--import', 'tsx', `src/main/${script}.ts`, file, ...args],
       { env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...env }, timeout: 120_000 },
       (error, stdout, stderr) => resolve({ code: error ? ((error.code as number) ?? 1) : 0, stdout, stderr }),
     );
@@ -66,6 +68,18 @@ describe('encrypted backup and restore', () => {
     return adminBase.replace(/\/[^/]+$/, `/${name}`);
   }
 
+  /** Restores `file` into a new empty database, with the source's ledger, as the runbook does. */
+  async function restoreFresh(file: string) {
+    const target = await emptyDatabase();
+    const restore = await cli('restore', file, {
+      DATABASE_ADMIN_URL: target,
+      BACKUP_ENCRYPTION_KEY: key,
+      LEDGER_SOURCE_URL: source.adminUrl,
+    });
+    assert.equal(restore.code, 0, restore.stderr);
+    return { target, restore };
+  }
+
   before(async () => {
     source = await createTestDatabase();
     adminBase = source.adminUrl;
@@ -100,9 +114,7 @@ describe('encrypted backup and restore', () => {
     assert.equal(bytes.includes(Buffer.from(marker)), false, 'encrypted: no plaintext in the file');
     assert.equal(bytes.includes(Buffer.from('PGDMP')), false, 'not a bare pg_dump file');
 
-    const target = await emptyDatabase();
-    const restore = await cli('restore', file, { DATABASE_ADMIN_URL: target, BACKUP_ENCRYPTION_KEY: key });
-    assert.equal(restore.code, 0, restore.stderr);
+    const { target } = await restoreFresh(file);
 
     const before = await fingerprint(source.adminUrl);
     const after = await fingerprint(target);
@@ -117,6 +129,7 @@ describe('encrypted backup and restore', () => {
     const out = await cli('restore', file, {
       DATABASE_ADMIN_URL: source.adminUrl,
       BACKUP_ENCRYPTION_KEY: key,
+      LEDGER_SOURCE_URL: source.adminUrl,
     });
     assert.equal(out.code, 3);
     assert.match(out.stderr, /Restore refused: the target database is not empty/);
@@ -134,10 +147,108 @@ describe('encrypted backup and restore', () => {
       [file, randomBytes(32).toString('hex')],
     ] as const) {
       const target = await emptyDatabase();
-      const out = await cli('restore', name, { DATABASE_ADMIN_URL: target, BACKUP_ENCRYPTION_KEY: keyUsed });
+      const out = await cli('restore', name, { DATABASE_ADMIN_URL: target, BACKUP_ENCRYPTION_KEY: keyUsed }, [
+        '--without-ledger',
+      ]);
       assert.equal(out.code, 1);
       assert.match(out.stderr, /corrupt or was encrypted with another key/);
       assert.deepEqual(await fingerprint(target), {}, 'the target stays empty');
+    }
+  });
+
+  it('a restore re-applies every erasure and purge made after the backup, from a ledger of hashes', async () => {
+    const db = createDatabase(source.appUrl, createLogger('silent'));
+    const admin = new pg.Client({ connectionString: source.adminUrl });
+    await admin.connect();
+    try {
+      const [kept, purged, wiped] = [randomUUID(), randomUUID(), randomUUID()];
+      const alice = newPerson('Alice Ledger');
+      const bob = newPerson('Bob Ledger');
+      const early = newPerson('Early Erased');
+      for (const tenantId of [kept, purged, wiped]) await insertTenantRow(source.adminUrl, tenantId);
+      await seedTenant(db, kept, [alice, bob, early]);
+      await seedTenant(db, purged, [bob]);
+      await seedTenant(db, wiped, [bob]);
+      // Erased before the backup: the backup's own ledger has it, so the restore leaves it alone.
+      await erasePerson(db, kept, { email: early.email }, 'support:tester', new Date());
+      const file = path.join(dir, 'ledger.backup');
+      const backup = await cli('backup', file, {
+        DATABASE_ADMIN_URL: source.adminUrl,
+        BACKUP_ENCRYPTION_KEY: key,
+      });
+      assert.equal(backup.code, 0, backup.stderr);
+
+      // After the backup: an erasure, a retention purge and an admin's "delete all data".
+      await erasePerson(db, kept, { accountId: alice.accountId }, 'support:tester', new Date());
+      await admin.query(
+        `update tenants set state = 'uninstalled', uninstalled_at = now() - interval '61 days',
+                delete_after = now() - interval '1 day' where id = $1`,
+        [purged],
+      );
+      assert.deepEqual(
+        (await purgeExpiredTenants(db, new Date(), createLogger('silent'))).map((p) => p.tenantId),
+        [purged],
+      );
+      await deleteAllTenantData(db, wiped, 'user:admin', new Date());
+      const { rows: ledger } = await admin.query(`select * from deletion_ledger order by at`);
+      assert.deepEqual(
+        ledger.map((e) => e.action),
+        ['person.erased', 'person.erased', 'tenant.purged', 'tenant.data_deleted'],
+      );
+      const plain = JSON.stringify(ledger).toLowerCase();
+      for (const secret of [
+        alice.email,
+        alice.accountId,
+        alice.uuid.slice(1, -1),
+        early.email,
+        kept,
+        purged,
+        wiped,
+      ])
+        assert.equal(plain.includes(secret.toLowerCase()), false, `the ledger names no one: ${secret}`);
+
+      const { target, restore } = await restoreFresh(file);
+      assert.match(restore.stdout, /re-applied 3 deletion\(s\) made after the backup/);
+
+      const restored = new pg.Client({ connectionString: target });
+      await restored.connect();
+      try {
+        assert.deepEqual(
+          await findEverywhere(restored, [alice.email, alice.name, alice.accountId, early.email]),
+          [],
+        );
+        const counts = async (tenantId: string) => {
+          const out: Record<string, number> = {};
+          for (const [table, n] of Object.entries(await tenantRowCounts(target, tenantId)))
+            if (n) out[table] = n;
+          return out;
+        };
+        assert.deepEqual(await counts(purged), {}, 'the purged tenant stays gone');
+        assert.equal((await restored.query(`select 1 from tenants where id = $1`, [purged])).rowCount, 0);
+        assert.deepEqual(await counts(wiped), { audit_log: 1 }, 'only the deletion’s own audit entry');
+        assert.equal((await restored.query(`select 1 from tenants where id = $1`, [wiped])).rowCount, 1);
+        const { rows: bobs } = await restored.query(
+          `select count(*)::int as n from commits where tenant_id = $1 and author_email = $2`,
+          [kept, bob.email],
+        );
+        assert.equal(bobs[0].n, 3, 'everyone else is still there');
+        const { rows: replayed } = await restored.query(
+          `select count(*)::int as n from audit_log where tenant_id = $1 and actor = 'system:restore'`,
+          [kept],
+        );
+        assert.equal(replayed[0].n, 1, 'the erasure before the backup is not applied again');
+        const { rows: ids } = await restored.query(`select id from deletion_ledger order by id`);
+        assert.deepEqual(
+          ids.map((r) => r.id),
+          ledger.map((e) => e.id).sort(),
+          'the restored ledger has every entry, with the same ids',
+        );
+      } finally {
+        await restored.end();
+      }
+    } finally {
+      await admin.end();
+      await db.close();
     }
   });
 

@@ -6,28 +6,7 @@ import { createDatabase, type Database } from '../../src/db/database';
 import { erasePerson } from '../../src/db/personal-data-store';
 import { createLogger } from '../../src/platform/logger';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { insertTenantRow, newPerson, seedTenant, tenantRowCounts } from './fixtures';
-
-/** Every text, json and text[] value of every table in public (any tenant, registry and audit logs included). */
-async function findEverywhere(client: pg.Client, needles: string[]): Promise<string[]> {
-  const { rows: columns } = await client.query(`
-    select c.relname as table, a.attname as column
-      from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-     where n.nspname = 'public' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped
-       and format_type(a.atttypid, null) in ('text', 'character varying', 'json', 'jsonb', 'text[]')`);
-  assert.ok(columns.length > 40, 'searches many columns');
-  const hits: string[] = [];
-  for (const { table, column } of columns) {
-    for (const needle of needles) {
-      const { rows } = await client.query(
-        `select count(*)::int as n from "${table}" where strpos(lower("${column}"::text), lower($1)) > 0`,
-        [needle],
-      );
-      if (rows[0].n > 0) hits.push(`${table}.${column} contains ${needle}`);
-    }
-  }
-  return hits;
-}
+import { findEverywhere, insertTenantRow, newPerson, seedTenant, tenantRowCounts } from './fixtures';
 
 describe('erasure of one person (GDPR)', () => {
   let database: TestDatabase;
