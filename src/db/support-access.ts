@@ -14,16 +14,21 @@ export const SUPPORT_ROLE = 'tally_support';
 /** The consent predicate; `now()` is read per transaction, so expiry needs no restart. */
 export const SUPPORT_CONSENT_PREDICATE = 'public.support_has_consent(tenant_id)';
 
-/** Roles are cluster-wide (not in a dump): migrations and restore both make sure this one exists. */
-export async function ensureSupportRole(knex: Knex | Knex.Transaction): Promise<void> {
-  await knex.raw(`
+/**
+ * Roles are cluster-wide (not in a dump): migrations and restore both make sure this one exists. Creating it needs
+ * CREATEROLE, which an owner like compose's lacks: there the database's initialisation creates it first.
+ */
+export const ENSURE_SUPPORT_ROLE_SQL = `
     do $$
     begin
       if not exists (select 1 from pg_roles where rolname = '${SUPPORT_ROLE}') then
         create role ${SUPPORT_ROLE} nologin nosuperuser nocreatedb nocreaterole nobypassrls;
       end if;
     exception when duplicate_object then null; -- another database of the cluster created it meanwhile
-    end $$`);
+    end $$`;
+
+export async function ensureSupportRole(knex: Knex | Knex.Transaction): Promise<void> {
+  await knex.raw(ENSURE_SUPPORT_ROLE_SQL);
 }
 
 /**
