@@ -2,10 +2,11 @@
 # Runs once, when the official postgres image initialises an empty data directory
 # (/docker-entrypoint-initdb.d), as the superuser POSTGRES_USER.
 #
-# Creates Tally's two roles and its database (DESIGN.md §3):
+# Creates Tally's roles and its database (DESIGN.md §3):
 #   tally_owner  owns the database and runs the migrations        -> DATABASE_ADMIN_URL
 #   tally_app    web and worker; LOGIN NOSUPERUSER NOBYPASSRLS,
 #                owns nothing, so row-level security always applies -> DATABASE_URL
+#   tally_support  NOLOGIN; support staff's own logins are its members
 # The migrations grant tally_app its table rights (grantAppRole in src/db/migrate.ts);
 # nothing is granted here beyond connecting.
 #
@@ -36,4 +37,10 @@ create database tally owner tally_owner encoding 'UTF8' template template0;
 -- Only Tally's roles may connect; PUBLIC's default CONNECT/TEMP on a new database is taken back.
 revoke all on database tally from public;
 grant connect on database tally to tally_app;
+
+-- What the owner (NOCREATEROLE, not a superuser) cannot do for itself in its migrations:
+-- the support role the migrations grant consent-bound reads to (docs/operations.md, support access),
+create role tally_support nologin nosuperuser nocreatedb nocreaterole nobypassrls;
+-- and naming the custom setting app.system in a function's SET clause (support_tenants()).
+grant set on parameter app.system to tally_owner;
 SQL

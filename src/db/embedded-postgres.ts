@@ -46,7 +46,8 @@ function loadCredentials(file: string): Credentials {
     // Data folders from before the owner role existed get its password now.
     ownerPassword: stored.ownerPassword ?? password(),
   };
-  if (creds.ownerPassword !== stored.ownerPassword) writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
+  if (creds.ownerPassword !== stored.ownerPassword)
+    writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
   return creds;
 }
 
@@ -139,7 +140,6 @@ async function ensureRole(client: pg.Client, role: string, password: string, ext
     `${verb} role "${role}" with login nosuperuser nocreatedb nocreaterole nobypassrls ${extra} password ${quotedPassword}`,
   );
 }
-
 
 function assertTraversable(dir: string): void {
   // The postgres system user must enter every parent folder of the data directory.

@@ -7,16 +7,17 @@ import { applySupportAccess } from './support-access';
 
 const silentQueueLogger = new QueueLogger(() => () => undefined);
 
-const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/** Where knex finds the migrations, for migrate() and for tests that step through them. */
+export const MIGRATIONS: Knex.MigratorConfig = {
+  directory: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations'),
+  loadExtensions: ['.ts'],
+};
 
 /** Applies pending migrations as the owner role, then grants the application role what it needs. */
 export async function migrate(adminUrl: string, appRole: string): Promise<string[]> {
   const knex = createKnex(adminUrl, 2);
   try {
-    const [, applied] = (await knex.migrate.latest({
-      directory: MIGRATIONS_DIR,
-      loadExtensions: ['.ts'],
-    })) as [number, string[]];
+    const [, applied] = (await knex.migrate.latest(MIGRATIONS)) as [number, string[]];
     // The job queue's schema is created by its owner too, so the app role never needs DDL rights.
     await runQueueMigrations({ connectionString: adminUrl, logger: silentQueueLogger });
     await grantAppRole(knex, appRole);

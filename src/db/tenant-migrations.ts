@@ -41,7 +41,9 @@ const TENANT = `current_setting('app.tenant_id')::uuid`;
 export async function refillDerivedReadModels(knex: Knex | Knex.Transaction): Promise<void> {
   const queue = await knex.raw(`select 1 from pg_namespace where nspname = 'graphile_worker'`);
   await forEachTenant(knex, async (tenant) => {
-    await knex.raw(`select pg_advisory_xact_lock(hashtextextended('rollups:' || current_setting('app.tenant_id'), 0))`);
+    await knex.raw(
+      `select pg_advisory_xact_lock(hashtextextended('rollups:' || current_setting('app.tenant_id'), 0))`,
+    );
     const totals = await knex.raw<{ rows: { stale: boolean }[] }>(
       `select (select sum(commits) from contributor_rollups_total where tenant_id = ${TENANT})
                 is distinct from
