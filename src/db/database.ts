@@ -12,7 +12,7 @@ export interface Database {
   /** Runs fn in a transaction that sees only this tenant's rows (RLS via app.tenant_id). */
   withTenant<T>(tenantId: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
   /**
-   * Runs fn with cross-tenant access to the registry tables (tenants, system_audit_log).
+   * Runs fn with cross-tenant access to the registry tables (tenants, system_audit_log, deletion_ledger).
    * Tenant tables stay closed: their policy looks at app.tenant_id only. Every use is logged with its reason.
    */
   withSystem<T>(reason: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
