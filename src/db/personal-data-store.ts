@@ -231,9 +231,16 @@ interface Replacer {
  */
 function replacer(identity: Identity, token: string): Replacer {
   const literal = new Map<string, string>();
+  // URL-encoded forms too (`alice%40example.com`, `557058%3A…` in links and avatar URLs), replaced by encoded tokens.
+  const encodedForms: string[] = [];
   const numbered = (values: Iterable<string>, shape: (t: string) => string, key: (v: string) => string) =>
     [...values].sort().forEach((value, i) => {
-      literal.set(key(value).toLowerCase(), shape(i === 0 ? token : `${token}-${i + 1}`));
+      const replacement = shape(i === 0 ? token : `${token}-${i + 1}`);
+      literal.set(key(value).toLowerCase(), replacement);
+      const encoded = encodeURIComponent(key(value));
+      if (encoded === key(value)) return;
+      literal.set(encoded.toLowerCase(), encodeURIComponent(replacement));
+      encodedForms.push(encoded);
     });
   numbered(
     identity.emails,
@@ -248,15 +255,15 @@ function replacer(identity: Identity, token: string): Replacer {
   numbered(identity.uuids, (t) => t, bare);
   const emails = [...identity.emails].filter(Boolean);
   const ids = [...identity.accountIds].filter(Boolean);
-  const uuids = [...identity.uuids].map(bare).filter(Boolean);
-  // Uuids need no boundary: links carry them URL-encoded (`%7B…%7D`), and no other value contains one.
+  const unbounded = [...[...identity.uuids].map(bare), ...encodedForms].filter(Boolean);
+  // Uuids and encoded forms need no boundary: links carry them after `%7B` or `%3A`, and nothing else contains one.
   const literalPattern = new RegExp(
     [
       emails.length
         ? `(?<![\\p{L}\\p{N}_.+%-])(?:${alternation(emails)})(?![\\p{L}\\p{N}_-]|\\.[\\p{L}\\p{N}])`
         : '',
       ids.length ? `(?<![\\p{L}\\p{N}_])(?:${alternation(ids)})(?![\\p{L}\\p{N}_])` : '',
-      uuids.length ? `(?:${alternation(uuids)})` : '',
+      unbounded.length ? `(?:${alternation(unbounded)})` : '',
     ]
       .filter(Boolean)
       .join('|') || '(?!)',

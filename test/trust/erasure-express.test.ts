@@ -184,7 +184,12 @@ describe('erasure on the express history', () => {
         request_uuid: randomUUID(),
         event: 'repo:push',
         payload: {
-          actor: { type: 'user', display_name: ready.name, account_id: ready.accountId },
+          actor: {
+            type: 'user',
+            display_name: ready.name,
+            account_id: ready.accountId,
+            links: { html: { href: `https://bitbucket.example/?email=${encodeURIComponent(ready.email)}` } },
+          },
           repository: { name: 'tag', full_name: 'acme/tag' },
           push: {
             changes: [
@@ -243,6 +248,7 @@ describe('erasure on the express history', () => {
     const change = payload[0].payload.push.changes[0];
     assert.deepEqual([change.new.name, change.old.name], ['main', 'UTC']);
     assert.match(payload[0].payload.actor.display_name, /^erased-/);
+    assert.match(payload[0].payload.actor.links.html.href, /email=erased-[0-9a-f]+%40erased\.invalid$/);
     assert.match(change.commits[0].author.raw, /^erased-[0-9a-f]+ <erased-[0-9a-f]+@erased\.invalid>$/);
   });
 
