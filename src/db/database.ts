@@ -16,6 +16,11 @@ export interface Database {
    * Tenant tables stay closed: their policy looks at app.tenant_id only. Every use is logged with its reason.
    */
   withSystem<T>(reason: string, fn: (trx: Trx) => Promise<T>): Promise<T>;
+  /**
+   * A connection of its own, outside the pool, for session state that must not wait for a pooled connection
+   * (job leases, src/ingest/job-lease.ts). The caller ends it.
+   */
+  openSession(): Promise<pg.Client>;
   close(): Promise<void>;
 }
 
@@ -44,6 +49,11 @@ export function createDatabase(url: string, logger: Logger, poolMax = 10): Datab
         await trx.raw(`select set_config('app.system', 'on', true)`);
         return fn(trx);
       });
+    },
+    async openSession() {
+      const client = new pg.Client({ connectionString: url, application_name: 'tally' });
+      await client.connect();
+      return client;
     },
     close: () => knex.destroy(),
   };

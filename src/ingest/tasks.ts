@@ -77,14 +77,21 @@ function task<P>(
       );
       return;
     }
-    try {
-      await withJobLease(deps.db, helpers.job.id, () => body(parsed.data));
-    } catch (error) {
-      const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
-      deps.logger.warn({ task: name, jobId: helpers.job.id, err: error, lastAttempt }, 'job failed');
-      if (lastAttempt && onGiveUp) await onGiveUp(parsed.data, error);
-      throw error;
-    }
+    await withJobLease(
+      deps.db,
+      helpers.job,
+      async () => {
+        try {
+          await body(parsed.data);
+        } catch (error) {
+          const lastAttempt = helpers.job.attempts >= helpers.job.max_attempts;
+          deps.logger.warn({ task: name, jobId: helpers.job.id, err: error, lastAttempt }, 'job failed');
+          if (lastAttempt && onGiveUp) await onGiveUp(parsed.data, error);
+          throw error;
+        }
+      },
+      deps.logger,
+    );
   };
 }
 
