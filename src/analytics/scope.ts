@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
-import { badRequest, notFound } from '../platform/errors';
+import { badRequest } from '../platform/errors';
 import { membersOf, resolveContributor } from './identities';
 import { CUBES, type Cube } from './rollups';
 import { effectiveBotPatterns, loadSettings } from './rules';
@@ -81,8 +81,8 @@ export async function resolveScope(
   let contributorIds: number[] | null = null;
   if (filters.contributor !== undefined) {
     const root = await resolveContributor(trx, filters.contributor);
-    if (root === null) throw notFound(`no contributor ${filters.contributor}`);
-    contributorIds = await membersOf(trx, root);
+    // A person with no commits here (most people who open a profile) is an empty answer, not an error.
+    contributorIds = root === null ? [] : await membersOf(trx, root);
   }
   // One round trip when the range is given; a default range needs today's date first.
   const instants = (since: string | null, until: string | null) =>

@@ -219,6 +219,25 @@ describe('analytics API', () => {
     assert.equal(settings.status, 404);
   });
 
+  it('a person with no commits here is an empty answer (200, zeros), not a 404', async () => {
+    for (const contributor of [
+      '{0c0ffee0-0000-4000-8000-000000000000}',
+      'e:nobody@example.com',
+      'a:557058:nobody',
+    ]) {
+      const params = { contributor };
+      const activity = await f.api.get('/stats/activity', params);
+      assert.equal(activity.status, 200, contributor);
+      assert.deepEqual((await f.api.json('/stats/activity', params)).series, []);
+      const punch = await f.api.json<{ counts: number[][] }>('/stats/punchcard', params);
+      assert.equal(
+        punch.counts.flat().reduce((a, b) => a + b, 0),
+        0,
+      );
+      assert.equal((await f.api.json<{ total: number }>('/stats/calendar', params)).total, 0);
+    }
+  });
+
   it('CSV answers parse and hold the same figures as JSON', async () => {
     const json = await f.api.json<{ contributors: Record<string, unknown>[] }>('/stats/contributors', {
       merges: 'include',
