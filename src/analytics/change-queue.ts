@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Database, Trx } from '../db/database';
 import { enqueueJob } from '../db/job-queue';
+import { markReadyWhereComplete } from '../db/repository-store';
 import { recordPullRequestChanges } from './pull-request-facts';
 import { recordCommitChanges } from './rollups';
 
@@ -129,14 +130,20 @@ export async function applyAnalyticsChanges(
   }
 }
 
-/** The job: applies what waits for a bounded time, and hands the rest to a successor (fair turns in the queue). */
+/**
+ * The job: applies what waits for a bounded time, and hands the rest to a successor (fair turns in the queue).
+ * Then every repository whose backfill is complete and whose changes are all applied becomes `ready` (so `ready`
+ * means the numbers are right); returns the ids it marked.
+ */
 export async function runApplyAnalyticsChanges(
   db: Database,
   payload: { tenantId: string },
   stepMs: number,
-): Promise<void> {
+  now: () => Date = () => new Date(),
+): Promise<number[]> {
   const more = await applyAnalyticsChanges(db, payload.tenantId, performance.now() + stepMs);
   if (more) await enqueueApply(db.knex, payload.tenantId);
+  return db.withTenant(payload.tenantId, (trx) => markReadyWhereComplete(trx, payload.tenantId, null, now()));
 }
 
 /** Changes of the current tenant not applied yet. */

@@ -45,6 +45,8 @@ export interface Scope {
   botPatterns: string[];
   /** The first and last UTC hour (ms) holding any counted commit of the tenant; null when there is none. */
   extent: { first: number; last: number } | null;
+  /** How current the answer is, echoed in every stats answer. */
+  freshness: Freshness;
 }
 
 /** Plain date arithmetic (no zone involved): '2024-02-28' + 2 → '2024-03-01'. */
@@ -84,15 +86,16 @@ export async function resolveScope(
     // A person with no commits here (most people who open a profile) is an empty answer, not an error.
     contributorIds = root === null ? [] : await membersOf(trx, root);
   }
-  // One round trip when the range is given; a default range needs today's date first.
+  // One round trip when the range is given (freshness included); a default range needs today's date first.
   const instants = (since: string | null, until: string | null) =>
     trx.raw(
       `select (?::timestamptz at time zone ?)::date::text as today,
               (extract(epoch from (?::date::timestamp at time zone ?)) * 1000)::float8 as start,
               (extract(epoch from (?::date::timestamp at time zone ?)) * 1000)::float8 as end,
               (extract(epoch from (select min(bucket) from workspace_rollups_hourly)) * 1000)::float8 as first,
-              (extract(epoch from (select max(bucket) from workspace_rollups_hourly)) * 1000)::float8 as last`,
-      [now.toISOString(), timezone, since, timezone, until, timezone],
+              (extract(epoch from (select max(bucket) from workspace_rollups_hourly)) * 1000)::float8 as last,
+              ${FRESHNESS_SQL}`,
+      [now.toISOString(), timezone, since, timezone, until, timezone, ...freshnessBindings(repositoryIds)],
     );
   let since = filters.since ?? null;
   let until = filters.until ?? null;
@@ -102,7 +105,8 @@ export async function resolveScope(
     end: number | null;
     first: number | null;
     last: number | null;
-  };
+  } & FreshnessRow;
+  const freshness = freshnessOf(times);
   const today = times.today;
   if (defaults) {
     const range = defaults(today, filters);
@@ -126,8 +130,47 @@ export async function resolveScope(
     today,
     botPatterns: effectiveBotPatterns(settings),
     extent: times.first === null || times.last === null ? null : { first: times.first, last: times.last },
+    freshness,
   };
 }
+
+/**
+ * How current an answer is (docs/analytics.md, "Freshness"): `complete` when every repository in scope is `ready`
+ * (all commits listed and counted, pull requests read) and the analytics have applied every change;
+ * `pending_commits` stored commits whose changes the analytics have not applied yet; `commits_without_lines`
+ * commits whose line counts Bitbucket has not been asked for yet (the backfill's second phase).
+ */
+export interface Freshness {
+  complete: boolean;
+  pending_commits: number;
+  pending_pull_requests: number;
+  commits_without_lines: number;
+}
+
+interface FreshnessRow {
+  all_ready: boolean;
+  pending_commits: number;
+  pending_pull_requests: number;
+  commits_without_lines: number;
+}
+
+const IN_SCOPE = `(?::bigint[] is null or x.repository_id = any(?::bigint[]))`;
+const FRESHNESS_SQL = `
+  (select count(*) from analytics_changes x where x.subject = 'commit' and ${IN_SCOPE})::int as pending_commits,
+  (select count(*) from analytics_changes x where x.subject = 'pull_request' and ${IN_SCOPE})::int
+    as pending_pull_requests,
+  (select coalesce(sum(greatest(x.commits_known - x.commits_with_lines, 0)), 0) from repositories x
+    where x.deleted_at is null and ${IN_SCOPE.replaceAll('x.repository_id', 'x.id')})::int as commits_without_lines,
+  (select coalesce(bool_and(x.sync_state = 'ready'), true) from repositories x
+    where x.deleted_at is null and ${IN_SCOPE.replaceAll('x.repository_id', 'x.id')}) as all_ready`;
+const freshnessBindings = (ids: number[] | null) => Array(4).fill([ids, ids]).flat() as Knex.Value[];
+
+const freshnessOf = (row: FreshnessRow): Freshness => ({
+  complete: row.all_ready && row.pending_commits === 0 && row.pending_pull_requests === 0,
+  pending_commits: row.pending_commits,
+  pending_pull_requests: row.pending_pull_requests,
+  commits_without_lines: row.commits_without_lines,
+});
 
 /** True when a filter matches nothing (an unknown or foreign repository): answer empty without querying. */
 export const matchesNothing = (scope: Scope) =>

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import type { StatsFilters } from '../analytics/scope';
+import type { Scope, StatsFilters } from '../analytics/scope';
 import { badRequest } from '../platform/errors';
 import { validate } from '../platform/validation';
 
@@ -107,15 +107,8 @@ export const route =
     handler(req, res).catch(next);
   };
 
-/** The scope echoed in JSON answers, so a chart can label what it shows. */
-export function scopeEcho(scope: {
-  timezone: string;
-  since: string | null;
-  until: string | null;
-  merges: string;
-  bots: string;
-  exclusions: string;
-}) {
+/** The scope echoed in JSON answers, so a chart can label what it shows, with how current it is. */
+export function scopeEcho(scope: Scope) {
   return {
     timezone: scope.timezone,
     since: scope.since,
@@ -123,5 +116,6 @@ export function scopeEcho(scope: {
     merges: scope.merges,
     bots: scope.bots,
     exclusions: scope.exclusions,
+    ...scope.freshness,
   };
 }

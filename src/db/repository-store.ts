@@ -179,6 +179,41 @@ export async function updateProgress(
   await trx('repositories').where({ tenant_id: tenantId, id }).update(changes);
 }
 
+/**
+ * Marks `ready` those of the given repositories (all of the tenant's when null) whose backfill is complete and
+ * whose analytics are applied: every commit has its line counts, the first pull-request pass is done, and no change
+ * waits in `analytics_changes`. `ready` therefore means the numbers are right, not merely that the data is stored.
+ * The rows are locked first, in id order; the check then runs as a new statement (READ COMMITTED: a fresh
+ * snapshot), so an ingest write that held a row and queued changes has committed and is seen. Returns the ids marked.
+ */
+export async function markReadyWhereComplete(
+  trx: Trx,
+  tenantId: string,
+  ids: number[] | null,
+  now: Date,
+): Promise<number[]> {
+  const locked = await trx.raw<{ rows: { id: number }[] }>(
+    `select id from repositories
+      where tenant_id = ? and sync_state = 'diffstats' and pull_requests_synced_at is not null
+        and (?::bigint[] is null or id = any(?::bigint[]))
+      order by id for update`,
+    [tenantId, ids, ids],
+  );
+  if (locked.rows.length === 0) return [];
+  const { rows } = await trx.raw<{ rows: { id: number }[] }>(
+    `update repositories r set sync_state = 'ready', updated_at = ?
+      where r.tenant_id = ? and r.id = any(?::bigint[])
+        and r.sync_state = 'diffstats' and r.pull_requests_synced_at is not null
+        and not exists (select 1 from commits c
+                         where c.tenant_id = r.tenant_id and c.repository_id = r.id and c.lines_added is null)
+        and not exists (select 1 from analytics_changes a
+                         where a.tenant_id = r.tenant_id and a.repository_id = r.id)
+      returning r.id`,
+    [now, tenantId, locked.rows.map((r) => r.id)],
+  );
+  return rows.map((r) => r.id);
+}
+
 /** Sets the counters from the commits table itself (at phase changes, so drift never outlives a phase). */
 export async function recountCommits(trx: Trx, tenantId: string, id: number): Promise<void> {
   await trx.raw(

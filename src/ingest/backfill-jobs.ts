@@ -22,6 +22,7 @@ import type { Database, Trx } from '../db/database';
 import {
   findRepository,
   markMissingDeleted,
+  markReadyWhereComplete,
   recountCommits,
   refreshEtas,
   updateProgress,
@@ -372,9 +373,10 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
 }
 
 /**
- * A repository is `ready` once every commit has its line counts and its pull requests have been read once. The
- * diffstats and the pull-request pass run side by side, so whichever ends last marks it: both call this after
- * updating the repository's row, whose lock orders them, so the second one sees the first one's work.
+ * A repository is `ready` once every commit has its line counts, its pull requests have been read once, and the
+ * analytics have applied every change (markReadyWhereComplete). The diffstats, the pull-request pass and the
+ * analytics job run side by side, so whichever ends last marks it; the first two call this after updating the
+ * repository's row, whose lock orders them, and the analytics job checks after each batch.
  */
 export async function markReadyIfComplete(
   ctx: BackfillContext,
@@ -382,10 +384,8 @@ export async function markReadyIfComplete(
   tenantId: string,
   repositoryId: number,
 ): Promise<boolean> {
-  const repo = await findRepository(trx, tenantId, repositoryId);
-  if (!repo || repo.syncState !== 'diffstats' || repo.pullRequestsSyncedAt === null) return false;
-  if ((await commitsWithoutLines(trx, tenantId, repositoryId, 1)).length > 0) return false;
-  await updateProgress(trx, tenantId, repositoryId, { state: 'ready' }, ctx.now());
+  const marked = await markReadyWhereComplete(trx, tenantId, [repositoryId], ctx.now());
+  if (marked.length === 0) return false;
   ctx.logger.info({ tenantId, repositoryId }, 'repository backfill complete');
   return true;
 }

@@ -154,9 +154,11 @@ export function ingestTasks(deps: JobDeps): TaskList {
     ),
     // Analytics: facts and rollups of what ingest changed (src/analytics/change-queue.ts), and rebuilt after a
     // settings change (src/analytics/rollup-rebuild.ts).
-    [APPLY_ANALYTICS_CHANGES_TASK]: task(APPLY_ANALYTICS_CHANGES_TASK, tenantPayload, deps, (p) =>
-      runApplyAnalyticsChanges(deps.db, p, ctx.tuning.stepMs),
-    ),
+    [APPLY_ANALYTICS_CHANGES_TASK]: task(APPLY_ANALYTICS_CHANGES_TASK, tenantPayload, deps, async (p) => {
+      const ready = await runApplyAnalyticsChanges(deps.db, p, ctx.tuning.stepMs, ctx.now);
+      for (const repositoryId of ready)
+        deps.logger.info({ tenantId: p.tenantId, repositoryId }, 'repository backfill complete');
+    }),
     [REBUILD_ROLLUPS_TASK]: task(
       REBUILD_ROLLUPS_TASK,
       tenantPayload.extend({ repositoryId: z.number().int().positive().optional() }),

@@ -32,6 +32,71 @@ describe('backfill of the express history', () => {
     await b?.close();
   });
 
+  it('is ready only when its numbers are right: from that moment every answer equals the export, and says so', async () => {
+    await waitForReady(b);
+    // No waiting past `ready`: these requests go out the moment it is reported.
+    const token = createSessionToken({ appKey: 'tally', clientKey: b.clientKey, secret: b.sharedSecret });
+    const get = async (path: string) => {
+      const res = await fetch(`${b.app.url}/api/v1${path}?bots=include&exclusions=ignore`, {
+        headers: { authorization: `JWT ${token}` },
+      });
+      assert.equal(res.status, 200, path);
+      return (await res.json()) as Record<string, unknown> & { complete: boolean; pending_commits: number };
+    };
+    const [contributors, activity, punch] = await Promise.all([
+      get('/stats/contributors'),
+      get('/stats/activity'),
+      get('/stats/punchcard'),
+    ]);
+    const expected = exportTotals().withoutMerges;
+    const all = Object.values(expected).reduce(
+      (t, a) => ({
+        commits: t.commits + a.commits,
+        added: t.added + a.added,
+        removed: t.removed + a.removed,
+      }),
+      { commits: 0, added: 0, removed: 0 },
+    );
+    type Person = { emails: string[]; commits: number; lines_added: number; lines_removed: number };
+    const people = contributors.contributors as Person[];
+    const wrong = people.filter((c) => {
+      const want = c.emails
+        .map((e) => expected[e.toLowerCase()])
+        .reduce<{ commits: number; added: number; removed: number }>(
+          (t, a) => ({
+            commits: t.commits + (a?.commits ?? 0),
+            added: t.added + (a?.added ?? 0),
+            removed: t.removed + (a?.removed ?? 0),
+          }),
+          { commits: 0, added: 0, removed: 0 },
+        );
+      return want.commits !== c.commits || want.added !== c.lines_added || want.removed !== c.lines_removed;
+    });
+    assert.deepEqual(wrong, [], 'every contributor equals the export');
+    assert.equal(
+      people.reduce((n, c) => n + c.commits, 0),
+      all.commits,
+    );
+    const series = activity.series as { commits: number; lines_added: number; lines_removed: number }[];
+    assert.deepEqual(
+      {
+        commits: series.reduce((n, p) => n + p.commits, 0),
+        added: series.reduce((n, p) => n + p.lines_added, 0),
+        removed: series.reduce((n, p) => n + p.lines_removed, 0),
+      },
+      all,
+    );
+    assert.equal(
+      (punch.counts as number[][]).flat().reduce((n, c) => n + c, 0),
+      all.commits,
+    );
+    for (const answer of [contributors, activity, punch]) {
+      assert.equal(answer.complete, true);
+      assert.equal(answer.pending_commits, 0);
+      assert.equal(answer.commits_without_lines, 0);
+    }
+  });
+
   it('stores exactly the totals of the export: commits, files, lines per author email with and without merges', async () => {
     const [repo] = await waitForReady(b);
     const expected = exportTotals();

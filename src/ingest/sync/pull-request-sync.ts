@@ -135,17 +135,19 @@ export async function backfillPullRequests(ctx: BackfillContext, payload: Reposi
         // The repository's row before the analytics job's (lock order, src/analytics/change-queue.ts).
         await savePullRequestCursor(trx, tenantId, repositoryId, page.next ?? null, ctx.now());
         await updateProgress(trx, tenantId, repositoryId, { requests: spentSinceLastRecord() }, ctx.now());
-        // The pass may end after the line counts: then it is the one that makes the repository ready.
-        const ready =
-          page.next === undefined && (await markReadyIfComplete(ctx, trx, tenantId, repositoryId));
-        if (ready) await refreshEtas(trx, tenantId, ctx.backfillRate);
         await saveAndCount(
           trx,
           tenantId,
           repositoryId,
           records.filter((r): r is PullRequestRecord => r !== null),
         );
-        if (ready) await applyQueuedChangesNow(trx, tenantId);
+        // The pass may end after the line counts: then it makes the repository ready, unless the changes it just
+        // queued wait for the analytics job (which then marks it ready once they are applied).
+        if (page.next === undefined) {
+          if (await markReadyIfComplete(ctx, trx, tenantId, repositoryId))
+            await refreshEtas(trx, tenantId, ctx.backfillRate);
+          await applyQueuedChangesNow(trx, tenantId);
+        }
       });
       if (page.next === undefined) {
         ctx.logger.info({ tenantId, repositoryId }, 'pull requests backfilled');
