@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from '../platform/logger';
 import { tenantTables } from './catalog';
 import type { Database, Trx } from './database';
+import { tenantTurn } from './maintenance-failures';
 import { recordDeletion } from './deletion-ledger';
 
 /**
@@ -99,7 +100,13 @@ async function purgeTenant(
   });
 }
 
-/** Purges every tenant whose retention period has ended by `now`. */
+/** The retention purge's name in the job queue and in maintenance_failures. */
+export const RETENTION_PURGE_TASK = 'retention_purge';
+
+/**
+ * Purges every tenant whose retention period has ended by `now`, tenant by tenant: one that fails is logged and
+ * recorded in maintenance_failures, and the purge goes on with the next (the next hourly run tries it again).
+ */
 export async function purgeExpiredTenants(db: Database, now: Date, logger: Logger): Promise<PurgeSummary[]> {
   const due = await db.withSystem('retention: tenants due for deletion', (trx) =>
     trx('tenants')
@@ -110,8 +117,10 @@ export async function purgeExpiredTenants(db: Database, now: Date, logger: Logge
   );
   const purged: PurgeSummary[] = [];
   for (const tenantId of due as string[]) {
-    const summary = await purgeUninstalledTenant(db, tenantId, now, logger);
-    if (summary) purged.push(summary);
+    const turn = await tenantTurn({ db, logger }, RETENTION_PURGE_TASK, tenantId, now, () =>
+      purgeUninstalledTenant(db, tenantId, now, logger),
+    );
+    if (turn.ok && turn.value) purged.push(turn.value);
   }
   return purged;
 }

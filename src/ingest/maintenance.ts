@@ -15,11 +15,12 @@ import {
   refreshAccountInventory,
   saveReportingState,
 } from '../db/personal-data-reporting-store';
-import { purgeExpiredTenants, type PurgeSummary } from '../db/tenant-purge';
+import { tenantTurn, type TenantTurnFailure } from '../db/maintenance-failures';
+import { purgeExpiredTenants, RETENTION_PURGE_TASK, type PurgeSummary } from '../db/tenant-purge';
 import type { Tenant } from '../db/tenant-store';
 import type { JobDeps } from './tasks';
 
-export const RETENTION_PURGE_TASK = 'retention_purge';
+export { RETENTION_PURGE_TASK };
 export const PERSONAL_DATA_REPORT_TASK = 'personal_data_report';
 
 /**
@@ -65,10 +66,13 @@ export function maintenanceTasks(deps: JobDeps, options: MaintenanceOptions = {}
   };
 }
 
-/** Deletes every tenant whose 60 days after uninstall have passed by deps.now(). */
+/** Deletes every tenant whose 60 days after uninstall have passed by deps.now(); each tenant's failure is its own. */
 export function runRetentionPurge(deps: JobDeps): Promise<PurgeSummary[]> {
   return purgeExpiredTenants(deps.db, deps.now(), deps.logger);
 }
+
+/** A report with failed tenants runs again this soon, for those tenants' accounts only (the others are reported). */
+export const FAILED_TENANT_RETRY_SECONDS = 3600;
 
 export interface ReportSummary {
   ran: boolean;
@@ -78,13 +82,17 @@ export interface ReportSummary {
   updated: number;
   rateLimited: boolean;
   nextRunAt: Date;
+  /** Tenants whose turn failed (a non-2xx answer, an unreadable secret, …): recorded, and retried within the hour. */
+  failed: TenantTurnFailure[];
 }
 
 /**
  * One personal data report across all tenants (uninstalled ones too: their data is still stored until the purge).
  * Each tenant reports the accounts it stores, in batches of at most 90, signed with its own installation's secret.
  * `closed` accounts are erased at once; `updated` ones get their display name fetched again (or are marked).
- * Progress is kept per account (reported_at), so a run cut short by a 429 resumes where it stopped.
+ * Progress is kept per account (reported_at), so a run cut short by a 429 resumes where it stopped. A tenant whose
+ * turn fails is logged and recorded in maintenance_failures, and the others go on; the next run comes within the
+ * hour instead of a cycle later, and reports only what is still due: the failed tenants' accounts.
  */
 export async function runPersonalDataReport(
   deps: JobDeps,
@@ -96,67 +104,89 @@ export async function runPersonalDataReport(
   const now = deps.now();
   const state = await readReportingState(deps.db);
   const summary = { requests: 0, reported: 0, closed: 0, updated: 0 };
+  const failed: TenantTurnFailure[] = [];
   if (state.nextRunAt && state.nextRunAt > now) {
-    return { ran: false, ...summary, rateLimited: false, nextRunAt: state.nextRunAt };
+    return { ran: false, ...summary, rateLimited: false, nextRunAt: state.nextRunAt, failed };
   }
-  let cycleSeconds = state.cycleSeconds;
+  const run: ReportRun = { deps, client, options, now, cycleSeconds: state.cycleSeconds, summary };
   const finish = async (nextRunAt: Date, rateLimited: boolean): Promise<ReportSummary> => {
     await saveReportingState(deps.db, {
-      cycleSeconds,
+      cycleSeconds: run.cycleSeconds,
       nextRunAt,
       lastRunAt: now,
-      lastResult: { ...summary, rateLimited },
+      lastResult: { ...summary, rateLimited, failed: failed.map((f) => f.tenantId) },
     });
-    deps.logger.info({ ...summary, rateLimited, nextRunAt }, 'personal data report');
-    return { ran: true, ...summary, rateLimited, nextRunAt };
+    deps.logger.info({ ...summary, rateLimited, failed: failed.length, nextRunAt }, 'personal data report');
+    return { ran: true, ...summary, rateLimited, nextRunAt, failed };
   };
 
   for (const tenant of await deps.tenants.list()) {
-    const sharedSecret = await deps.tenants.sharedSecret(tenant.clientKey);
-    if (!sharedSecret) continue;
-    const due = await deps.db.withTenant(tenant.id, async (trx) => {
-      await refreshAccountInventory(trx, tenant.id, now);
-      return accountsDue(trx, now, cycleSeconds);
-    });
-    for (let i = 0; i < due.length; i += MAX_ACCOUNTS_PER_REPORT) {
-      const batch = due.slice(i, i + MAX_ACCOUNTS_PER_REPORT);
-      const outcome: ReportOutcome = await client.report(
-        { clientKey: tenant.clientKey, sharedSecret },
-        batch,
-      );
-      summary.requests++;
-      if (outcome.cyclePeriodSeconds) cycleSeconds = outcome.cyclePeriodSeconds;
-      if (outcome.kind === 'rate-limited') {
-        const retryAt = new Date(now.getTime() + outcome.retryAfterSeconds * 1000);
-        await options.scheduleRetry?.(retryAt);
-        return finish(retryAt, true);
-      }
-      for (const account of outcome.accounts) {
-        if (account.status === 'closed') {
-          await erasePerson(
-            deps.db,
-            tenant.id,
-            { accountId: account.accountId },
-            'system:personal-data-reporting',
-            now,
-          );
-          summary.closed++;
-        } else {
-          await refreshAccount(deps, tenant, account.accountId, now, options.fetchDisplayName);
-          summary.updated++;
-        }
-      }
-      await deps.db.withTenant(tenant.id, (trx) =>
-        markReported(
-          trx,
-          batch.map((a) => a.accountId),
-          now,
-        ),
-      );
-      summary.reported += batch.length;
+    const turn = await tenantTurn(deps, PERSONAL_DATA_REPORT_TASK, tenant.id, now, () =>
+      reportTenant(run, tenant),
+    );
+    if (!turn.ok) failed.push(turn.failure);
+    else if (turn.value) {
+      await options.scheduleRetry?.(turn.value);
+      return finish(turn.value, true);
     }
   }
-  return finish(new Date(now.getTime() + cycleSeconds * 1000), false);
+  const next = failed.length > 0 ? FAILED_TENANT_RETRY_SECONDS : run.cycleSeconds;
+  return finish(new Date(now.getTime() + next * 1000), false);
+}
+
+interface ReportRun {
+  deps: JobDeps;
+  client: Pick<PersonalDataReportingClient, 'report'>;
+  options: Pick<MaintenanceOptions, 'fetchDisplayName'>;
+  now: Date;
+  /** Atlassian's Cycle-Period, as last answered. */
+  cycleSeconds: number;
+  summary: { requests: number; reported: number; closed: number; updated: number };
+}
+
+/** Reports one tenant's due accounts. Resolves with the time to retry at when Atlassian answered 429. */
+async function reportTenant(run: ReportRun, tenant: Tenant): Promise<Date | null> {
+  const { deps, now, summary } = run;
+  const sharedSecret = await deps.tenants.sharedSecret(tenant.clientKey);
+  if (!sharedSecret) return null;
+  const due = await deps.db.withTenant(tenant.id, async (trx) => {
+    await refreshAccountInventory(trx, tenant.id, now);
+    return accountsDue(trx, now, run.cycleSeconds);
+  });
+  for (let i = 0; i < due.length; i += MAX_ACCOUNTS_PER_REPORT) {
+    const batch = due.slice(i, i + MAX_ACCOUNTS_PER_REPORT);
+    const outcome: ReportOutcome = await run.client.report(
+      { clientKey: tenant.clientKey, sharedSecret },
+      batch,
+    );
+    summary.requests++;
+    if (outcome.cyclePeriodSeconds) run.cycleSeconds = outcome.cyclePeriodSeconds;
+    if (outcome.kind === 'rate-limited') return new Date(now.getTime() + outcome.retryAfterSeconds * 1000);
+    for (const account of outcome.accounts) {
+      if (account.status === 'closed') {
+        await erasePerson(
+          deps.db,
+          tenant.id,
+          { accountId: account.accountId },
+          'system:personal-data-reporting',
+          now,
+        );
+        summary.closed++;
+      } else {
+        await refreshAccount(deps, tenant, account.accountId, now, run.options.fetchDisplayName);
+        summary.updated++;
+      }
+    }
+    await deps.db.withTenant(tenant.id, (trx) =>
+      markReported(
+        trx,
+        batch.map((a) => a.accountId),
+        now,
+      ),
+    );
+    summary.reported += batch.length;
+  }
+  return null;
 }
 
 async function refreshAccount(

@@ -19,6 +19,8 @@ export interface PersonalDataApi {
   /** Answer the next N requests with 429 and this Retry-After. */
   rateLimit: { remaining: number; retryAfter: string };
   cyclePeriod: string | null;
+  /** Installations answered with this status instead (after the JWT checks out): a failure of one tenant. */
+  failing: Map<string, number>;
   rejected: { status: number; reason: string }[];
   close(): Promise<void>;
 }
@@ -31,6 +33,7 @@ export async function startPersonalDataApi(appKey = 'tally'): Promise<PersonalDa
     secrets: new Map(),
     rateLimit: { remaining: 0, retryAfter: '60' },
     cyclePeriod: '604800',
+    failing: new Map(),
     rejected: [],
   };
   const reject = (res: express.Response, status: number, reason: string) => {
@@ -56,6 +59,8 @@ export async function startPersonalDataApi(appKey = 'tally'): Promise<PersonalDa
       return reject(res, 400, 'accounts must hold 1..90 entries');
     if (accounts.some((a) => typeof a.accountId !== 'string' || Number.isNaN(Date.parse(a.updatedAt))))
       return reject(res, 400, 'bad account entry');
+    const failure = api.failing.get(verified.sub!);
+    if (failure) return void res.status(failure).json({ message: 'failing on purpose' });
     if (api.cyclePeriod) res.set('Cycle-Period', api.cyclePeriod);
     if (api.rateLimit.remaining > 0) {
       api.rateLimit.remaining--;

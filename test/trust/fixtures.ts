@@ -1,7 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import type { Database } from '../../src/db/database';
+import { PersonalDataReportingClient } from '../../src/connect/personal-data-reporting';
+import { createDatabase, type Database } from '../../src/db/database';
+import { createLogger } from '../../src/platform/logger';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startPersonalDataApi, type PersonalDataApi } from '../support/personal-data-api';
 
 /** Tenant data for the trust tests: every kind of row that names a person, written as the app writes it. */
 
@@ -208,4 +212,37 @@ export async function findEverywhere(client: pg.Client, needles: string[]): Prom
     }
   }
   return hits;
+}
+
+/** For tests that run the maintenance jobs directly: a database of their own and the reporting API stand-in. */
+export interface ReportingHarness {
+  database: TestDatabase;
+  /** The owner: fixtures and checks. */
+  admin: pg.Client;
+  /** The application role, as the worker connects. */
+  db: Database;
+  api: PersonalDataApi;
+  client: PersonalDataReportingClient;
+  close(): Promise<void>;
+}
+
+export async function startReportingHarness(): Promise<ReportingHarness> {
+  const database = await createTestDatabase();
+  const admin = new pg.Client({ connectionString: database.adminUrl });
+  await admin.connect();
+  const db = createDatabase(database.appUrl, createLogger('silent'));
+  const api = await startPersonalDataApi();
+  return {
+    database,
+    admin,
+    db,
+    api,
+    client: new PersonalDataReportingClient({ baseUrl: api.url, appKey: 'tally' }),
+    async close() {
+      await api.close();
+      await admin.end();
+      await db.close();
+      await database.drop();
+    },
+  };
 }

@@ -8,19 +8,18 @@ import {
   PersonalDataReportingClient,
   PersonalDataReportingError,
 } from '../../src/connect/personal-data-reporting';
-import { createDatabase, type Database } from '../../src/db/database';
+import type { Database } from '../../src/db/database';
 import { TenantStore } from '../../src/db/tenant-store';
 import { runPersonalDataReport } from '../../src/ingest/maintenance';
 import type { JobDeps } from '../../src/ingest/tasks';
 import { createLogger } from '../../src/platform/logger';
 import { SecretBox } from '../../src/platform/secret-box';
 import { installPayload, newWorkspace } from '../support/bitbucket';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { startPersonalDataApi, type PersonalDataApi } from '../support/personal-data-api';
-import { newPerson, seedTenant } from './fixtures';
+import type { PersonalDataApi } from '../support/personal-data-api';
+import { newPerson, seedTenant, startReportingHarness, type ReportingHarness } from './fixtures';
 
 describe('personal data reporting (Atlassian’s report-accounts API, against the test stand-in)', () => {
-  let database: TestDatabase;
+  let harness: ReportingHarness;
   let admin: pg.Client;
   let db: Database;
   let api: PersonalDataApi;
@@ -39,12 +38,9 @@ describe('personal data reporting (Atlassian’s report-accounts API, against th
   const tenantIds: Record<string, string> = {};
 
   before(async () => {
-    database = await createTestDatabase();
-    admin = new pg.Client({ connectionString: database.adminUrl });
-    await admin.connect();
-    db = createDatabase(database.appUrl, createLogger('silent'));
+    harness = await startReportingHarness();
+    ({ admin, db, api, client } = harness);
     const tenants = new TenantStore(db, new SecretBox([randomBytes(32)]), clock);
-    api = await startPersonalDataApi();
     for (const [i, ws] of [wsA, wsB].entries()) {
       offset = (i - 2) * 1000; // A installed before B: tenants are reported in install order
       const tenant = await tenants.saveInstallation(installPayload(ws));
@@ -56,14 +52,8 @@ describe('personal data reporting (Atlassian’s report-accounts API, against th
     await seedTenant(db, tenantIds[wsB.clientKey]!, [newPerson('Bea Other'), newPerson('Ben Other')]);
     offset = 0;
     deps = { db, tenants, logger: createLogger('silent'), requestsPerHour: 950, now: clock };
-    client = new PersonalDataReportingClient({ baseUrl: api.url, appKey: 'tally' });
   });
-  after(async () => {
-    await api.close();
-    await admin.end();
-    await db.close();
-    await database.drop();
-  });
+  after(() => harness.close());
 
   const state = async () => (await admin.query('select * from personal_data_reporting')).rows[0];
 
