@@ -51,7 +51,8 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   return {
     url: `http://127.0.0.1:${port}`,
     runtime,
-    adminUrl: pg.adminUrl,
+    // The superuser, for the benchmarks' fixtures and ANALYZE (the schema belongs to the owner role).
+    adminUrl: pg.superuserUrl,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { parseConfig } from '../../src/config/config';
-import { APP_ROLE, freePort, startEmbeddedPostgres } from '../../src/db/embedded-postgres';
+import { APP_ROLE, freePort, OWNER_ROLE, startEmbeddedPostgres } from '../../src/db/embedded-postgres';
 import { migrate } from '../../src/db/migrate';
 import { createRuntime, type Runtime } from '../../src/main/bootstrap';
 import { createWebApp, listenWeb } from '../../src/main/web';
@@ -13,7 +13,7 @@ import { createLogger } from '../../src/platform/logger';
 
 /** One embedded PostgreSQL (durable settings, as in production) with a migrated template database. */
 export interface BenchPostgres {
-  /** A fresh database cloned from the template: owner and application-role URLs. */
+  /** A fresh database cloned from the template: superuser (fixtures, analyze) and application-role URLs. */
   createDatabase(): Promise<{ adminUrl: string; appUrl: string }>;
   stop(): Promise<void>;
 }
@@ -25,7 +25,8 @@ export async function startPostgres(): Promise<BenchPostgres> {
   chmodSync(dir, 0o755);
   const db = await startEmbeddedPostgres(dir, createLogger('warn'), { database: 'tally_template' });
   await migrate(db.adminUrl, APP_ROLE);
-  const admin = new pg.Client({ connectionString: withDb(db.adminUrl, 'postgres') });
+  // Migrated as the owner role (like compose's); the superuser creates databases and writes fixtures.
+  const admin = new pg.Client({ connectionString: withDb(db.superuserUrl, 'postgres') });
   await admin.connect();
   await admin.query(
     `select pg_terminate_backend(pid) from pg_stat_activity where datname = 'tally_template'`,
@@ -33,8 +34,8 @@ export async function startPostgres(): Promise<BenchPostgres> {
   return {
     async createDatabase() {
       const name = `b_${randomBytes(4).toString('hex')}`;
-      await admin.query(`create database "${name}" template tally_template`);
-      return { adminUrl: withDb(db.adminUrl, name), appUrl: withDb(db.appUrl, name) };
+      await admin.query(`create database "${name}" template tally_template owner ${OWNER_ROLE}`);
+      return { adminUrl: withDb(db.superuserUrl, name), appUrl: withDb(db.appUrl, name) };
     },
     async stop() {
       await admin.end();
