@@ -14,6 +14,8 @@ const auditQuery = z.object({
   before: z.coerce.number().int().positive().optional(),
 });
 
+const DELETE_TIMEOUT_MS = 120_000;
+
 /** Who is acting, as audit entries name them. */
 export const actorOf = (accountId: string | undefined) => `user:${accountId ?? 'unknown'}`;
 
@@ -34,8 +36,14 @@ export function dataRouter(deps: ApiDeps): Router {
       const expected = viewer.tenant.workspaceSlug ?? viewer.tenant.clientKey;
       if (body.data.confirm !== expected)
         throw new HttpError('invalid_request', 'the confirmation does not match the workspace');
-      // Done within the request: one indexed DELETE per table, which PostgreSQL does in seconds even for large tenants.
-      await deleteAllTenantData(deps.db, viewer.tenant.id, actorOf(viewer.accountId), deps.now());
+      // Done within the request: one indexed DELETE per table, which PostgreSQL does in seconds even for large
+      // tenants; more than the API's statement timeout allows, so this transaction sets its own.
+      await deleteAllTenantData(
+        deps.db.withStatementTimeout(DELETE_TIMEOUT_MS),
+        viewer.tenant.id,
+        actorOf(viewer.accountId),
+        deps.now(),
+      );
       res.status(204).end();
     } catch (error) {
       next(error);

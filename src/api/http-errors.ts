@@ -21,6 +21,13 @@ function clientError(error: unknown): ClientError | null {
   const sqlState = (error as { code?: unknown })?.code;
   if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState))
     return { status: 400, code: 'invalid_text', message: 'a value cannot be stored (control characters?)' };
+  // 57014: cancelled by statement_timeout (the connection's default, or a job's own).
+  if (sqlState === '57014')
+    return {
+      status: 503,
+      code: 'query_timeout',
+      message: 'the query took too long; narrow the range or retry',
+    };
   const type = (error as { type?: string })?.type;
   if (type === 'entity.parse.failed')
     return { status: 400, code: 'invalid_json', message: 'body is not valid JSON' };

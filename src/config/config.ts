@@ -33,6 +33,8 @@ const baseSchema = z.object({
   BITBUCKET_ALLOWED_HOSTS: csv,
   FRAME_ANCESTORS: csv,
   BITBUCKET_REQUESTS_PER_HOUR: z.coerce.number().int().positive().default(950),
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  JOB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(86_400_000).default(600_000),
   SENTRY_DSN: z
     .url()
     .optional()
@@ -63,6 +65,10 @@ const configSchema = baseSchema.transform((env) => ({
   bitbucketAllowedHosts: ['bitbucket.org', 'api.bitbucket.org', ...env.BITBUCKET_ALLOWED_HOSTS],
   frameAncestors: env.FRAME_ANCESTORS,
   requestsPerHour: env.BITBUCKET_REQUESTS_PER_HOUR,
+  /** Every statement of the web role (and any connection of the pool) is cancelled after this long. */
+  statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
+  /** Jobs' transactions allow their statements this long instead (SET LOCAL). */
+  jobStatementTimeoutMs: env.JOB_STATEMENT_TIMEOUT_MS,
   sentryDsn: env.SENTRY_DSN,
   datadog: { enabled: env.DD_TRACE_ENABLED, agentHost: env.DD_AGENT_HOST },
   logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),

@@ -21,40 +21,63 @@ export interface Database {
    * (job leases, src/ingest/job-lease.ts). The caller ends it.
    */
   openSession(): Promise<pg.Client>;
+  /**
+   * The same database whose transactions allow each statement `ms` milliseconds (`SET LOCAL statement_timeout`)
+   * instead of the connections' default: for jobs and the few requests that must run long statements.
+   */
+  withStatementTimeout(ms: number): Database;
   close(): Promise<void>;
 }
 
-export function createKnex(url: string, poolMax = 10): Knex {
+/**
+ * `statementTimeoutMs` becomes every pooled connection's `statement_timeout` (a start-up parameter, so it holds
+ * whatever role DATABASE_URL names): PostgreSQL itself cancels a runaway statement.
+ */
+export function createKnex(url: string, poolMax = 10, statementTimeoutMs?: number): Knex {
   return knexFactory({
     client: 'pg',
-    connection: { connectionString: url, application_name: 'tally' },
+    connection: {
+      connectionString: url,
+      application_name: 'tally',
+      ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}),
+    },
     pool: { min: 0, max: poolMax },
   });
 }
 
-export function createDatabase(url: string, logger: Logger, poolMax = 10): Database {
-  const knex = createKnex(url, poolMax);
-  return {
-    knex,
-    withTenant(tenantId, fn) {
-      return knex.transaction(async (trx) => {
-        // Transaction-local (is_local = true): never leaks to the next user of the pooled connection.
-        await trx.raw(`select set_config('app.tenant_id', ?, true)`, [tenantId]);
-        return fn(trx);
-      });
-    },
-    withSystem(reason, fn) {
-      logger.debug({ reason }, 'system access');
-      return knex.transaction(async (trx) => {
-        await trx.raw(`select set_config('app.system', 'on', true)`);
-        return fn(trx);
-      });
-    },
-    async openSession() {
-      const client = new pg.Client({ connectionString: url, application_name: 'tally' });
-      await client.connect();
-      return client;
-    },
-    close: () => knex.destroy(),
+export function createDatabase(
+  url: string,
+  logger: Logger,
+  poolMax = 10,
+  options: { statementTimeoutMs?: number } = {},
+): Database {
+  const knex = createKnex(url, poolMax, options.statementTimeoutMs);
+  const withTimeout = (timeoutMs: number | null): Database => {
+    // Transaction-local settings (is_local = true): never leak to the next user of the pooled connection.
+    const timeout = timeoutMs === null ? '' : `, set_config('statement_timeout', '${timeoutMs}', true)`;
+    return {
+      knex,
+      withTenant(tenantId, fn) {
+        return knex.transaction(async (trx) => {
+          await trx.raw(`select set_config('app.tenant_id', ?, true)${timeout}`, [tenantId]);
+          return fn(trx);
+        });
+      },
+      withSystem(reason, fn) {
+        logger.debug({ reason }, 'system access');
+        return knex.transaction(async (trx) => {
+          await trx.raw(`select set_config('app.system', 'on', true)${timeout}`);
+          return fn(trx);
+        });
+      },
+      async openSession() {
+        const client = new pg.Client({ connectionString: url, application_name: 'tally' });
+        await client.connect();
+        return client;
+      },
+      withStatementTimeout: (ms) => withTimeout(Number.isSafeInteger(ms) && ms > 0 ? ms : null),
+      close: () => knex.destroy(),
+    };
   };
+  return withTimeout(null);
 }

@@ -78,7 +78,9 @@ export function createRuntime(input: {
   poolMax?: number;
   onStop?: () => Promise<void>;
 }): Runtime {
-  const db = createDatabase(input.appUrl, input.logger, input.poolMax);
+  const db = createDatabase(input.appUrl, input.logger, input.poolMax, {
+    statementTimeoutMs: input.config.statementTimeoutMs,
+  });
   const box = new SecretBox(input.keys);
   return {
     config: input.config,

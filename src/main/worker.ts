@@ -10,7 +10,8 @@ export interface WorkerHandle {
 
 export function jobDeps(runtime: Runtime): JobDeps {
   return {
-    db: runtime.db,
+    // Jobs run long statements (rollup rebuilds, purges, large batches): their own timeout, not the web's.
+    db: runtime.db.withStatementTimeout(runtime.config.jobStatementTimeoutMs),
     tenants: runtime.tenants,
     logger: runtime.logger,
     requestsPerHour: runtime.config.requestsPerHour,

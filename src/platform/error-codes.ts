@@ -35,6 +35,11 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, description: 'The body encoding or content type is not supported.' },
   rate_limited: { status: 429, description: 'Too many requests; retry after the time in Retry-After.' },
   internal_error: { status: 500, description: 'Tally failed; the error was logged and reported.' },
+  query_timeout: {
+    status: 503,
+    description:
+      'The query took longer than allowed and was cancelled; narrow the range or filters, or retry.',
+  },
   intake_full: {
     status: 503,
     description: 'Webhook intake is full for now; retry after the time in Retry-After (Bitbucket retries).',

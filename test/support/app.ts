@@ -36,6 +36,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     TALLY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     BITBUCKET_ALLOWED_HOSTS: '127.0.0.1',
     LOG_LEVEL: 'debug',
+    // Tests load fixtures through the web role's pool on a shared, busy machine: more room than production's 5 s.
+    STATEMENT_TIMEOUT_MS: '30000',
     ...options.env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
