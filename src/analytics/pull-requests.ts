@@ -110,6 +110,8 @@ function tiles(scope: Scope): {
   const ends: [number | null, number | null][] = [];
   if (start < Math.min(dayStart, end)) ends.push([scope.start, Math.min(dayStart, end)]);
   if (Math.max(dayEnd, dayStart) < end) ends.push([Math.max(dayEnd, dayStart), scope.end]);
+  // A range wholly outside the years rollups cover tiles into nothing: one empty end keeps the SQL whole.
+  if (ends.length === 0 && dayStart >= dayEnd) ends.push([start, start]);
   const rollups = tileRange(dayStart, dayEnd, ['day', 'month', 'year']).map((p) => ({
     grain: p.grain as RollupGrain,
     from: p.from,

@@ -321,6 +321,8 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     // Local hours and days are unions of UTC hours.
     rollup(cubes.hour ?? CUBES.hourly, start, end);
   }
+  // A range wholly outside the years rollups cover (since 9500, until 1000) tiles into nothing: an empty source.
+  if (pieces.length === 0) facts(start, start + 1);
   const tiled = {
     sql: pieces.map((p) => p.sql).join('\nunion all\n'),
     bindings: pieces.flatMap((p) => p.bindings),

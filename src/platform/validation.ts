@@ -30,3 +30,15 @@ export const plainText = z
 
 /** Identifiers, names and URLs from other systems (token claims, payload fields): no control characters at all. */
 export const noControlText = z.string().regex(/^[^\x00-\x1f\x7f]*$/, 'control characters are not allowed');
+
+// A NUL, or half of a UTF-16 surrogate pair: text PostgreSQL cannot store (text refuses NUL, jsonb both).
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether every string (and key) of a JSON value can be stored as PostgreSQL text or jsonb. */
+export function storableJson(value: unknown): boolean {
+  if (typeof value === 'string') return !UNSTORABLE.test(value);
+  if (Array.isArray(value)) return value.every(storableJson);
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).every(([k, v]) => !UNSTORABLE.test(k) && storableJson(v));
+  return true;
+}

@@ -84,7 +84,8 @@ describe('control characters are refused at the edge', () => {
       const payload = { ...installPayload(other), clientKey: `${other.clientKey}${odd}` };
       const res = await postJson(`${app.url}/installed`, payload);
       assert.equal(res.status, 400, JSON.stringify(odd));
-      assert.equal(JSON.parse(res.text).error.code, 'invalid_request');
+      // NUL cannot be stored at all (invalid_text); other control characters are not allowed in identifiers.
+      assert.equal(JSON.parse(res.text).error.code, odd === '\u0000' ? 'invalid_text' : 'invalid_request');
       const uninstall = await postJson(
         `${app.url}/uninstalled`,
         { ...installPayload(ws), eventType: 'uninstalled' },
@@ -93,6 +94,12 @@ describe('control characters are refused at the edge', () => {
         },
       );
       assert.equal(uninstall.status, 401);
+    }
+    // Fields Tally does not read are stored too (client_info): NUL or a lone surrogate anywhere is a 400.
+    for (const extra of [{ publicKey: 'k\u0000' }, { extra: { deep: ['\u0000'] } }, { note: '\ud800' }]) {
+      const res = await postJson(`${app.url}/installed`, { ...installPayload(newWorkspace()), ...extra });
+      assert.equal(res.status, 400, `${JSON.stringify(extra)}: ${res.text}`);
+      assert.equal(JSON.parse(res.text).error.code, 'invalid_text');
     }
     assert.equal((await viewer.get('/me')).status, 200, 'still installed');
   });

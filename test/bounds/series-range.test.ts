@@ -80,4 +80,24 @@ describe('series endpoints refuse more buckets than ten years of days', () => {
       2,
     );
   });
+
+  it('ranges at the ends of the calendar answer empty, not a 500 (found by the fuzz run)', async () => {
+    const cases: [string, Record<string, string>][] = [];
+    for (const path of [
+      '/stats/activity',
+      '/stats/top',
+      '/stats/punchcard',
+      '/stats/contributors',
+      '/pull-requests/stats',
+    ])
+      cases.push(
+        [path, { since: '9999-12-31' }],
+        [path, { since: '9500-01-01' }],
+        [path, { until: '1000-01-01' }],
+      );
+    for (const [path, params] of cases) {
+      const res = await f.api.get(path, params);
+      assert.equal(res.status, 200, `${path} ${JSON.stringify(params)}: ${await res.text()}`);
+    }
+  });
 });
