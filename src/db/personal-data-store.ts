@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Knex } from 'knex';
 import { tenantTables, textColumns, type TextColumn } from './catalog';
 import type { Database, Trx } from './database';
 import { identifierHash, recordDeletion } from './deletion-ledger';
@@ -324,24 +323,54 @@ async function scrubTable(trx: Trx, tenantId: string, table: string, replace: Re
        from ${ident(table)} where tenant_id = ? and (${filter})`,
     [tenantId, ...columns.map(() => patterns)],
   );
+  // Changed rows, grouped by which columns changed, are written in batches: one statement per batch.
+  const groups = new Map<string, { columns: ScrubColumn[]; rows: { ctid: string; values: string[] }[] }>();
   let changed = 0;
   for (const row of rows) {
-    const updates: [TextColumn, unknown][] = [];
+    const updates: [ScrubColumn, string][] = [];
     for (const column of columns) {
       const value = row[column.column];
       if (value === null || value === undefined) continue;
       const next = scrubValue(column, value, replace);
-      if (next !== undefined) updates.push([column, next]);
+      if (next !== undefined) updates.push([column, typeof next === 'string' ? next : JSON.stringify(next)]);
     }
     if (updates.length === 0) continue;
-    await trx.raw(
-      `update ${ident(table)} set ${updates.map(([c]) => `${ident(c.column)} = ?${cast(c)}`).join(', ')}
-        where ctid = ?::tid and tenant_id = ?`,
-      [...updates.map(([, v]) => v as Knex.Value), row.row_ctid as string, tenantId],
-    );
+    const key = updates.map(([c]) => c.column).join(',');
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { columns: updates.map(([c]) => c), rows: [] }));
+    group.rows.push({ ctid: row.row_ctid as string, values: updates.map(([, v]) => v) });
     changed++;
   }
+  for (const group of groups.values())
+    for (let i = 0; i < group.rows.length; i += UPDATE_BATCH)
+      await updateRows(trx, tenantId, table, group.columns, group.rows.slice(i, i + UPDATE_BATCH));
   return changed;
+}
+
+const UPDATE_BATCH = 1000;
+
+/** New values for rows addressed by ctid (stable within this transaction), passed as text arrays. */
+async function updateRows(
+  trx: Trx,
+  tenantId: string,
+  table: string,
+  columns: ScrubColumn[],
+  rows: { ctid: string; values: string[] }[],
+): Promise<void> {
+  const names = columns.map((c, i) => `c${i}`);
+  // text[] values travel as JSON arrays (a text[] of text[] cannot be unnested), json as JSON text.
+  const assign = columns.map((c, i) =>
+    c.kind === 'text[]'
+      ? `${ident(c.column)} = array(select jsonb_array_elements_text(v.${names[i]}::jsonb))`
+      : `${ident(c.column)} = v.${names[i]}${c.kind === 'json' ? `::${c.type}` : ''}`,
+  );
+  const ctids = rows.map((r) => r.ctid);
+  await trx.raw(
+    `update ${ident(table)} as t set ${assign.join(', ')}
+       from unnest(?::tid[], ${names.map(() => '?::text[]').join(', ')}) as v(row_ctid, ${names.join(', ')})
+      where t.ctid = any(?::tid[]) and t.ctid = v.row_ctid and t.tenant_id = ?`,
+    [ctids, ...columns.map((_, i) => rows.map((r) => r.values[i]!)), ctids, tenantId],
+  );
 }
 
 /** The scrubbed value, or undefined when nothing in it changes. */
@@ -360,8 +389,5 @@ function scrubValue(column: ScrubColumn, value: unknown, replace: Replacer): unk
   const next = one(String(value));
   return next === value ? undefined : next;
 }
-
-const cast = (column: TextColumn) =>
-  column.kind === 'json' ? `::${column.type}` : column.kind === 'text[]' ? '::text[]' : '';
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
