@@ -83,6 +83,10 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
     display_name: value('the person’s name'),
     identity_email: value('the email an identity without an account is keyed by'),
   },
+  maintenance_failures: {
+    task: structural('task name (primary key)'),
+    error: structural('HTTP status or SQL state, cut short; never a payload'),
+  },
   personal_data_accounts: { account_id: value('account id reported to Atlassian (the row is deleted)') },
   pull_request_participants: {
     user_uuid: value('Bitbucket user uuid'),
