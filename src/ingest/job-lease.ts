@@ -20,14 +20,14 @@ import type { Logger } from '../platform/logger';
  */
 
 /** First key of the two-key advisory lock space, so leases never collide with other advisory locks. */
-const LEASE_CLASS = 0x7a11;
+export const LEASE_CLASS = 0x7a11;
 /** A job locked this recently may not have taken its lease yet (the step between locking and leasing is short). */
 export const GRACE_SECONDS = 15;
 const SWEEP_INTERVAL_MS = 10_000;
 /** How often a finished attempt looks whether graphile-worker has marked it yet. */
 const SETTLE_POLL_MS = 25;
 
-const leaseKey = (jobId: string) => Number(BigInt(jobId) % 2_147_483_647n);
+export const leaseKey = (jobId: string) => Number(BigInt(jobId) % 2_147_483_647n);
 
 /** The part of graphile-worker's job row a lease is about: one attempt of one job. */
 export interface LeasedJob {

@@ -6,7 +6,7 @@ import { Logger as QueueLogger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import { createDatabase, type Database } from '../../src/db/database';
 import { enqueueJob } from '../../src/db/job-queue';
-import { releaseDeadJobs, withJobLease } from '../../src/ingest/job-lease';
+import { LEASE_CLASS, leaseKey, releaseDeadJobs, withJobLease } from '../../src/ingest/job-lease';
 import { BACKFILL_TASKS, enqueueTenantBackfill } from '../../src/ingest/scheduler';
 import { createLogger } from '../../src/platform/logger';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -115,6 +115,34 @@ describe('job leases: recovery from dead workers', () => {
       (await releaseDeadJobs(db, tasks, 0)).includes(job.id),
     );
     assert.equal(await jobLock(job.id), null);
+  });
+
+  it('takes the leases again when their session dies under running jobs', async () => {
+    const job = await lockedJob('worker-c');
+    const holder = async () =>
+      (
+        await admin.query(
+          `select l.pid from pg_locks l
+            where l.locktype = 'advisory' and l.classid = $1 and l.objid = $2 and l.granted`,
+          [LEASE_CLASS, leaseKey(job.id)],
+        )
+      ).rows[0]?.pid as number | undefined;
+    await withJobLease(
+      db,
+      job,
+      async () => {
+        const first = await holder();
+        assert.ok(first, 'the lease is held');
+        await admin.query('select pg_terminate_backend($1)', [first]);
+        await eventually('the lease is held by a new session', async () => {
+          const now = await holder();
+          return now !== undefined && now !== first;
+        });
+        assert.deepEqual(await releaseDeadJobs(db, tasks, 0), []);
+      },
+      silent,
+    );
+    await admin.query('delete from graphile_worker._private_jobs where id = $1', [job.id]);
   });
 
   it('gives a freshly locked job time to take its lease', async () => {
