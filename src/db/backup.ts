@@ -10,6 +10,7 @@ import { createLogger } from '../platform/logger';
 import { createDatabase, createKnex } from './database';
 import type { LedgerEntry } from './deletion-ledger';
 import { replayLedger } from './ledger-replay';
+import { MIGRATIONS } from './migrate';
 import { findPgTool, serverMajor } from './pg-tools';
 import { ensureSupportRole } from './support-access';
 
@@ -133,6 +134,14 @@ export async function restoreDatabase(
     await restore.exited;
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+  // A backup older than this code (one without the ledger table, say) is brought up to the current schema first,
+  // so the replay finds what it needs; grants follow with `npm run migrate`, as after every restore.
+  const owner = createKnex(adminUrl, 1);
+  try {
+    await owner.migrate.latest(MIGRATIONS);
+  } finally {
+    await owner.destroy();
   }
   const db = createDatabase(adminUrl, createLogger('silent'), 2);
   try {

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createDatabase } from '../../src/db/database';
+import { APP_ROLE } from '../../src/db/embedded-postgres';
 import { enqueueJob } from '../../src/db/job-queue';
+import { migrate } from '../../src/db/migrate';
 import { erasePerson } from '../../src/db/personal-data-store';
 import { deleteAllTenantData, purgeExpiredTenants } from '../../src/db/tenant-purge';
 import { createLogger } from '../../src/platform/logger';
@@ -249,6 +251,51 @@ describe('encrypted backup and restore', () => {
     } finally {
       await admin.end();
       await db.close();
+    }
+  });
+
+  it('a backup from before the ledger existed is migrated, then the later erasure re-applied', async () => {
+    const old = await createTestDatabase();
+    const db = createDatabase(old.appUrl, createLogger('silent'));
+    const admin = new pg.Client({ connectionString: old.adminUrl });
+    await admin.connect();
+    try {
+      const tenantId = randomUUID();
+      const carol = newPerson('Carol Before');
+      await insertTenantRow(old.adminUrl, tenantId);
+      await seedTenant(db, tenantId, [carol, newPerson('Dan Before')]);
+      // The schema as it was before the ledger's migration.
+      await admin.query(`drop table deletion_ledger`);
+      await admin.query(`delete from knex_migrations where name like '%deletion_ledger%'`);
+      const file = path.join(dir, 'before-ledger.backup');
+      const backup = await cli('backup', file, {
+        DATABASE_ADMIN_URL: old.adminUrl,
+        BACKUP_ENCRYPTION_KEY: key,
+      });
+      assert.equal(backup.code, 0, backup.stderr);
+      // The code is upgraded (the ledger appears), then the person is erased.
+      await migrate(old.ownerUrl, APP_ROLE);
+      await erasePerson(db, tenantId, { email: carol.email }, 'support:tester', new Date());
+
+      const target = await emptyDatabase();
+      const restore = await cli('restore', file, {
+        DATABASE_ADMIN_URL: target,
+        BACKUP_ENCRYPTION_KEY: key,
+        LEDGER_SOURCE_URL: old.adminUrl,
+      });
+      assert.equal(restore.code, 0, restore.stderr);
+      assert.match(restore.stdout, /re-applied 1 deletion/);
+      const restored = new pg.Client({ connectionString: target });
+      await restored.connect();
+      try {
+        assert.deepEqual(await findEverywhere(restored, [carol.email, carol.name, carol.accountId]), []);
+      } finally {
+        await restored.end();
+      }
+    } finally {
+      await admin.end();
+      await db.close();
+      await old.drop();
     }
   });
 
