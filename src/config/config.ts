@@ -49,6 +49,7 @@ const baseSchema = z.object({
   PG_DUMP_PATH: z.string().min(1).optional(),
   PG_RESTORE_PATH: z.string().min(1).optional(),
   LEDGER_SOURCE_URL: z.url().optional(),
+  WEBHOOK_QUEUE_LIMIT: z.coerce.number().int().min(4).max(100_000).default(1000),
 });
 
 const configSchema = baseSchema.transform((env) => ({
@@ -79,6 +80,7 @@ const configSchema = baseSchema.transform((env) => ({
   supportDatabaseUrl: env.SUPPORT_DATABASE_URL,
   pgTools: { pgDump: env.PG_DUMP_PATH, pgRestore: env.PG_RESTORE_PATH },
   ledgerSourceUrl: env.LEDGER_SOURCE_URL,
+  webhookQueueLimit: env.WEBHOOK_QUEUE_LIMIT,
 }));
 
 /** A 32-byte key from 64 hex characters or base64; null when it is anything else. */

@@ -17,20 +17,32 @@ import {
 } from '../db/personal-data-reporting-store';
 import { tenantTurn, type TenantTurnFailure } from '../db/maintenance-failures';
 import { purgeExpiredTenants, RETENTION_PURGE_TASK, type PurgeSummary } from '../db/tenant-purge';
+import { pruneProcessedDeliveries } from '../db/webhook-delivery-store';
 import type { Tenant } from '../db/tenant-store';
 import type { JobDeps } from './tasks';
 
 export { RETENTION_PURGE_TASK };
 export const PERSONAL_DATA_REPORT_TASK = 'personal_data_report';
+export const WEBHOOK_PRUNE_TASK = 'prune_webhook_deliveries';
 
 /**
- * graphile-worker crontab: both jobs run hourly and decide for themselves whether anything is due (the purge by
- * each tenant's delete_after, the report by the stored cycle and Retry-After), so a missed hour costs nothing.
+ * graphile-worker crontab: the jobs run hourly and decide for themselves whether anything is due (the purge by
+ * each tenant's delete_after, the report by the stored cycle and Retry-After, the prune by each delivery's age), so
+ * a missed hour costs nothing.
  */
 export const maintenanceCrontab = [
   `7 * * * * ${RETENTION_PURGE_TASK} ?max=1`,
   `37 * * * * ${PERSONAL_DATA_REPORT_TASK} ?max=1`,
+  `52 * * * * ${WEBHOOK_PRUNE_TASK} ?max=1`,
 ].join('\n');
+
+/**
+ * Processed webhook deliveries are kept 14 days: long enough that a redelivery (Bitbucket resends within seconds;
+ * a person may press "resend" days later) is still recognised by its X-Request-UUID and not processed twice.
+ */
+export const WEBHOOK_RETENTION_DAYS = 14;
+/** Rows deleted per transaction: short transactions, no long lock on a busy tenant's intake. */
+const PRUNE_BATCH = 5000;
 
 export interface MaintenanceOptions {
   /** PERSONAL_DATA_REPORTING_URL; Atlassian's API by default. */
@@ -53,6 +65,9 @@ export function maintenanceTasks(deps: JobDeps, options: MaintenanceOptions = {}
     [RETENTION_PURGE_TASK]: async () => {
       await runRetentionPurge(deps);
     },
+    [WEBHOOK_PRUNE_TASK]: async () => {
+      await runWebhookPrune(deps);
+    },
     [PERSONAL_DATA_REPORT_TASK]: async (_payload, helpers) => {
       await runPersonalDataReport(deps, client, {
         ...options,
@@ -69,6 +84,42 @@ export function maintenanceTasks(deps: JobDeps, options: MaintenanceOptions = {}
 /** Deletes every tenant whose 60 days after uninstall have passed by deps.now(); each tenant's failure is its own. */
 export function runRetentionPurge(deps: JobDeps): Promise<PurgeSummary[]> {
   return purgeExpiredTenants(deps.db, deps.now(), deps.logger);
+}
+
+/**
+ * Deletes every tenant's processed deliveries received more than WEBHOOK_RETENTION_DAYS ago, in batches, tenant by
+ * tenant. Deliveries not yet processed stay whatever their age. A tenant whose turn fails is logged and recorded in
+ * maintenance_failures, and the others go on; the next hourly run tries it again.
+ */
+export async function runWebhookPrune(
+  deps: JobDeps,
+  options: { batchSize?: number } = {},
+): Promise<{ deleted: Record<string, number>; failed: TenantTurnFailure[] }> {
+  const now = deps.now();
+  const before = new Date(now.getTime() - WEBHOOK_RETENTION_DAYS * 86_400_000);
+  const batchSize = options.batchSize ?? PRUNE_BATCH;
+  const deleted: Record<string, number> = {};
+  const failed: TenantTurnFailure[] = [];
+  for (const tenant of await deps.tenants.list()) {
+    const turn = await tenantTurn(deps, WEBHOOK_PRUNE_TASK, tenant.id, now, async () => {
+      let total = 0;
+      let n: number;
+      do {
+        n = await deps.db.withTenant(tenant.id, (trx) =>
+          pruneProcessedDeliveries(trx, tenant.id, before, batchSize),
+        );
+        total += n;
+      } while (n === batchSize);
+      return total;
+    });
+    if (turn.ok) deleted[tenant.id] = turn.value;
+    else failed.push(turn.failure);
+  }
+  deps.logger.info(
+    { tenants: Object.keys(deleted).length, failed: failed.length },
+    'webhook deliveries pruned',
+  );
+  return { deleted, failed };
 }
 
 /** A report with failed tenants runs again this soon, for those tenants' accounts only (the others are reported). */

@@ -19,7 +19,7 @@ import {
 } from './backfill-jobs';
 import { startDeadWorkerSweeper, withJobLease } from './job-lease';
 import { BACKFILL_TASKS } from './scheduler';
-import { processWebhook } from './sync/process-webhook';
+import { processWebhook, syncPushes } from './sync/process-webhook';
 import { backfillPullRequests } from './sync/pull-request-sync';
 import { syncPushDiffstats } from './sync/push-diffstats';
 import { SYNC_TASKS } from './sync/scheduling';
@@ -53,6 +53,7 @@ export function createRequestBudget(deps: JobDeps): RequestBudget & PostgresRequ
 const tenantPayload = z.object({ tenantId: z.uuid() });
 const repositoryPayload = tenantPayload.extend({ repositoryId: z.number().int().positive() });
 const webhookPayload = tenantPayload.extend({ requestUuid: z.string().min(1).max(128) });
+const pushesPayload = tenantPayload.extend({ repositoryUuid: z.string().min(1).max(100) });
 const pushDiffstatsPayload = repositoryPayload.extend({
   hashes: z.array(z.string().regex(/^[0-9a-f]{40}$/)).max(100_000),
 });
@@ -146,6 +147,7 @@ export function ingestTasks(deps: JobDeps): TaskList {
     ),
     // Live sync (src/ingest/sync/).
     [SYNC_TASKS.webhook]: task(SYNC_TASKS.webhook, webhookPayload, deps, (p) => processWebhook(ctx, p)),
+    [SYNC_TASKS.pushes]: task(SYNC_TASKS.pushes, pushesPayload, deps, (p) => syncPushes(ctx, p)),
     [SYNC_TASKS.pushDiffstats]: task(SYNC_TASKS.pushDiffstats, pushDiffstatsPayload, deps, (p) =>
       syncPushDiffstats(ctx, p),
     ),

@@ -1,8 +1,10 @@
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { requireConnectJwt, type AuthDeps } from '../connect/auth';
 import type { Database } from '../db/database';
 import { DeliveryStore, UnstorableDeliveryError } from '../db/webhook-delivery-store';
+import { FairAdmission } from '../platform/admission';
+import { errorBody } from '../platform/error-codes';
 import { HttpError } from '../platform/errors';
 import { validate } from '../platform/validation';
 import type { Logger } from '../platform/logger';
@@ -16,24 +18,67 @@ export interface WebhookRoute {
 export interface WebhookDeps extends AuthDeps {
   /** Built with the job below (createDeliveryStore), one per web process. */
   deliveries: DeliveryStore;
+  /** Deliveries held by this process at once (createIntakeAdmission), one per process. */
+  admission: FairAdmission;
   logger: Logger;
 }
 
 /** The job that processes a stored delivery (src/ingest/sync/process-webhook.ts). */
 export const PROCESS_WEBHOOK_TASK = 'process_webhook';
+/** The job that syncs a repository's waiting pushes, all of them at once (src/ingest/sync/process-webhook.ts). */
+export const SYNC_PUSHES_TASK = 'sync_pushes';
 
-/** Where deliveries are stored, each with its process_webhook job (pushes run before backfill work). */
+/** Where deliveries are stored, each with its job (pushes run before backfill work). */
 export function createDeliveryStore(db: Database): DeliveryStore {
-  return new DeliveryStore(db, { task: PROCESS_WEBHOOK_TASK, priority: -10, maxAttempts: 25 });
+  return new DeliveryStore(db, {
+    task: PROCESS_WEBHOOK_TASK,
+    pushTask: SYNC_PUSHES_TASK,
+    priority: -10,
+    maxAttempts: 25,
+  });
+}
+
+/**
+ * A tenant may hold a quarter of the intake's deliveries at once: a flood of one tenant (or three) still leaves room
+ * for everyone else, and a tenant alone still has hundreds of deliveries in progress.
+ */
+const TENANT_SHARE = 0.25;
+
+/**
+ * The bound on deliveries in progress in this process (from authentication to the answer): `limit` in all, a
+ * tenant's share of it each. With bodies of at most 256 KB this bounds the intake's memory.
+ */
+export function createIntakeAdmission(limit: number): FairAdmission {
+  return new FairAdmission(limit, TENANT_SHARE);
+}
+
+/** Bitbucket resends a 5xx at once (twice at most); Retry-After is for any client that honours it. */
+const RETRY_AFTER_SECONDS = 1;
+
+/** Takes an intake slot for the tenant until the response is over, or answers 503 when its share is used up. */
+function admit(admission: FairAdmission): RequestHandler {
+  return (_req, res, next) => {
+    const release = admission.tryAdmit(res.locals.viewer!.tenant.id);
+    if (!release) {
+      // The body is never read: a refused delivery costs no memory.
+      res
+        .status(503)
+        .set('Retry-After', String(RETRY_AFTER_SECONDS))
+        .json(errorBody('intake_full', 'too many deliveries in progress; retry shortly'));
+      return;
+    }
+    res.once('close', release);
+    next();
+  };
 }
 
 const deliveryId = z.string().trim().min(1).max(128);
 
 /**
- * One route per descriptor webhook: verify the Connect JWT, validate the envelope, then store the delivery and
- * enqueue its job in one transaction (shared with the deliveries that arrive meanwhile: group commit), and only
- * then answer. A repeated delivery (same X-Request-UUID) is acknowledged without a second job. The sync itself
- * never runs in the request.
+ * One route per descriptor webhook: verify the Connect JWT, take an intake slot for the tenant (or 503), validate
+ * the envelope, then store the delivery and enqueue its job in one transaction (shared with the deliveries that
+ * arrive meanwhile: group commit), and only then answer. A repeated delivery (same X-Request-UUID) is acknowledged
+ * without a second job. The sync itself never runs in the request.
  */
 export function webhookRouter(deps: WebhookDeps, routes: WebhookRoute[]): Router {
   const router = express.Router();
@@ -44,6 +89,7 @@ export function webhookRouter(deps: WebhookDeps, routes: WebhookRoute[]): Router
     router.post(
       route.url,
       requireConnectJwt(deps, 'webhook'),
+      admit(deps.admission),
       express.json({ limit: '256kb', type: () => true }),
       async (req: Request, res: Response, next) => {
         try {

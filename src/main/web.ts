@@ -11,7 +11,7 @@ import { mountAddon } from '../connect/addon';
 import { readDescriptor } from '../connect/descriptor';
 import { lifecycleRouter } from '../connect/lifecycle';
 import { backfillOnInstall, type InstallEvents } from '../ingest/scheduler';
-import { createDeliveryStore, webhookRouter } from '../ingest/webhook-router';
+import { createDeliveryStore, createIntakeAdmission, webhookRouter } from '../ingest/webhook-router';
 import type { Runtime } from './bootstrap';
 
 const ROOT = process.cwd();
@@ -48,7 +48,12 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
   // before helmet: Bitbucket's servers, not browsers, call them, and a 204 has no use for browser security headers.
   app.use(
     webhookRouter(
-      { ...authDeps, deliveries: createDeliveryStore(runtime.db), logger },
+      {
+        ...authDeps,
+        deliveries: createDeliveryStore(runtime.db),
+        admission: createIntakeAdmission(config.webhookQueueLimit),
+        logger,
+      },
       descriptor.modules.webhooks ?? [],
     ),
   );

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import type { PushCommit, Simulator } from '../../src/simulator/index';
+import type { ExportCommit, PushCommit, Simulator } from '../../src/simulator/index';
 import { mulberry32 } from '../../src/simulator/util';
 import { deliver } from '../support/webhooks';
 import { repositoryStatus, waitIdle, type Backfill } from './backfill-harness';
@@ -21,6 +22,26 @@ export function newCommits(count: number, label: string): PushCommit[] {
     message: `${label} ${i}\n`,
     files: [{ path: `live/${label}.txt`, added: i + 1, removed: i % 3 }],
   }));
+}
+
+/** A small history of its own for a repository created during a test. */
+export function smallHistory(count: number): {
+  commits: ExportCommit[];
+  refs: { branches: Record<string, string>; mainbranch: string };
+} {
+  const commits: ExportCommit[] = [];
+  for (let i = 0; i < count; i++) {
+    const hash = createHash('sha1').update(`tools ${i}`).digest('hex');
+    commits.push({
+      hash,
+      parents: i === 0 ? [] : [commits[i - 1]!.hash],
+      author: { name: 'Tool Smith', email: 'tools@example.com' },
+      date: new Date(Date.UTC(2024, 0, 1 + i)).toISOString(),
+      message: `tools ${i}\n`,
+      files: [{ path: 'tool.sh', added: 10 + i, removed: i }],
+    });
+  }
+  return { commits, refs: { branches: { main: commits.at(-1)!.hash }, mainbranch: 'main' } };
 }
 
 export interface RepositoryTruth {

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Runner } from 'graphile-worker';
-import type { ExportCommit } from '../../src/simulator/index';
 import {
   FAST_RETRY,
   startBackfill,
@@ -15,30 +13,11 @@ import {
   capturedWebhooks,
   newCommits,
   resend,
+  smallHistory,
   syncSnapshot,
   truthOf,
   waitIdle,
 } from './live-sync-support';
-
-/** A small history of its own for a repository created during the test. */
-function smallHistory(count: number): {
-  commits: ExportCommit[];
-  refs: { branches: Record<string, string>; mainbranch: string };
-} {
-  const commits: ExportCommit[] = [];
-  for (let i = 0; i < count; i++) {
-    const hash = createHash('sha1').update(`tools ${i}`).digest('hex');
-    commits.push({
-      hash,
-      parents: i === 0 ? [] : [commits[i - 1]!.hash],
-      author: { name: 'Tool Smith', email: 'tools@example.com' },
-      date: new Date(Date.UTC(2024, 0, 1 + i)).toISOString(),
-      message: `tools ${i}\n`,
-      files: [{ path: 'tool.sh', added: 10 + i, removed: i }],
-    });
-  }
-  return { commits, refs: { branches: { main: commits.at(-1)!.hash }, mainbranch: 'main' } };
-}
 
 /** The commit `steps` first parents below a ref's head, as the simulator has it. */
 function firstParentAncestor(b: Backfill, slug: string, branch: string, steps: number): string {

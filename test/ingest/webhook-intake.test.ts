@@ -8,6 +8,9 @@ import { install, lifecycleJwt, newWorkspace } from '../support/bitbucket';
 import { deliver, pushData } from '../support/webhooks';
 
 const REPO = '{7b0c2a3e-1111-4222-8333-944445555666}';
+/** A repository of its own: push jobs are one per repository while they wait. */
+const newRepo = () => `{${randomUUID()}}`;
+const JOB_TASKS = ['process_webhook', 'sync_pushes'];
 const HASH_A = 'a'.repeat(40);
 const HASH_B = 'b'.repeat(40);
 
@@ -29,7 +32,8 @@ describe('webhook intake', () => {
   const counts = async () => {
     const d = await admin.query('select count(*)::int as n from webhook_deliveries');
     const j = await admin.query(
-      `select count(*)::int as n from graphile_worker.jobs where task_identifier = 'process_webhook'`,
+      `select count(*)::int as n from graphile_worker.jobs where task_identifier = any($1::text[])`,
+      [JOB_TASKS],
     );
 
     return { deliveries: d.rows[0].n as number, jobs: j.rows[0].n as number };
@@ -38,12 +42,13 @@ describe('webhook intake', () => {
   it('stores a signed delivery and enqueues its job in the same transaction', async () => {
     const before = await counts();
     const id = randomUUID();
+    const repo = newRepo();
     const res = await deliver(
       app.url,
       ws,
       '/webhooks/repo-push',
       'repo:push',
-      pushData(REPO, 'acme/web', 'main', HASH_B, HASH_A),
+      pushData(repo, 'acme/web', 'main', HASH_B, HASH_A),
       {
         'x-request-uuid': id,
       },
@@ -53,14 +58,17 @@ describe('webhook intake', () => {
     assert.equal(rows.length, 1);
     assert.equal(rows[0].event, 'repo:push');
     assert.equal(rows[0].payload.push.changes[0].new.target.hash, HASH_B);
+    // A push's job is its repository's sync (every push of the repository waiting joins it).
     const job = await admin.query(
-      `select j.payload, q.queue_name, j.priority from graphile_worker._private_jobs j
+      `select j.payload, q.queue_name, j.key from graphile_worker._private_jobs j
          left join graphile_worker._private_job_queues q on q.id = j.job_queue_id
-        where j.payload->>'requestUuid' = $1`,
-      [id],
+        where j.payload->>'repositoryUuid' = $1`,
+      [repo],
     );
     assert.equal(job.rows.length, 1);
-    assert.equal(job.rows[0].payload.tenantId, rows[0].tenant_id);
+    assert.deepEqual(job.rows[0].payload, { tenantId: rows[0].tenant_id, repositoryUuid: repo });
+    assert.equal(job.rows[0].queue_name, `webhooks:${rows[0].tenant_id}`);
+    assert.equal(job.rows[0].key, `pushes:${rows[0].tenant_id}:${repo}`);
     const after = await counts();
     assert.deepEqual(after, { deliveries: before.deliveries + 1, jobs: before.jobs + 1 });
   });
@@ -68,7 +76,7 @@ describe('webhook intake', () => {
   it('acknowledges a repeated delivery (Bitbucket retries) without storing or enqueueing it twice', async () => {
     const before = await counts();
     const id = randomUUID();
-    const data = pushData(REPO, 'acme/web', 'main', HASH_A, null);
+    const data = pushData(newRepo(), 'acme/web', 'main', HASH_A, null);
     for (const attempt of ['1', '2', '3']) {
       const res = await deliver(app.url, ws, '/webhooks/repo-push', 'repo:push', data, {
         'x-request-uuid': id,
@@ -83,15 +91,15 @@ describe('webhook intake', () => {
     const other = newWorkspace('other');
     await install(app.url, other);
     const before = await counts();
-    const data = pushData(REPO, 'acme/web', 'main', HASH_A, null);
     const repeated = randomUUID();
     const sends = Array.from({ length: 60 }, (_, i) => ({
       ws: i % 2 === 0 ? ws : other,
       id: i < 3 ? repeated : randomUUID(),
+      data: pushData(newRepo(), 'acme/web', 'main', HASH_A, null),
     }));
     const answers = await Promise.all(
       sends.map((s) =>
-        deliver(app.url, s.ws, '/webhooks/repo-push', 'repo:push', data, { 'x-request-uuid': s.id }),
+        deliver(app.url, s.ws, '/webhooks/repo-push', 'repo:push', s.data, { 'x-request-uuid': s.id }),
       ),
     );
     assert.deepEqual(
@@ -112,10 +120,40 @@ describe('webhook intake', () => {
     const jobs = await admin.query(
       `select j.payload->>'tenantId' as tenant, q.queue_name from graphile_worker._private_jobs j
          join graphile_worker._private_job_queues q on q.id = j.job_queue_id
-        where j.payload->>'requestUuid' = any($1::text[])`,
-      [sends.map((s) => s.id)],
+        where j.payload->>'repositoryUuid' = any($1::text[])`,
+      [sends.map((s) => s.data.repository.uuid)],
     );
+    assert.equal(jobs.rows.length, 59);
     for (const job of jobs.rows) assert.equal(job.queue_name, `webhooks:${job.tenant}`);
+  });
+
+  it('pushes to one repository share one waiting job, whichever batch they arrive in', async () => {
+    const repo = newRepo();
+    const other = newRepo();
+    const before = await counts();
+    const send = (repository: string) =>
+      deliver(
+        app.url,
+        ws,
+        '/webhooks/repo-push',
+        'repo:push',
+        pushData(repository, 'acme/web', 'main', HASH_B, HASH_A),
+      );
+    // Together (a batch holds several pushes of the repository), then one by one (the job already waits).
+    const together = await Promise.all([...Array.from({ length: 20 }, () => send(repo)), send(other)]);
+    const alone = [await send(repo), await send(repo)];
+    assert.deepEqual(
+      [...together, ...alone].map((r) => r.status),
+      Array.from({ length: 23 }, () => 204),
+    );
+    assert.deepEqual(await counts(), { deliveries: before.deliveries + 23, jobs: before.jobs + 2 });
+    const { rows } = await admin.query(
+      `select j.payload->>'repositoryUuid' as repository, count(*)::int as n from graphile_worker._private_jobs j
+         join graphile_worker._private_tasks t on t.id = j.task_id
+        where t.identifier = 'sync_pushes' and j.payload->>'repositoryUuid' = any($1::text[]) group by 1`,
+      [[repo, other]],
+    );
+    assert.deepEqual(Object.fromEntries(rows.map((r) => [r.repository, r.n])), { [repo]: 1, [other]: 1 });
   });
 
   it('refuses text the database cannot store with a 400; deliveries written in the same batch are stored', async () => {
@@ -123,9 +161,16 @@ describe('webhook intake', () => {
     const bad = ['acme/w\u0000eb', 'acme/\ud800web'];
     const good = Array.from({ length: 20 }, () => randomUUID());
     const send = (name: string, id: string) =>
-      deliver(app.url, ws, '/webhooks/repo-push', 'repo:push', pushData(REPO, name, 'main', HASH_A, null), {
-        'x-request-uuid': id,
-      });
+      deliver(
+        app.url,
+        ws,
+        '/webhooks/repo-push',
+        'repo:push',
+        pushData(newRepo(), name, 'main', HASH_A, null),
+        {
+          'x-request-uuid': id,
+        },
+      );
     const [rejected, accepted] = await Promise.all([
       Promise.all(bad.map((name) => send(name, randomUUID()))),
       Promise.all(good.map((id) => send('acme/web', id))),

@@ -25,7 +25,7 @@ export async function deliver(
     },
     body: typeof data === 'string' ? data : JSON.stringify({ event, data }),
   });
-  return { status: res.status, body: await res.text() };
+  return { status: res.status, headers: res.headers, body: await res.text() };
 }
 
 export function pushData(

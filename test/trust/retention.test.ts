@@ -10,6 +10,7 @@ import {
   PERSONAL_DATA_REPORT_TASK,
   RETENTION_PURGE_TASK,
   runRetentionPurge,
+  WEBHOOK_PRUNE_TASK,
 } from '../../src/ingest/maintenance';
 import type { JobDeps } from '../../src/ingest/tasks';
 import { startTestApp, type TestApp } from '../support/app';
@@ -126,14 +127,19 @@ describe('retention: 60 days after uninstall, then everything goes', () => {
     assert.deepEqual(await runRetentionPurge(deps), [], 'idempotent');
   });
 
-  it('the worker runs both maintenance tasks hourly from its crontab', () => {
+  it('the worker runs every maintenance task hourly from its crontab', () => {
     const cron = parseCrontab(maintenanceCrontab);
-    assert.deepEqual(cron.map((c) => c.task).sort(), [PERSONAL_DATA_REPORT_TASK, RETENTION_PURGE_TASK]);
+    assert.deepEqual(cron.map((c) => c.task).sort(), [
+      PERSONAL_DATA_REPORT_TASK,
+      WEBHOOK_PRUNE_TASK,
+      RETENTION_PURGE_TASK,
+    ]);
     const at = (min: number, hour: number) => ({ min, hour, date: 3, month: 2, dow: 4 });
     const purge = cron.find((c) => c.task === RETENTION_PURGE_TASK)!;
     assert.ok(purge.match(at(7, 5)) && purge.match(at(7, 13)) && !purge.match(at(8, 5)), 'hourly');
     assert.deepEqual(Object.keys(maintenanceTasks(deps)).sort(), [
       PERSONAL_DATA_REPORT_TASK,
+      WEBHOOK_PRUNE_TASK,
       RETENTION_PURGE_TASK,
     ]);
   });

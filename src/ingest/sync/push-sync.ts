@@ -37,7 +37,10 @@ interface RefChange {
   payloadOld: string | null;
   payloadNew: string | null;
   rewritten: boolean;
-  /** Hashes the payload's `links.commits.href` excludes (Bitbucket's own idea of what is not new). */
+  /**
+   * Hashes the payload's `links.commits.href` excludes (Bitbucket's own idea of what is not new), from the ref's
+   * first change only: a later change's excludes may name commits an earlier change brought.
+   */
   linkExcludes: string[];
 }
 
@@ -60,7 +63,10 @@ function linkExcludes(change: PushChange): string[] {
   }
 }
 
-/** The refs a push touched, one entry per ref. */
+/**
+ * The refs the pushes touched, one entry per ref. Changes come in delivery order (several deliveries of one
+ * repository are synced together): a ref's first change gives the old head, its last one the new head.
+ */
 function refChanges(changes: PushChange[]): RefChange[] {
   const byRef = new Map<string, RefChange>();
   for (const change of changes) {
@@ -74,15 +80,18 @@ function refChanges(changes: PushChange[]): RefChange[] {
       payloadOld: change.old?.target.hash ?? null,
       payloadNew: null,
       rewritten: false,
-      linkExcludes: [],
+      linkExcludes: linkExcludes(change),
     };
     entry.payloadNew = change.new?.target.hash ?? null;
     entry.rewritten ||= change.forced || change.closed;
-    entry.linkExcludes.push(...linkExcludes(change));
     byRef.set(key, entry);
   }
   return [...byRef.values()];
 }
+
+/** Commits the pushes themselves brought (new heads and listed commits): never an exclude unless stored. */
+const pushedHashes = (changes: PushChange[]) =>
+  new Set(changes.flatMap((c) => [c.new?.target.hash, ...(c.commits ?? []).map((commit) => commit.hash)]));
 
 function commitsUrl(
   session: TenantSession,
@@ -159,8 +168,17 @@ async function listNewCommits(
   }
 }
 
-/** Excluded from a ref's listing: what Bitbucket itself excluded, the ref's old heads, then other known heads. */
-async function excludesFor(l: Lister, change: RefChange, knownHeads: string[]): Promise<string[]> {
+/**
+ * Excluded from a ref's listing: what Bitbucket itself excluded, the ref's old heads, then other known heads. A
+ * hash one of the pushes brought is excluded only once stored (another ref's push in the same sync may have
+ * brought it, and listing stops at stored commits anyway).
+ */
+async function excludesFor(
+  l: Lister,
+  change: RefChange,
+  knownHeads: string[],
+  pushed: Set<string | undefined>,
+): Promise<string[]> {
   const wanted = [
     ...change.linkExcludes,
     ...(change.payloadOld ? [change.payloadOld] : []),
@@ -170,7 +188,7 @@ async function excludesFor(l: Lister, change: RefChange, knownHeads: string[]): 
   // Stored hashes only: ones Tally has not seen may be gone from Bitbucket, and one unknown hash fails the call.
   const stored = await l.stored(unique);
   return unique
-    .filter((hash) => stored.has(hash) || change.linkExcludes.includes(hash))
+    .filter((hash) => stored.has(hash) || (change.linkExcludes.includes(hash) && !pushed.has(hash)))
     .slice(0, MAX_EXCLUDES);
 }
 
@@ -187,6 +205,7 @@ export async function planPushSync(
 ): Promise<Write> {
   const tenantId = session.tenant.id;
   const refs = refChanges(changes);
+  const pushed = pushedHashes(changes);
   const { named, tips } = await ctx.db.withTenant(tenantId, async (trx) => ({
     named: await namedRefs(trx, tenantId, repo.id),
     tips: await unnamedTips(trx, tenantId, repo.id),
@@ -212,7 +231,7 @@ export async function planPushSync(
   for (const change of refs) {
     let head: string | null | undefined;
     if (!backfillNotStarted(repo))
-      head = await listNewCommits(lister, change.name, await excludesFor(lister, change, knownHeads));
+      head = await listNewCommits(lister, change.name, await excludesFor(lister, change, knownHeads, pushed));
     if (head === undefined) head = await currentHead(lister, change.name);
     if (
       head !== null &&

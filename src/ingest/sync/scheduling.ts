@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
 import { enqueueJob } from '../../db/job-queue';
-import { PROCESS_WEBHOOK_TASK } from '../webhook-router';
+import { PROCESS_WEBHOOK_TASK, SYNC_PUSHES_TASK } from '../webhook-router';
 
 /** Task identifiers of live sync (registered in src/ingest/tasks.ts). */
 export const SYNC_TASKS = {
   webhook: PROCESS_WEBHOOK_TASK,
+  pushes: SYNC_PUSHES_TASK,
   pushDiffstats: 'sync_push_diffstats',
   pullRequests: 'backfill_pull_requests',
 } as const;
@@ -40,6 +41,31 @@ export async function enqueueWebhookRetry(
       priority: PRIORITY.webhookRetry,
       runAt,
       jobKey: `webhook:${tenantId}:${requestUuid}`,
+    },
+  );
+}
+
+/**
+ * A repository's waiting pushes synced again (more wait than one sync takes, or the request budget is spent): the
+ * key and queue the intake gives push jobs (migrations/202612072001_coalesced_push_intake.ts), so pushes that
+ * arrive meanwhile join this job. A job that waits keeps its run_at (a budget wait is not cut short).
+ */
+export async function enqueuePushSync(
+  db: Queryable,
+  tenantId: string,
+  repositoryUuid: string,
+  runAt?: Date,
+): Promise<void> {
+  await enqueueJob(
+    db,
+    SYNC_TASKS.pushes,
+    { tenantId, repositoryUuid },
+    {
+      queueName: webhookQueue(tenantId),
+      priority: PRIORITY.webhookRetry,
+      runAt,
+      jobKey: `pushes:${tenantId}:${repositoryUuid}`,
+      jobKeyMode: 'preserve_run_at',
     },
   );
 }
