@@ -247,7 +247,8 @@ export async function planPushSync(
   }
   const commits = [...lister.found.values()];
   const requests = session.client.stats.requests;
-  const left = refs.flatMap((r) => (r.payloadOld ? [r.payloadOld] : []));
+  // Every head a change moved away from, not only each ref's first: the same as syncing the deliveries one by one.
+  const left = changes.flatMap((c) => (c.old ? [c.old.target.hash] : []));
   const storedBefore = new Map(named.map((r) => [`${r.kind}:${r.name}`, r.head]));
   // Anything but a fast-forward the payload vouches for may have orphaned commits.
   const maybeOrphaning = refs.some((change, i) => {
