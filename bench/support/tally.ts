@@ -95,39 +95,17 @@ export interface WorkerProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `npm start -- --role=worker` as its own process; resolves once it reports "worker started". */
-export async function startWorkerProcess(
-  appUrl: string,
-  encryptionKey: string,
-  env: Record<string, string> = {},
-): Promise<WorkerProcess> {
-  // BENCH_WORKER_NODE_ARGS adds node flags to the worker, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile it.
-  const extra = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(
-    process.execPath,
-    [...extra, '--import', 'tsx', 'src/main/server.ts', '--role=worker'],
-    {
-      cwd: process.cwd(),
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        PATH: process.env.PATH,
-        NODE_ENV: 'test',
-        DATABASE_URL: appUrl,
-        TALLY_ENCRYPTION_KEY: encryptionKey,
-        LOG_LEVEL: 'info',
-        ...env,
-      },
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('"msg":"worker started"')) resolve();
-    });
+/** A role started with `src/main/server.ts --role=…`, its environment on top of the given one. */
+function spawnRole(role: 'web' | 'worker', nodeArgs: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main/server.ts', `--role=${role}`], {
+    cwd: process.cwd(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env },
   });
-  // BENCH_WORKER_LOG keeps the worker's log lines in a file (they are dropped otherwise).
-  if (process.env.BENCH_WORKER_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_WORKER_LOG));
-  else child.stdout!.resume();
+}
+
+/** Peak memory and a stop that waits for the exit, for a spawned role. */
+function watched(child: ChildProcess): WorkerProcess {
   let peak = 0;
   const peakRssMb = () => {
     try {
@@ -150,6 +128,64 @@ export async function startWorkerProcess(
         child.kill(signal);
       }),
   };
+}
+
+/** `npm start -- --role=worker` as its own process; resolves once it reports "worker started". */
+export async function startWorkerProcess(
+  appUrl: string,
+  encryptionKey: string,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
+  // BENCH_WORKER_NODE_ARGS adds node flags to the worker, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile it.
+  const extra = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawnRole('worker', extra, {
+    DATABASE_URL: appUrl,
+    TALLY_ENCRYPTION_KEY: encryptionKey,
+    LOG_LEVEL: 'info',
+    ...env,
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('"msg":"worker started"')) resolve();
+    });
+  });
+  // BENCH_WORKER_LOG keeps the worker's log lines in a file (they are dropped otherwise).
+  if (process.env.BENCH_WORKER_LOG) child.stdout!.pipe(createWriteStream(process.env.BENCH_WORKER_LOG));
+  else child.stdout!.resume();
+  return watched(child);
+}
+
+/**
+ * `npm start -- --role=web` as its own process on a free loopback port (so its memory is its own, apart from the
+ * load generator's), logs silenced as in the intake benchmark; resolves once /healthz answers.
+ */
+export async function startWebProcess(
+  appUrl: string,
+  encryptionKey: string,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess & { url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawnRole('web', [], {
+    PORT: String(port),
+    BASE_URL: url,
+    DATABASE_URL: appUrl,
+    TALLY_ENCRYPTION_KEY: encryptionKey,
+    BITBUCKET_ALLOWED_HOSTS: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  child.stdout!.resume();
+  const healthy = async () => {
+    if (child.exitCode !== null) throw new Error(`web role exited with ${child.exitCode}`);
+    return fetch(`${url}/healthz`).then(
+      (res) => res.ok,
+      () => false,
+    );
+  };
+  if (!(await until(healthy, 60_000))) throw new Error('web role did not answer /healthz');
+  return { ...watched(child), url };
 }
 
 /** CPU seconds (user + system) used so far by the given processes, from /proc (gone ones count 0). */
