@@ -63,9 +63,10 @@ export async function main(): Promise<void> {
     await client.connect();
     const stored = (await client.query('select count(*)::int as n from webhook_deliveries')).rows[0]
       .n as number;
+    // Every delivery goes to the same repository: its pushes share one waiting sync job.
     const jobs = (
       await client.query(
-        `select count(*)::int as n from graphile_worker.jobs where task_identifier = 'process_webhook'`,
+        `select count(*)::int as n from graphile_worker.jobs where task_identifier = 'sync_pushes'`,
       )
     ).rows[0].n as number;
     await client.end();
@@ -81,7 +82,9 @@ export async function main(): Promise<void> {
     for (const r of [warmUp, paced, flat])
       console.log(`  non-2xx answers: ${r.non2xx}, errors: ${r.errors}, timeouts: ${r.timeouts}`);
     const accepted = warmUp['2xx'] + paced['2xx'] + flat['2xx'];
-    console.log(`webhook stored/accepted: ${stored}/${accepted}, jobs ${jobs} (target: equal)`);
+    console.log(
+      `webhook stored/accepted: ${stored}/${accepted} (target: equal), push sync jobs waiting: ${jobs}`,
+    );
   } finally {
     await stack.close();
   }

@@ -56,7 +56,8 @@ describe('live sync: deliveries out of order', () => {
     // Replace the queue's arrival order by a shuffled one, each delivery three times.
     await b.admin.query(
       `delete from graphile_worker._private_jobs
-        where task_id = (select id from graphile_worker._private_tasks where identifier = 'process_webhook')`,
+        where task_id in (select id from graphile_worker._private_tasks
+                           where identifier in ('process_webhook', 'sync_pushes'))`,
     );
     await resend(b, capturedWebhooks(sim), 3, 7);
     worker = await startIngestWorker(b.app, { bitbucket: FAST_RETRY });
