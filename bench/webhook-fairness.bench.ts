@@ -6,12 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import pg from 'pg';
-import { install, lifecycleJwt, newWorkspace, type Workspace } from '../test/support/bitbucket';
-import { pushData } from '../test/support/webhooks';
+import { install, newWorkspace, type Workspace } from '../test/support/bitbucket';
 import { machine, startPostgres, startWebProcess } from './support/tally';
+import { pushLoad } from './support/webhook-load';
 
 const FLOOD_RATE = Number(process.env.BENCH_FLOOD_RATE ?? 5000);
 const QUIET_RATE = 50;
@@ -19,38 +18,12 @@ const SECONDS = Number(process.env.BENCH_FAIRNESS_SECONDS ?? 20);
 /** Open loop needs a connection per request in flight: 5,000/s at up to ~50 ms each. */
 const FLOOD_CONNECTIONS = 256;
 const QUIET_CONNECTIONS = 4;
-const PATH = '/webhooks/repo-push';
 
 const load = () =>
   os
     .loadavg()
     .map((n) => n.toFixed(1))
     .join(' / ');
-
-function sender(url: string, ws: Workspace, repository: string) {
-  const body = JSON.stringify({
-    event: 'repo:push',
-    data: pushData(repository, `${ws.slug}/web`, 'main', 'b'.repeat(40), 'a'.repeat(40)),
-  });
-  const token = lifecycleJwt(ws.clientKey, ws.sharedSecret, PATH);
-  return (options: { connections: number; overallRate?: number; duration?: number; amount?: number }) =>
-    autocannon({
-      url: `${url}${PATH}`,
-      method: 'POST',
-      ...options,
-      headers: {
-        'content-type': 'application/json',
-        authorization: `JWT ${token}`,
-        'x-event-key': 'repo:push',
-      },
-      body,
-      // Each load generator in a worker thread of its own, off this process's event loop.
-      workers: 1,
-      requests: [
-        { setupRequest: fileURLToPath(new URL('./support/unique-request-uuid.cjs', import.meta.url)) },
-      ],
-    });
-}
 
 const count = (r: autocannon.Result, status: number) =>
   (r.statusCodeStats as Record<string, { count: number }> | undefined)?.[String(status)]?.count ?? 0;
@@ -67,8 +40,8 @@ export async function main(): Promise<void> {
       const installed = await install(web.url, ws);
       if (installed.status !== 204) throw new Error(`install failed: ${installed.status}`);
     }
-    const floodSend = sender(web.url, flood, '{00000000-0000-4000-8000-00000000f100}');
-    const quietSend = sender(web.url, quiet, '{00000000-0000-4000-8000-00000000a000}');
+    const floodSend = pushLoad(web.url, flood, '{00000000-0000-4000-8000-00000000f100}');
+    const quietSend = pushLoad(web.url, quiet, '{00000000-0000-4000-8000-00000000a000}');
     console.log(`machine: ${machine()}`);
     // Warm-up (JIT, pools, first plans), stored like the rest.
     const [fWarm, qWarm] = await Promise.all([

@@ -3,13 +3,12 @@
  * loopback, first at the target rate (latency), then as fast as they are answered (throughput); afterwards the
  * stored count must equal the 2xx count.
  */
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import pg from 'pg';
-import { install, lifecycleJwt, newWorkspace } from '../test/support/bitbucket';
-import { pushData } from '../test/support/webhooks';
+import { install, newWorkspace } from '../test/support/bitbucket';
 import { machine } from './support/tally';
 import { startBenchStack } from './support/tally-stack';
+import { pushLoad } from './support/webhook-load';
 
 const DELIVERIES = Number(process.env.BENCH_WEBHOOK_DELIVERIES ?? 20_000);
 const CONNECTIONS = 32;
@@ -21,37 +20,9 @@ export async function main(): Promise<void> {
     const ws = newWorkspace('bench');
     const installed = await install(stack.url, ws);
     if (installed.status !== 204) throw new Error(`install failed: ${installed.status}`);
-    const path = '/webhooks/repo-push';
-    const body = JSON.stringify({
-      event: 'repo:push',
-      data: pushData(
-        '{00000000-0000-4000-8000-000000000001}',
-        'bench/web',
-        'main',
-        'b'.repeat(40),
-        'a'.repeat(40),
-      ),
-    });
-    const token = lifecycleJwt(ws.clientKey, ws.sharedSecret, path);
+    const load = pushLoad(stack.url, ws, '{00000000-0000-4000-8000-000000000001}');
     const run = (overallRate?: number, amount = DELIVERIES) =>
-      autocannon({
-        url: `${stack.url}${path}`,
-        method: 'POST',
-        connections: CONNECTIONS,
-        amount,
-        ...(overallRate ? { overallRate } : {}),
-        headers: {
-          'content-type': 'application/json',
-          authorization: `JWT ${token}`,
-          'x-event-key': 'repo:push',
-        },
-        body,
-        // The load generator runs in a worker thread so it does not share the server's event loop.
-        workers: 1,
-        requests: [
-          { setupRequest: fileURLToPath(new URL('./support/unique-request-uuid.cjs', import.meta.url)) },
-        ],
-      });
+      load({ connections: CONNECTIONS, amount, ...(overallRate ? { overallRate } : {}) });
     console.log(`machine: ${machine()}`);
     // At the target rate (open loop: requests go out on schedule whatever the answers do, and latencies are
     // corrected for coordinated omission), then as fast as the server answers (closed loop, 32 connections).

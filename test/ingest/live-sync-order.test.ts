@@ -1,14 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import type { Runner } from 'graphile-worker';
-import {
-  FAST_RETRY,
-  startBackfill,
-  startIngestWorker,
-  waitForReady,
-  type Backfill,
-} from './backfill-harness';
+import { FAST_RETRY, startBackfill, startIngestWorker, type Backfill } from './backfill-harness';
 import {
   assertMatchesSimulator,
+  backfillThenStop,
   capturedWebhooks,
   newCommits,
   resend,
@@ -21,11 +16,7 @@ describe('live sync: deliveries out of order', () => {
   let worker: Runner | undefined;
   before(async () => {
     b = await startBackfill();
-    worker = await startIngestWorker(b.app, { bitbucket: FAST_RETRY });
-    await waitForReady(b);
-    await waitIdle(b);
-    await worker.stop();
-    worker = undefined;
+    await backfillThenStop(b);
   });
   after(async () => {
     await worker?.stop();

@@ -4,7 +4,14 @@ import type pg from 'pg';
 import type { ExportCommit, PushCommit, Simulator } from '../../src/simulator/index';
 import { mulberry32 } from '../../src/simulator/util';
 import { deliver } from '../support/webhooks';
-import { repositoryStatus, waitIdle, type Backfill } from './backfill-harness';
+import {
+  FAST_RETRY,
+  repositoryStatus,
+  startIngestWorker,
+  waitForReady,
+  waitIdle,
+  type Backfill,
+} from './backfill-harness';
 
 export { waitIdle };
 
@@ -14,6 +21,17 @@ export { waitIdle };
  */
 
 const author = { name: 'Ada Live', email: 'ada.live@example.com' };
+
+/** Runs a worker until every repository is ready and the queue idle, then stops it: deliveries from then on wait. */
+export async function backfillThenStop(b: Backfill, repositories = 1): Promise<void> {
+  const worker = await startIngestWorker(b.app, { bitbucket: FAST_RETRY });
+  try {
+    await waitForReady(b, repositories);
+    await waitIdle(b);
+  } finally {
+    await worker.stop();
+  }
+}
 
 /** Commits for `sim.push`, each touching one file with known line counts. */
 export function newCommits(count: number, label: string): PushCommit[] {

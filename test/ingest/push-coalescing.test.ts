@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Runner } from 'graphile-worker';
+import { FAST_RETRY, startBackfill, startIngestWorker, type Backfill } from './backfill-harness';
 import {
-  FAST_RETRY,
-  startBackfill,
-  startIngestWorker,
-  waitForReady,
-  type Backfill,
-} from './backfill-harness';
-import { assertMatchesSimulator, newCommits, smallHistory, truthOf, waitIdle } from './live-sync-support';
+  assertMatchesSimulator,
+  backfillThenStop,
+  newCommits,
+  smallHistory,
+  truthOf,
+  waitIdle,
+} from './live-sync-support';
 
 describe('push syncs coalesced per repository', () => {
   let b: Backfill;
@@ -17,11 +18,7 @@ describe('push syncs coalesced per repository', () => {
   before(async () => {
     b = await startBackfill({ repositories: [] });
     b.sim.addRepository('acme', { slug: 'small', history: smallHistory(20) });
-    worker = await startIngestWorker(b.app, { bitbucket: FAST_RETRY });
-    await waitForReady(b);
-    await waitIdle(b);
-    await worker.stop();
-    worker = undefined;
+    await backfillThenStop(b);
   });
   after(async () => {
     await worker?.stop();
