@@ -13,6 +13,7 @@ import pg from 'pg';
 import { runRollupRebuild } from '../src/analytics/rollup-rebuild';
 import { rebuildRollups } from '../src/analytics/rollups';
 import { createSessionToken } from '../src/connect/jwt';
+import { scopeForPage } from '../src/connect/session-scope';
 import type { Trx } from '../src/db/database';
 import { install, newWorkspace, type Workspace } from '../test/support/bitbucket';
 import { loadExport, readExport } from '../test/support/load-export';
@@ -146,13 +147,19 @@ export async function installTenant(
   if (res.status !== 204) throw new Error(`install failed: ${res.status}`);
   const tenant = await stack.runtime.tenants.findByClientKey(ws.clientKey);
   const token = () =>
-    createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret });
+    createSessionToken({
+      appKey: 'tally',
+      clientKey: ws.clientKey,
+      secret: ws.sharedSecret,
+      scope: scopeForPage('workspace', {}),
+    });
   const adminToken = () =>
     createSessionToken({
       appKey: 'tally',
       clientKey: ws.clientKey,
       secret: ws.sharedSecret,
       page: 'configure',
+      scope: scopeForPage('configure', {}),
     });
   return { ws, tenantId: tenant!.id, token, adminToken };
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { Logger as QueueLogger, run } from 'graphile-worker';
 import { createSessionToken } from '../src/connect/jwt';
+import { scopeForPage } from '../src/connect/session-scope';
 import { ingestTasks } from '../src/ingest/tasks';
 import { jobDeps } from '../src/main/worker';
 import { startSimulator, type ExportCommit } from '../src/simulator/index';
@@ -63,7 +64,12 @@ export async function main(): Promise<void> {
     const installed = await sim.install('acme', `${stack.url}/atlassian-connect.json`);
     if (installed.status !== 204) throw new Error(`install answered ${installed.status}`);
     const token = () =>
-      createSessionToken({ appKey: 'tally', clientKey: installed.clientKey, secret: installed.sharedSecret });
+      createSessionToken({
+        appKey: 'tally',
+        clientKey: installed.clientKey,
+        secret: installed.sharedSecret,
+        scope: scopeForPage('workspace', {}),
+      });
     type Status = { full_name: string; state: string; commits_known: number };
     const status = async (): Promise<Status[]> => {
       const res = await fetch(`${stack.url}/api/v1/repositories`, {

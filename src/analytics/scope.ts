@@ -24,6 +24,8 @@ export interface StatsFilters {
   tz?: string;
   /** A contributor key (`a:…`, `e:…`) or Bitbucket user uuid. */
   contributor?: string;
+  /** Public repositories only (a viewer whose private repositories are not known: src/api/viewer-scope.ts). */
+  publicOnly?: boolean;
 }
 
 export interface Scope {
@@ -74,10 +76,14 @@ export async function resolveScope(
   const settings = await loadSettings(trx);
   const timezone = await validZone(trx, filters.tz ?? settings.timezone);
   let repositoryIds: number[] | null = null;
-  if (filters.repositories.length > 0) {
+  if (filters.repositories.length > 0 || filters.publicOnly) {
     const rows = await trx('repositories')
       .select('id')
-      .whereRaw('lower(uuid) = any(?::text[])', [filters.repositories]);
+      .modify((q) => {
+        if (filters.repositories.length > 0)
+          q.whereRaw('lower(uuid) = any(?::text[])', [filters.repositories]);
+        if (filters.publicOnly) q.where('is_private', false);
+      });
     repositoryIds = rows.map((r: { id: number }) => r.id);
   }
   let contributorIds: number[] | null = null;

@@ -6,9 +6,11 @@ import { exportRouter } from './export-routes';
 import { openApiRouter } from './openapi-routes';
 import { pullRequestRouter } from './pull-request-routes';
 import { repositoriesRoutes } from './repositories-routes';
+import { routeAccess } from './route-access';
 import { settingsRouter } from './settings-routes';
 import { statsRouter } from './stats-routes';
 import { supportConsentRouter } from './support-consent-routes';
+import { visibilityOf } from './viewer-scope';
 
 export interface ApiDeps extends AuthDeps {
   db: Database;
@@ -24,13 +26,24 @@ export function apiRouter(deps: ApiDeps): Router {
   // The API's own description is public (served before authentication).
   router.use(openApiRouter());
   router.use(requireConnectJwt(deps, 'session'));
+  // Every route below needs an access decision (route-access.ts); one without answers 404.
+  router.use(routeAccess());
 
   router.get('/me', (_req, res) => {
     const viewer = res.locals.viewer!;
+    const scope = viewer.scope!;
     res.json({
       clientKey: viewer.tenant.clientKey,
       workspace: viewer.tenant.workspaceSlug,
       accountId: viewer.accountId ?? null,
+      scope: {
+        page: viewer.page ?? null,
+        kind: scope.kind,
+        admin: scope.admin,
+        repositories: scope.repositories,
+        contributor: scope.contributor ?? null,
+        visibility: visibilityOf(scope),
+      },
     });
   });
 

@@ -12,7 +12,8 @@ import {
 import { resolveScope, type Scope } from '../analytics/scope';
 import type { Trx } from '../db/database';
 import type { ApiDeps } from './api-router';
-import { filterShape, filtersOf, parseQuery, route } from './analytics-params';
+import { scopedFilters } from './viewer-scope';
+import { filterShape, parseQuery, route } from './analytics-params';
 
 const PAGE_ROWS = 5000;
 
@@ -63,7 +64,9 @@ export function exportRouter(deps: ApiDeps): Router {
     return route(async (req: Request, res: Response) => {
       const q = parseQuery(exportShape, req.query);
       const tenantId = res.locals.viewer!.tenant.id;
-      const scope = await deps.db.withTenant(tenantId, (trx) => resolveScope(trx, filtersOf(q), deps.now()));
+      const scope = await deps.db.withTenant(tenantId, (trx) =>
+        resolveScope(trx, scopedFilters(res, q), deps.now()),
+      );
       const table = csvTable<T>(columns);
       // Waits for the client to drain (or leave), removing its listeners either way.
       const write = (text: string) =>

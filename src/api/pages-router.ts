@@ -3,15 +3,15 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import { authenticate, type AuthDeps } from '../connect/auth';
 import { createSessionToken, TokenError } from '../connect/jwt';
+import { scopeForPage, type PageName, type ViewerScope } from '../connect/session-scope';
+import { HttpError } from '../platform/errors';
 
-export const PAGES = {
+export const PAGES: Record<PageName, string> = {
   repository: 'Graphs',
   workspace: 'Workspace analytics',
   configure: 'Configure Tally',
   profile: 'Contributions',
-} as const;
-
-export type PageName = keyof typeof PAGES;
+};
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -20,6 +20,12 @@ export interface PageAssets {
   /** `<link>` and `<script>` tags of the built UI (empty before the first build). */
   styles: string;
   scripts: string;
+}
+
+/** The page shown when a page's (signed) query does not say what it shows: no token is minted. */
+function badPage(reason: string, styles: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8" /><title>Tally · This page cannot be shown</title>${styles}</head>
+<body><main id="root"><div class="banner warning" role="alert" data-testid="page-refused"><div><h1 style="font-size:16px;margin:0 0 4px">This page cannot be shown</h1><p>Open it from Bitbucket. (${escapeHtml(reason)})</p></div></div></main></body></html>`;
 }
 
 /** The page shown when Bitbucket's page token is refused: expired (the usual case) or not valid. */
@@ -63,8 +69,16 @@ export function pagesRouter(deps: PagesDeps): Router {
   router.get('/:page', pageAuth, async (req, res, next) => {
     try {
       const page = req.params.page as PageName;
-      if (!(page in PAGES)) return void res.status(404).json({ error: 'no such page' });
+      if (!Object.hasOwn(PAGES, page)) return void res.status(404).json({ error: 'no such page' });
       const viewer = res.locals.viewer!;
+      // The scope comes from the page and its query, both under Bitbucket's qsh: nothing unsigned widens it.
+      let scope: ViewerScope;
+      try {
+        scope = scopeForPage(page, req.query);
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        return void res.status(400).type('html').send(badPage(error.message, deps.assets().styles));
+      }
       const secret = await deps.tenants.sharedSecret(viewer.tenant.clientKey);
       const sessionToken = createSessionToken({
         appKey: deps.appKey,
@@ -72,6 +86,7 @@ export function pagesRouter(deps: PagesDeps): Router {
         secret: secret!,
         viewer: viewer.accountId,
         page,
+        scope,
       });
       const assets = deps.assets();
       const values: Record<string, string> = {

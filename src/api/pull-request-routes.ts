@@ -2,7 +2,8 @@ import express, { type Router } from 'express';
 import { pullRequestStats } from '../analytics/pull-requests';
 import { resolveScope } from '../analytics/scope';
 import type { ApiDeps } from './api-router';
-import { filterShape, filtersOf, intervalParam, parseQuery, route, scopeEcho } from './analytics-params';
+import { scopedFilters } from './viewer-scope';
+import { filterShape, intervalParam, parseQuery, route, scopeEcho } from './analytics-params';
 
 /** `GET /pull-requests/stats`: created / merged / declined per period, time to merge, cycle phases, reviewers. */
 export function pullRequestRouter(deps: ApiDeps): Router {
@@ -12,7 +13,7 @@ export function pullRequestRouter(deps: ApiDeps): Router {
     route(async (req, res) => {
       const q = parseQuery({ ...filterShape, interval: intervalParam }, req.query);
       const out = await deps.db.withTenant(res.locals.viewer!.tenant.id, async (trx) => {
-        const scope = await resolveScope(trx, filtersOf(q), deps.now());
+        const scope = await resolveScope(trx, scopedFilters(res, q), deps.now());
         return {
           ...scopeEcho(scope),
           interval: q.interval,

@@ -1,17 +1,21 @@
 import express, { type Router } from 'express';
 import { listRepositories } from '../db/repository-store';
 import type { ApiDeps } from './api-router';
+import { visibleRepositories } from './viewer-scope';
 
 /**
  * `GET /api/v1/repositories`: the tenant's repositories and their backfill progress. Field names are part of the
- * API (tools and the UI read them). Deleted repositories are left out.
+ * API (tools and the UI read them). Deleted repositories are left out, and so are those outside the viewer's scope.
  */
 export function repositoriesRoutes(deps: ApiDeps): Router {
   const router = express.Router();
   router.get('/repositories', async (_req, res, next) => {
     try {
       const tenantId = res.locals.viewer!.tenant.id;
-      const repositories = await deps.db.withTenant(tenantId, (trx) => listRepositories(trx, tenantId));
+      const visible = visibleRepositories(res);
+      const repositories = await deps.db.withTenant(tenantId, (trx) =>
+        listRepositories(trx, tenantId, visible),
+      );
       res.json({
         repositories: repositories.map((r) => ({
           uuid: r.uuid,

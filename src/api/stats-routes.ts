@@ -7,10 +7,10 @@ import { activitySeries, calendarDays, punchCard } from '../analytics/series';
 import type { Trx } from '../db/database';
 import { badRequest } from '../platform/errors';
 import type { ApiDeps } from './api-router';
+import { scopedFilters } from './viewer-scope';
 import {
   contributorKey,
   filterShape,
-  filtersOf,
   intervalParam,
   parseQuery,
   positiveInt,
@@ -54,7 +54,7 @@ export function statsRouter(deps: ApiDeps): Router {
     route(async (req, res) => {
       const q = parseQuery({ ...filterShape, format: z.enum(['json', 'csv']).default('json') }, req.query);
       const { scope, contributors } = await inTenant(res, async (trx) => {
-        const scope = await resolveScope(trx, filtersOf(q), deps.now());
+        const scope = await resolveScope(trx, scopedFilters(res, q), deps.now());
         return { scope, contributors: await contributorTotals(trx, scope) };
       });
       if (q.format === 'json') return void res.json({ ...scopeEcho(scope), contributors });
@@ -74,7 +74,7 @@ export function statsRouter(deps: ApiDeps): Router {
         req.query,
       );
       const out = await inTenant(res, async (trx) => {
-        const scope = await resolveScope(trx, filtersOf(q), deps.now());
+        const scope = await resolveScope(trx, scopedFilters(res, q), deps.now());
         return {
           ...scopeEcho(scope),
           interval: q.interval,
@@ -90,7 +90,7 @@ export function statsRouter(deps: ApiDeps): Router {
     route(async (req, res) => {
       const q = parseQuery({ ...filterShape, contributor: contributorKey.optional() }, req.query);
       const out = await inTenant(res, async (trx) => {
-        const scope = await resolveScope(trx, filtersOf(q), deps.now());
+        const scope = await resolveScope(trx, scopedFilters(res, q), deps.now());
         const counts = await punchCard(trx, scope);
         return {
           ...scopeEcho(scope),
@@ -110,7 +110,7 @@ export function statsRouter(deps: ApiDeps): Router {
     route(async (req, res) => {
       const q = parseQuery({ ...filterShape, contributor: contributorKey.optional() }, req.query);
       const out = await inTenant(res, async (trx) => {
-        const scope = await resolveScope(trx, filtersOf(q), deps.now(), calendarRange);
+        const scope = await resolveScope(trx, scopedFilters(res, q), deps.now(), calendarRange);
         if (daysBetween(scope) > 366) throw badRequest('until: the calendar covers at most 366 days');
         const days = await calendarDays(trx, scope);
         return { ...scopeEcho(scope), total: days.reduce((sum, d) => sum + d.commits, 0), days };
@@ -139,7 +139,7 @@ export function statsRouter(deps: ApiDeps): Router {
           ? undefined
           : (today) => ({ since: addDays(today, 1 - PERIOD_DAYS[period]), until: addDays(today, 1) });
       const out = await inTenant(res, async (trx) => {
-        const scope = await resolveScope(trx, filtersOf(q), deps.now(), lastDays);
+        const scope = await resolveScope(trx, scopedFilters(res, q), deps.now(), lastDays);
         const options = { by: q.by, limit: q.limit };
         return {
           ...scopeEcho(scope),

@@ -3,6 +3,7 @@ import type { Tenant, TenantStore } from '../db/tenant-store';
 import { UnreadableSecretError } from '../platform/secret-box';
 import { errorBody } from '../platform/error-codes';
 import { peek, qshOf, TokenError, verifyConnectToken, type ConnectClaims } from './jwt';
+import { viewerScopeSchema, type ViewerScope } from './session-scope';
 
 /**
  * Which Connect token a route takes:
@@ -18,6 +19,8 @@ export interface Viewer {
   accountId?: string;
   /** For session tokens: the Tally page the viewer is on (`configure` is admin-only in Bitbucket). */
   page?: string;
+  /** For session tokens: what the viewer may read (always present on a session token's viewer). */
+  scope?: ViewerScope;
 }
 
 declare module 'express-serve-static-core' {
@@ -81,7 +84,10 @@ export async function authenticate(deps: AuthDeps, kind: TokenKind, req: Request
     const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     if (!aud.includes(clientKey)) throw new TokenError('JWT audience does not match');
   }
-  return { tenant, accountId: claims.sub, page: kind === 'session' ? claims.tally_page : undefined };
+  if (kind !== 'session') return { tenant, accountId: claims.sub };
+  const scope = viewerScopeSchema.safeParse(claims.tally_scope);
+  if (!scope.success) throw new TokenError('session token without a valid viewer scope');
+  return { tenant, accountId: claims.sub, page: claims.tally_page, scope: scope.data };
 }
 
 /** A stored secret no configured key opens fails that tenant's requests with a 401 (TenantStore logs it). */

@@ -4,6 +4,7 @@ import jsonwebtoken from 'jsonwebtoken';
 import { z } from 'zod';
 import { HttpError } from '../platform/errors';
 import { noControlText } from '../platform/validation';
+import type { ViewerScope } from './session-scope';
 
 /** Claims of the Connect JWTs Tally accepts (lifecycle, webhook, iframe page, session). */
 export interface ConnectClaims {
@@ -15,6 +16,8 @@ export interface ConnectClaims {
   qsh?: string;
   /** Tally's session tokens only: the page that minted it. */
   tally_page?: string;
+  /** Tally's session tokens only: what the viewer may read (session-scope.ts), checked when the token is used. */
+  tally_scope?: unknown;
 }
 
 /** A refused token: always a 401, with `token_expired` when only the clock is against it. */
@@ -106,6 +109,8 @@ export function createSessionToken(input: {
   viewer?: string;
   /** The iframe page that minted the token: admin-only actions require the configure page. */
   page?: string;
+  /** What the viewer may read: every session token carries one. */
+  scope: ViewerScope;
   now?: Date;
 }): string {
   const iat = Math.floor((input.now ?? new Date()).getTime() / 1000);
@@ -117,6 +122,7 @@ export function createSessionToken(input: {
       iat,
       exp: iat + SESSION_TOKEN_SECONDS,
       tally_page: input.page,
+      tally_scope: input.scope,
     },
     input.secret,
     { algorithm: 'HS256' },

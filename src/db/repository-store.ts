@@ -141,10 +141,24 @@ export async function findRepositoryByUuid(
 }
 
 /** Repositories that still exist, by name. */
-export async function listRepositories(trx: Trx, tenantId: string): Promise<RepositoryRecord[]> {
+/** Which repositories a caller may see: an explicit set of uuids (null: all) and whether only public ones. */
+export interface RepositoryVisibility {
+  uuids: string[] | null;
+  publicOnly: boolean;
+}
+
+export async function listRepositories(
+  trx: Trx,
+  tenantId: string,
+  visible: RepositoryVisibility = { uuids: null, publicOnly: false },
+): Promise<RepositoryRecord[]> {
   const rows = await trx<RepositoryRow>('repositories')
     .where({ tenant_id: tenantId })
     .whereNull('deleted_at')
+    .modify((q) => {
+      if (visible.uuids !== null) q.whereRaw('lower(uuid) = any(?::text[])', [visible.uuids]);
+      if (visible.publicOnly) q.where('is_private', false);
+    })
     .orderBy([{ column: 'full_name' }, { column: 'id' }]);
   return rows.map(toRecord);
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import type { Router } from 'express';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
@@ -9,6 +8,7 @@ import { apiRouter, type ApiDeps } from '../../src/api/api-router';
 import { OPENAPI_FILE } from '../../src/api/openapi-routes';
 import { install, newWorkspace } from '../support/bitbucket';
 import { readExport } from '../support/load-export';
+import { operationsOf, routesOf } from '../support/routes';
 import {
   apiClient,
   load,
@@ -294,13 +294,7 @@ describe('analytics API', () => {
     // Every route of the router the app mounts at /api/v1, found from its stack: a new route without docs fails.
     const served = new Set(routesOf(apiRouter(deps as ApiDeps)));
     assert.ok(served.size >= 20 && served.has('get /repositories') && served.has('delete /support/consent'));
-    const documented = new Set(
-      Object.entries(doc.paths).flatMap(([path, item]) =>
-        Object.keys(item)
-          .filter((k) => k !== 'parameters')
-          .map((method) => `${method} ${path}`),
-      ),
-    );
+    const documented = new Set(operationsOf(doc).map((op) => op.replace(/^\S+/, (m) => m.toLowerCase())));
     for (const route of served) assert.ok(documented.has(route), `${route} is documented`);
     for (const route of documented) assert.ok(served.has(route), `${route} is served`);
   });
@@ -346,22 +340,3 @@ describe('analytics API', () => {
     await conforms('put', '/settings', await f.admin.send('PUT', '/settings', { timezone: 'UTC' }));
   });
 });
-
-/** `method /path` of every route of a router and its sub-routers, in OpenAPI's `{param}` form. */
-function routesOf(router: Router): string[] {
-  type Layer = {
-    route?: { path: string; methods: Record<string, boolean> };
-    handle?: { stack?: Layer[] };
-  };
-  const out: string[] = [];
-  const walk = (stack: Layer[]) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        for (const method of Object.keys(layer.route.methods))
-          out.push(`${method} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
-      } else if (layer.handle?.stack) walk(layer.handle.stack);
-    }
-  };
-  walk((router as unknown as { stack: Layer[] }).stack);
-  return out;
-}

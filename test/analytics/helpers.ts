@@ -5,6 +5,7 @@ import {
   type RebuildPayload,
 } from '../../src/analytics/rollup-rebuild';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage, type PageName } from '../../src/connect/session-scope';
 import { startTestApp, type TestApp } from '../support/app';
 import { install, newWorkspace, type Workspace } from '../support/bitbucket';
 import { loadExport, type ExportCommit, type LoadOptions } from '../support/load-export';
@@ -38,9 +39,26 @@ export function queryString(params: Params = {}): string {
   return text ? `?${text}` : '';
 }
 
-export function apiClient(url: string, ws: Workspace, page = 'workspace'): ApiClient {
+const PAGE_NAMES: readonly string[] = [
+  'repository',
+  'workspace',
+  'configure',
+  'profile',
+] satisfies PageName[];
+
+/**
+ * Speaks with the session token `page` mints given its (signed) query: `repoUuid` for the repository page, `user`
+ * for the profile. A page name Tally does not have gets the workspace page's scope.
+ */
+export function apiClient(
+  url: string,
+  ws: Workspace,
+  page = 'workspace',
+  query: Record<string, string> = {},
+): ApiClient {
+  const scope = scopeForPage(PAGE_NAMES.includes(page) ? (page as PageName) : 'workspace', query);
   const auth = () => ({
-    authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page })}`,
+    authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page, scope })}`,
   });
   const client: ApiClient = {
     get: (path, params) => fetch(`${url}/api/v1${path}${queryString(params)}`, { headers: auth() }),

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import AxeBuilder from '@axe-core/playwright';
 import type { Frame, Page } from 'playwright-core';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 import { DEMO_WORKSPACE } from '../../src/main/demo';
 import { pageUrl } from '../support/bitbucket';
 import {
@@ -207,6 +208,7 @@ describe('Tally pages in the Bitbucket host frame', { timeout: 900_000 }, () => 
       clientKey: inst.clientKey,
       secret: inst.sharedSecret,
       now: new Date(Date.now() - 16 * 60_000),
+      scope: scopeForPage('workspace', {}),
     });
     await page.route(`${stack.demo.tallyUrl}/api/v1/**`, (route) =>
       route.continue({ headers: { ...route.request().headers(), authorization: `JWT ${stale}` } }),

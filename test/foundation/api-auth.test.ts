@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jsonwebtoken from 'jsonwebtoken';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 import { startTestApp, type TestApp } from '../support/app';
 import { install, installPayload, lifecycleJwt, newWorkspace, pageUrl, postJson } from '../support/bitbucket';
 
@@ -23,6 +24,7 @@ describe('API and page authentication', () => {
       clientKey: ws.clientKey,
       secret: ws.sharedSecret,
       viewer: 'acc-1',
+      scope: scopeForPage('workspace', {}),
       ...overrides,
     });
 
@@ -30,7 +32,19 @@ describe('API and page authentication', () => {
     const res = await me(session());
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('cache-control'), 'no-store');
-    assert.deepEqual(await res.json(), { clientKey: ws.clientKey, workspace: 'acme', accountId: 'acc-1' });
+    assert.deepEqual(await res.json(), {
+      clientKey: ws.clientKey,
+      workspace: 'acme',
+      accountId: 'acc-1',
+      scope: {
+        page: null,
+        kind: 'workspace',
+        admin: true,
+        repositories: null,
+        contributor: null,
+        visibility: 'all',
+      },
+    });
   });
 
   it('refuses every bad token with 401', async () => {
@@ -76,6 +90,7 @@ describe('API and page authentication', () => {
       appKey: 'tally',
       clientKey: gone.clientKey,
       secret: gone.sharedSecret,
+      scope: scopeForPage('workspace', {}),
     });
     assert.equal((await me(token)).status, 200);
     const body = { ...installPayload(gone), eventType: 'uninstalled' };
@@ -86,7 +101,12 @@ describe('API and page authentication', () => {
   });
 
   it('iframe pages verify the page JWT with a real qsh and hand out a session token', async () => {
-    const good = pageUrl(app.url, '/pages/repository?repoUuid=%7Babc%7D&repoPath=acme%2Fweb', ws, 'viewer-7');
+    const good = pageUrl(
+      app.url,
+      '/pages/repository?repoUuid=%7B6f9619ff-8b86-d011-b42d-00c04fc964ff%7D&repoPath=acme%2Fweb',
+      ws,
+      'viewer-7',
+    );
     const res = await fetch(good);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('cache-control'), 'no-store');

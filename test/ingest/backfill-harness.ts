@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { Logger as QueueLogger, run, type Runner } from 'graphile-worker';
 import pg from 'pg';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 import { ingestTasks, type JobDeps } from '../../src/ingest/tasks';
 import { jobDeps } from '../../src/main/worker';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index';
@@ -148,7 +149,12 @@ export interface RepositoryStatus {
 
 /** GET /api/v1/repositories with a session token, as the UI calls it. */
 export async function repositoryStatus(b: Backfill): Promise<RepositoryStatus[]> {
-  const token = createSessionToken({ appKey: 'tally', clientKey: b.clientKey, secret: b.sharedSecret });
+  const token = createSessionToken({
+    appKey: 'tally',
+    clientKey: b.clientKey,
+    secret: b.sharedSecret,
+    scope: scopeForPage('workspace', {}),
+  });
   const res = await fetch(`${b.app.url}/api/v1/repositories`, { headers: { authorization: `JWT ${token}` } });
   if (res.status !== 200) throw new Error(`GET /api/v1/repositories answered ${res.status}`);
   return ((await res.json()) as { repositories: RepositoryStatus[] }).repositories;

@@ -15,6 +15,7 @@ import {
 import { BACKFILL_TASKS } from '../../src/ingest/scheduler';
 import { SYNC_TASKS } from '../../src/ingest/sync/scheduling';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 
 describe('backfill of the express history', () => {
   let b: Backfill;
@@ -142,7 +143,12 @@ describe('backfill of the express history', () => {
     await waitIdle(b);
     const { rows } = await b.admin.query('select count(*)::int as n from analytics_changes');
     assert.equal(rows[0].n, 0, 'nothing left to apply');
-    const token = createSessionToken({ appKey: 'tally', clientKey: b.clientKey, secret: b.sharedSecret });
+    const token = createSessionToken({
+      appKey: 'tally',
+      clientKey: b.clientKey,
+      secret: b.sharedSecret,
+      scope: scopeForPage('workspace', {}),
+    });
     const res = await fetch(`${b.app.url}/api/v1/stats/contributors?bots=include&exclusions=ignore`, {
       headers: { authorization: `JWT ${token}` },
     });

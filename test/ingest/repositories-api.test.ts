@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 import type pg from 'pg';
 import {
   repositoryStatus,
@@ -45,7 +46,12 @@ describe('GET /api/v1/repositories and reinstall', () => {
       ]);
       const res = await fetch(`${b.app.url}/api/v1/repositories`);
       assert.equal(res.status, 401);
-      const forged = createSessionToken({ appKey: 'tally', clientKey: b.clientKey, secret: 'x'.repeat(64) });
+      const forged = createSessionToken({
+        appKey: 'tally',
+        clientKey: b.clientKey,
+        secret: 'x'.repeat(64),
+        scope: scopeForPage('workspace', {}),
+      });
       const bad = await fetch(`${b.app.url}/api/v1/repositories`, {
         headers: { authorization: `JWT ${forged}` },
       });

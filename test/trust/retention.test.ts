@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 import { enqueueJob } from '../../src/db/job-queue';
 import { parseCrontab } from 'graphile-worker';
 import {
@@ -185,7 +186,7 @@ describe('an admin deletes all data from the configure page', () => {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page: 'configure' })}`,
+        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page: 'configure', scope: scopeForPage('configure', {}) })}`,
       },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -220,7 +221,7 @@ describe('an admin deletes all data from the configure page', () => {
     assert.equal(tenant!.state, 'installed');
     const audit = await fetch(`${app.url}/api/v1/audit`, {
       headers: {
-        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, page: 'configure' })}`,
+        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, page: 'configure', scope: scopeForPage('configure', {}) })}`,
       },
     });
     const { entries } = await audit.json();

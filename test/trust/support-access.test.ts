@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 import { startTestApp, type TestApp } from '../support/app';
 import { install, newWorkspace, type Workspace } from '../support/bitbucket';
 import { newPerson, seedTenant, tenantTableNames } from './fixtures';
@@ -22,7 +23,7 @@ describe('support access needs the tenant admin’s consent, enforced in the dat
   const loginRole = `support_${randomBytes(4).toString('hex')}`;
 
   const session = (ws: Workspace) =>
-    `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page: 'configure' })}`;
+    `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page: 'configure', scope: scopeForPage('configure', {}) })}`;
   const api = (ws: Workspace, method: string, path: string, body?: unknown) =>
     fetch(`${app.url}/api/v1${path}`, {
       method,

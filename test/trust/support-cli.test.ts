@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 import { startTestApp, type TestApp } from '../support/app';
 import { install, newWorkspace, type Workspace } from '../support/bitbucket';
 import { newPerson, seedTenant } from './fixtures';
@@ -29,7 +30,7 @@ describe('support CLI', () => {
     fetch(`${app.url}/api/v1${path}`, {
       method,
       headers: {
-        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, page: 'configure' })}`,
+        authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, page: 'configure', scope: scopeForPage('configure', {}) })}`,
         'content-type': 'application/json',
       },
       body: body === undefined ? undefined : JSON.stringify(body),
