@@ -17,6 +17,8 @@ export function repositoriesRoutes(deps: ApiDeps): Router {
         listRepositories(trx, tenantId, visible),
       );
       res.json({
+        // `public_only`: private repositories are left out (a profile page); the page says so.
+        visibility: visible.publicOnly ? 'public_only' : 'all',
         repositories: repositories.map((r) => ({
           uuid: r.uuid,
           full_name: r.fullName,

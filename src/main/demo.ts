@@ -121,7 +121,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const gitDirs = options.gitDirs ?? [];
   if (gitDirs.length === 0) {
     if (!existsSync(SAMPLE.exportFile)) throw new Error(`sample history missing: ${SAMPLE.exportFile}`);
-    sim.addRepository(DEMO_WORKSPACE, { slug: 'express', name: 'express', history: SAMPLE });
+    // expressjs/express is public, as on bitbucket.org it would be: the profile tab shows public repositories only.
+    sim.addRepository(DEMO_WORKSPACE, {
+      slug: 'express',
+      name: 'express',
+      history: SAMPLE,
+      isPrivate: false,
+    });
     repositories.push('express');
   }
   for (const dir of gitDirs) {

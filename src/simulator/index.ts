@@ -236,7 +236,7 @@ export class Simulator {
   /** Seeds a repository (no webhook). Pull requests are synthesized from the history. */
   addRepository(
     workspace: string,
-    input: { slug: string; name?: string; history?: HistorySource; mainbranch?: string },
+    input: { slug: string; name?: string; history?: HistorySource; mainbranch?: string; isPrivate?: boolean },
   ): Repository {
     const ws = this.workspace(workspace);
     const repos = this.state.repos.get(ws.uuid)!;
@@ -260,6 +260,7 @@ export class Simulator {
       Number.isFinite(last) ? last : nowMs,
       history,
     );
+    repo.isPrivate = input.isPrivate ?? true;
     synthesizePullRequests(repo, this.users);
     repos.set(repo.slug, repo);
     return repo;

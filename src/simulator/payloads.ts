@@ -166,7 +166,7 @@ export class Payloads {
       slug: repo.slug,
       description: '',
       scm: 'git',
-      is_private: true,
+      is_private: repo.isPrivate,
       fork_policy: 'no_public_forks',
       language: '',
       // Bytes on disk are unknown; a stable stand-in that grows with the history.

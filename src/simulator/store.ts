@@ -72,6 +72,8 @@ export class Repository {
   readonly pullRequests = new Map<number, PullRequest>();
   /** Bumped on every ref or graph change: part of every cached query key. */
   version = 0;
+  /** Bitbucket's `is_private`; repositories are private unless seeded as public. */
+  isPrivate = true;
   private readonly queryCache = new Map<string, Int32Array>();
 
   constructor(

@@ -16,7 +16,7 @@ export function webhookRepository(p: Payloads, repo: Repository): Json {
   const ref = p.repositoryRef(repo);
   return {
     ...ref,
-    is_private: true,
+    is_private: repo.isPrivate,
     scm: 'git',
     website: null,
     workspace: p.workspace(repo.workspace),

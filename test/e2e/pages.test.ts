@@ -7,6 +7,7 @@ import type { Frame, Page } from 'playwright-core';
 import { createSessionToken } from '../../src/connect/jwt';
 import { scopeForPage } from '../../src/connect/session-scope';
 import { DEMO_WORKSPACE } from '../../src/main/demo';
+import { addDays } from '../../src/web/chart-data/dates';
 import { pageUrl } from '../support/bitbucket';
 import {
   api,
@@ -106,6 +107,37 @@ describe('Tally pages in the Bitbucket host frame', { timeout: 900_000 }, () => 
       numberIn(await firstCard.getByTestId('card-commits').textContent()),
       contributors[0]!.commits,
     );
+    await context.close();
+  });
+
+  it("the profile page shows the person's public contributions, says so, and its token reads nothing else", async () => {
+    const { context, page } = await newPage(stack);
+    const frame = await openInHost(page, stack.demo.pages.profile);
+    await settled(frame);
+    assert.match(
+      (await frame.getByTestId('public-only').textContent())!,
+      /private repositories are shown to workspace admins/,
+    );
+    const token = await sessionToken(frame);
+    const me = await api<{ scope: { kind: string; contributor: string; visibility: string } }>(
+      stack,
+      token,
+      '/me',
+    );
+    assert.deepEqual([me.scope.kind, me.scope.visibility], ['profile', 'public_only']);
+    const since = addDays(today, -364); // as the page asks: the last 12 months
+    const calendar = await api<{ total: number }>(
+      stack,
+      token,
+      `/stats/calendar?contributor=${encodeURIComponent(me.scope.contributor)}&since=${since}&until=${dayAfter(today)}&bots=include`,
+    );
+    assert.equal(numberIn(await frame.getByTestId('year-contributions').textContent()), calendar.total);
+    for (const path of ['/audit', '/settings', '/support/consent', '/pull-requests/stats']) {
+      const res = await fetch(`${stack.demo.tallyUrl}/api/v1${path}`, {
+        headers: { authorization: `JWT ${token}` },
+      });
+      assert.equal(res.status, 403, path);
+    }
     await context.close();
   });
 

@@ -157,6 +157,27 @@ export function endpoints(api: ApiClient) {
     );
     return body.series.map(point);
   };
+  const repositoryList = async (
+    signal?: AbortSignal,
+  ): Promise<{ repositories: RepositoryStatus[]; publicOnly: boolean }> => {
+    const body = await api.get<{ visibility: 'all' | 'public_only'; repositories: RawRepository[] }>(
+      '/repositories',
+      {},
+      signal,
+    );
+    return {
+      publicOnly: body.visibility === 'public_only',
+      repositories: body.repositories.map((r) => ({
+        uuid: r.uuid,
+        fullName: r.full_name,
+        state: r.state,
+        commitsKnown: r.commits_known,
+        commitsWithLines: r.commits_with_lines,
+        requestsUsed: r.requests_used,
+        etaSeconds: r.eta_seconds,
+      })),
+    };
+  };
   const top = async (params: Record<string, QueryValue>, signal?: AbortSignal) => {
     const body = await api.get<{ people: RawContributor[]; repositories: RawRepositoryTotals[] }>(
       '/stats/top',
@@ -172,17 +193,11 @@ export function endpoints(api: ApiClient) {
     },
 
     async repositories(signal?: AbortSignal): Promise<RepositoryStatus[]> {
-      const body = await api.get<{ repositories: RawRepository[] }>('/repositories', {}, signal);
-      return body.repositories.map((r) => ({
-        uuid: r.uuid,
-        fullName: r.full_name,
-        state: r.state,
-        commitsKnown: r.commits_known,
-        commitsWithLines: r.commits_with_lines,
-        requestsUsed: r.requests_used,
-        etaSeconds: r.eta_seconds,
-      }));
+      return (await repositoryList(signal)).repositories;
     },
+
+    /** The repositories the page may read, and whether private ones are left out (a profile page). */
+    repositoryList,
 
     /** Every contributor in scope with totals (series are fetched per contributor: see contributorSeries). */
     async contributors(q: StatsQuery, signal?: AbortSignal): Promise<Contributor[]> {

@@ -42,27 +42,41 @@ export default function ProfilePage() {
   const days = useApi(`calendar:${key}`, (signal) => api.calendar(user, from, today, filters.merges, signal));
   // Per repository, the person's monthly series: the breakdown and the activity list both come from it.
   const perRepository = useApi(`per-repo:${key}`, async (signal) => {
-    const repos = (await api.repositories(signal)).slice(0, MAX_REPOSITORIES);
+    const list = await api.repositoryList(signal);
+    const repos = list.repositories.slice(0, MAX_REPOSITORIES);
     const series = await Promise.all(repos.map((r) => api.activity({ ...query, repos: [r.uuid] }, signal)));
-    return repos
+    const rows = repos
       .map((r, i) => ({ uuid: r.uuid, fullName: r.fullName, series: series[i]!, ...totals(series[i]!) }))
       .filter((r) => r.commits > 0)
       .sort((a, b) => b.commits - a.commits || a.fullName.localeCompare(b.fullName));
+    return { rows, publicOnly: list.publicOnly };
   });
   const activity = useMemo(
-    () => monthlyActivity((perRepository.data ?? []).map((r) => ({ name: r.fullName, series: r.series }))),
+    () =>
+      monthlyActivity((perRepository.data?.rows ?? []).map((r) => ({ name: r.fullName, series: r.series }))),
     [perRepository.data],
   );
   const grid = useMemo(() => calendarGrid(days.data ?? [], today), [days.data, today]);
   const streak = useMemo(() => longestStreak(days.data ?? []), [days.data]);
-  const repos = perRepository.data ?? [];
+  const repos = perRepository.data?.rows ?? [];
+  // Bitbucket does not tell Tally which private repositories the viewer may read (SECURITY.md).
+  const publicOnly = perRepository.data?.publicOnly ?? false;
   const fileParts = ['contributions', from, 'to', today];
 
   if (!user) return <EmptyState title="No person">Open this tab from a Bitbucket profile.</EmptyState>;
   return (
     <main>
       <h1 className="page-title">Contributions</h1>
-      <p className="subtle">The last 12 months, across every repository in the workspace</p>
+      <p className="subtle">
+        {publicOnly
+          ? 'The last 12 months, across the public repositories of the workspace'
+          : 'The last 12 months, across every repository in the workspace'}
+      </p>
+      {publicOnly && (
+        <p className="subtle" data-testid="public-only">
+          Public repositories only: private repositories are shown to workspace admins.
+        </p>
+      )}
       <div className="filter-bar" role="group" aria-label="Filters">
         <Switch
           label="Include merges"
