@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import jsonwebtoken from 'jsonwebtoken';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 import { startTestApp, type TestApp } from '../support/app';
 import { install, installPayload, lifecycleJwt, newWorkspace, pageUrl, postJson } from '../support/bitbucket';
 import { deliver, pushData } from '../support/webhooks';
@@ -58,7 +59,12 @@ describe('control characters are refused at the edge', () => {
       assert.equal(res.status, 401, JSON.stringify(overrides));
     }
     // And a plain one still works.
-    const fine = createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret });
+    const fine = createSessionToken({
+      appKey: 'tally',
+      clientKey: ws.clientKey,
+      secret: ws.sharedSecret,
+      scope: scopeForPage('workspace', {}),
+    });
     assert.equal(
       (await fetch(`${app.url}/api/v1/me`, { headers: { authorization: `JWT ${fine}` } })).status,
       200,

@@ -36,7 +36,12 @@ describe('backfill of the express history', () => {
   it('is ready only when its numbers are right: from that moment every answer equals the export, and says so', async () => {
     await waitForReady(b);
     // No waiting past `ready`: these requests go out the moment it is reported.
-    const token = createSessionToken({ appKey: 'tally', clientKey: b.clientKey, secret: b.sharedSecret });
+    const token = createSessionToken({
+      appKey: 'tally',
+      clientKey: b.clientKey,
+      secret: b.sharedSecret,
+      scope: scopeForPage('workspace', {}),
+    });
     const get = async (path: string) => {
       const res = await fetch(`${b.app.url}/api/v1${path}?bots=include&exclusions=ignore`, {
         headers: { authorization: `JWT ${token}` },

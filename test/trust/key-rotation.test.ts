@@ -4,6 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createSessionToken } from '../../src/connect/jwt';
+import { scopeForPage } from '../../src/connect/session-scope';
 import { keyIdOf, SecretBox } from '../../src/platform/secret-box';
 import { startTestApp, type TestApp } from '../support/app';
 import {
@@ -46,7 +47,12 @@ function rotateSecrets(database: TestDatabase, keys: string[]) {
 
 /** What a tenant does every day: open a page, call the API, receive a webhook. */
 async function dailyUse(app: TestApp, ws: Workspace) {
-  const session = createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret });
+  const session = createSessionToken({
+    appKey: 'tally',
+    clientKey: ws.clientKey,
+    secret: ws.sharedSecret,
+    scope: scopeForPage('workspace', {}),
+  });
   const repo = `{${randomUUID()}}`;
   return {
     page: (await fetch(pageUrl(app.url, '/pages/configure', ws))).status,
