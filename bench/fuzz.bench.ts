@@ -4,6 +4,7 @@
  * and the iframe pages, against a real Tally with real PostgreSQL. Fails on any answer ≥ 500 or transport error.
  */
 import { createSessionToken } from '../src/connect/jwt';
+import { scopeForPage } from '../src/connect/session-scope';
 import { install, newWorkspace } from '../test/support/bitbucket';
 import { fuzz } from '../test/support/fuzz';
 import { loadExport, readExport } from '../test/support/load-export';
@@ -23,7 +24,12 @@ export async function main(): Promise<void> {
       tenantId: tenant!.id,
       commits: readExport().slice(0, 300),
     });
-    const token = createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret });
+    const token = createSessionToken({
+      appKey: 'tally',
+      clientKey: ws.clientKey,
+      secret: ws.sharedSecret,
+      scope: scopeForPage('workspace', {}),
+    });
     const res = await fetch(`${stack.url}/api/v1/stats/contributors`, {
       headers: { authorization: `JWT ${token}` },
     });

@@ -4,6 +4,7 @@ import * as atlassianJwt from 'atlassian-jwt';
 import fc from 'fast-check';
 import { OPENAPI_FILE } from '../../src/api/openapi-routes';
 import { readDescriptor } from '../../src/connect/descriptor';
+import { scopeForPage, type PageName } from '../../src/connect/session-scope';
 import { installPayload, lifecycleJwt, newWorkspace, type Workspace } from './bitbucket';
 import { pushData } from './webhooks';
 
@@ -201,16 +202,26 @@ function tokens(
           qsh: atlassianJwt.createQueryStringHash(atlassianJwt.fromMethodAndUrl('POST', path)),
         };
   const sign = (payload: object, secret = ws.sharedSecret) => signAny(payload, secret);
-  const valid = (page: string) => sign({ ...claims, tally_page: kind === 'session' ? page : undefined });
+  // A session token carries the scope its page mints (the repository page: the target's repository).
+  const valid = (page: PageName) =>
+    sign(
+      kind === 'session'
+        ? {
+            ...claims,
+            tally_page: page,
+            tally_scope: scopeForPage(page, { repoUuid: target.repositories[0] }),
+          }
+        : claims,
+    );
   return fc.oneof(
-    { weight: 6, arbitrary: fc.constantFrom('configure', 'workspace', 'repository').map(valid) },
+    { weight: 6, arbitrary: fc.constantFrom<PageName>('configure', 'workspace', 'repository').map(valid) },
     { weight: 1, arbitrary: fc.constant(null) },
     { weight: 1, arbitrary: oddString },
     {
       weight: 2,
       arbitrary: fc
         .record({
-          key: fc.constantFrom('iss', 'aud', 'sub', 'tally_page', 'qsh', 'exp', 'iat'),
+          key: fc.constantFrom('iss', 'aud', 'sub', 'tally_page', 'tally_scope', 'qsh', 'exp', 'iat'),
           value: oddJson,
         })
         .map(({ key, value }) => sign({ ...claims, [key]: value })),
