@@ -29,6 +29,18 @@ const SETTLE_POLL_MS = 25;
 
 export const leaseKey = (jobId: string) => Number(BigInt(jobId) % 2_147_483_647n);
 
+interface PgConnection {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+interface KnexClientInternals {
+  pool?: unknown;
+  acquireConnection(): Promise<PgConnection>;
+  releaseConnection(connection: PgConnection): Promise<void>;
+}
+
+const clientOf = (db: Database) => db.knex.client as unknown as KnexClientInternals;
+
 /** The part of graphile-worker's job row a lease is about: one attempt of one job. */
 export interface LeasedJob {
   id: string;
@@ -118,6 +130,12 @@ class LeaseHolder {
     for (;;) {
       const finished = [...this.holds].filter((h) => h.finished);
       if (finished.length === 0) break;
+      if (!clientOf(this.db).pool) {
+        // The database handle is closed (shutdown): the process holds nothing any more; ending the session (below)
+        // frees what graphile-worker never got to mark, and nothing keeps the process waiting for it.
+        for (const hold of finished) this.holds.delete(hold);
+        break;
+      }
       try {
         // Marked means: the row is gone (success) or no longer locked for this attempt (failure, retry later).
         const { rows } = await this.query<{ i: number }>(
@@ -193,18 +211,6 @@ export function withJobLease<T>(
   }
   return holder.run(job, fn);
 }
-
-interface PgConnection {
-  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
-}
-
-interface KnexClientInternals {
-  pool?: unknown;
-  acquireConnection(): Promise<PgConnection>;
-  releaseConnection(connection: PgConnection): Promise<void>;
-}
-
-const clientOf = (db: Database) => db.knex.client as unknown as KnexClientInternals;
 
 /**
  * Unlocks the jobs of `tasks` that have been locked for longer than the grace period and whose lease nobody holds,
