@@ -191,6 +191,7 @@ describe('erasure on the express history', () => {
             links: { html: { href: `https://bitbucket.example/?email=${encodeURIComponent(ready.email)}` } },
           },
           repository: { name: 'tag', full_name: 'acme/tag' },
+          heads: { main: history[0]!.hash, ready: history[1]!.hash },
           push: {
             changes: [
               {
@@ -247,6 +248,7 @@ describe('erasure on the express history', () => {
     );
     const change = payload[0].payload.push.changes[0];
     assert.deepEqual([change.new.name, change.old.name], ['main', 'UTC']);
+    assert.deepEqual(Object.keys(payload[0].payload.heads), ['main', 'ready'], 'JSON keys never change');
     assert.match(payload[0].payload.actor.display_name, /^erased-/);
     assert.match(payload[0].payload.actor.links.html.href, /email=erased-[0-9a-f]+%40erased\.invalid$/);
     assert.match(change.commits[0].author.raw, /^erased-[0-9a-f]+ <erased-[0-9a-f]+@erased\.invalid>$/);
