@@ -24,7 +24,11 @@ import {
  * - repository_rollups_daily/_monthly/_yearly: per repository (repository totals and series);
  * - workspace_rollups_hourly/_daily: the whole workspace (series, punch cards);
  * - contributor_rollups_total: per contributor over all time (contributor totals whose range holds every commit);
- * - workspace_punchcard_rollups_monthly/_yearly: the whole workspace per UTC hour of the week (UTC punch cards).
+ * - workspace_punchcard_rollups_monthly/_yearly: the whole workspace per UTC hour of the week (UTC punch cards);
+ * - repository_contributor_rollups_daily/_monthly/_yearly/_total: per (repository, contributor), for anything filtered
+ *   or grouped by both over more than a few days (one repository's contributors, all time);
+ * - workspace_rollups_hourly_15/_30: the whole workspace per hour starting at :15 / :30 UTC, which are local hours in
+ *   zones whose offset is a whole number of hours plus 45 / 30 minutes (Nepal; India, Newfoundland, South Australia).
  * Every row also has the merge and bot flags, and line sums with (lines_*) and without (lines_*_all) exclusions.
  */
 
@@ -36,6 +40,8 @@ export interface Cube {
   contributor: boolean;
   /** Rows are also keyed by UTC hour of the week (`hour_of_week`, 0 = Sunday 00:00–01:00). */
   weekHour: boolean;
+  /** Hourly buckets start this many minutes past the UTC hour (0 for every cube but the shifted workspace ones). */
+  phase: number;
 }
 
 const cube = (
@@ -44,12 +50,14 @@ const cube = (
   repository: boolean,
   contributor: boolean,
   weekHour = false,
+  phase = 0,
 ): Cube => ({
   table,
   grain: grain === null ? null : GRAINS[grain],
   repository,
   contributor,
   weekHour,
+  phase,
 });
 
 export const CUBES = {
@@ -65,6 +73,19 @@ export const CUBES = {
   contributorTotal: cube('contributor_rollups_total', null, false, true),
   workspacePunchCardMonthly: cube('workspace_punchcard_rollups_monthly', 'month', false, false, true),
   workspacePunchCardYearly: cube('workspace_punchcard_rollups_yearly', 'year', false, false, true),
+  repositoryContributorDaily: cube('repository_contributor_rollups_daily', 'day', true, true),
+  repositoryContributorMonthly: cube('repository_contributor_rollups_monthly', 'month', true, true),
+  repositoryContributorYearly: cube('repository_contributor_rollups_yearly', 'year', true, true),
+  repositoryContributorTotal: cube('repository_contributor_rollups_total', null, true, true),
+  workspaceHourly15: cube('workspace_rollups_hourly_15', 'hour', false, false, false, 15),
+  workspaceHourly30: cube('workspace_rollups_hourly_30', 'hour', false, false, false, 30),
+};
+
+/** The workspace hourly cubes by the UTC minute their hours start at. */
+export const SHIFTED_HOURS: Record<number, Cube> = {
+  0: CUBES.workspaceHourly,
+  15: CUBES.workspaceHourly15,
+  30: CUBES.workspaceHourly30,
 };
 
 /** The UTC hour of the week of a timestamptz expression, 0 = Sunday 00:00 (punch-card cubes). */
@@ -73,7 +94,11 @@ export const weekHourSql = (at: string) =>
 
 /** A cube's bucket of a timestamptz expression. */
 const bucketSql = (c: Cube, at: string) =>
-  c.grain === null ? `'-infinity'::timestamptz` : `date_trunc('${c.grain.name}', ${at}, 'UTC')`;
+  c.grain === null
+    ? `'-infinity'::timestamptz`
+    : c.phase === 0
+      ? `date_trunc('${c.grain.name}', ${at}, 'UTC')`
+      : `(date_trunc('${c.grain.name}', ${at} - interval '${c.phase} minutes', 'UTC') + interval '${c.phase} minutes')`;
 
 const ALL_CUBES = Object.values(CUBES);
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
 import { badRequest } from '../platform/errors';
 import { membersOf, resolveContributor } from './identities';
-import { CUBES, type Cube } from './rollups';
+import { CUBES, SHIFTED_HOURS, type Cube } from './rollups';
 import { effectiveBotPatterns, loadSettings } from './rules';
 import { ceilHour, floorHour, tileRange, type GrainName } from './time-buckets';
 import { validZone, zoneShape, type ZoneShape } from './timezones';
@@ -228,10 +228,15 @@ const EARLIEST = Date.UTC(1000, 0, 1);
 const LATEST = Date.UTC(9000, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-type Family = 'hourly' | 'contributor' | 'repository' | 'workspace';
+type Family = 'repositoryContributor' | 'contributor' | 'repository' | 'workspace';
 
 const FAMILIES: Record<Family, Partial<Record<GrainName, Cube>>> = {
-  hourly: { hour: CUBES.hourly },
+  repositoryContributor: {
+    hour: CUBES.hourly,
+    day: CUBES.repositoryContributorDaily,
+    month: CUBES.repositoryContributorMonthly,
+    year: CUBES.repositoryContributorYearly,
+  },
   contributor: {
     day: CUBES.contributorDaily,
     month: CUBES.contributorMonthly,
@@ -245,17 +250,23 @@ const FAMILIES: Record<Family, Partial<Record<GrainName, Cube>>> = {
 function familyFor(scope: Scope, groupBy: GroupBy): Family {
   const byRepository = scope.repositoryIds !== null || groupBy === 'repository';
   const byContributor = scope.contributorIds !== null || groupBy === 'contributor';
-  if (byRepository && byContributor) return 'hourly';
+  if (byRepository && byContributor) return 'repositoryContributor';
   if (byRepository) return 'repository';
   if (byContributor) return 'contributor';
   return 'workspace';
 }
 
+/** The all-time rollups of the families that have one. */
+const TOTALS: Partial<Record<Family, Cube>> = {
+  contributor: CUBES.contributorTotal,
+  repositoryContributor: CUBES.repositoryContributorTotal,
+};
+
 /**
  * The cheapest exact rows for a scope (docs/analytics.md): the rollups with the dimensions the query needs, in the
  * coarsest UTC buckets that tile the range and fit inside the local buckets asked for; per-(repository,
- * contributor) hours at ragged range ends; commit facts where no UTC bucket fits (sub-hour range ends and zones
- * whose offset is not a whole number of hours).
+ * contributor) hours at ragged range ends; commit facts where no bucket fits (sub-hour range ends, filtered series
+ * in zones whose offset is not a whole number of hours, and offsets that are not a whole number of minutes).
  */
 export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy = null): Source {
   const added = scope.exclusions === 'apply' ? 'lines_added' : 'lines_added_all';
@@ -322,7 +333,30 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
       );
     facts(Math.max(hourEnd, hourStart), end);
   } else if (!scope.shape.wholeHours) {
-    facts(start, end);
+    // Local hours start at :30 or :15 UTC (or move between phases, like Nepal's in 1986): hours starting at that
+    // minute tile local hours and days. Only the workspace has shifted hours; filtered series read facts.
+    for (const phase of scope.shape.phases) {
+      const from = Math.max(start, phase.from);
+      const to = Math.min(end, phase.to);
+      if (from >= to) continue;
+      const cube =
+        phase.minute === null
+          ? undefined
+          : phase.minute === 0
+            ? (cubes.hour ?? CUBES.hourly)
+            : family === 'workspace'
+              ? SHIFTED_HOURS[phase.minute]
+              : undefined;
+      const shift = (phase.minute ?? 0) * 60_000;
+      const inner = { from: ceilHour(from - shift) + shift, to: floorHour(to - shift) + shift };
+      if (cube === undefined || inner.from >= inner.to) {
+        facts(from, to);
+        continue;
+      }
+      facts(from, inner.from);
+      rollup(cube, inner.from, inner.to);
+      facts(inner.to, to);
+    }
   } else {
     // Local hours and days are unions of UTC hours.
     rollup(cubes.hour ?? CUBES.hourly, start, end);
@@ -333,8 +367,9 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     sql: pieces.map((p) => p.sql).join('\nunion all\n'),
     bindings: pieces.flatMap((p) => p.bindings),
   };
-  if (!(resolution === 'totals' && family === 'contributor' && allTime)) return tiled;
-  // The range held every commit when the scope was resolved: one row per contributor and flags, over all time.
+  const totalCube = TOTALS[family];
+  if (!(resolution === 'totals' && totalCube && allTime)) return tiled;
+  // The range held every commit when the scope was resolved: one row per contributor (and repository) and flags.
   // Checked again in the statement itself (its own snapshot), so a commit landing meanwhile outside the range
   // never counts: then the tiles answer.
   const covered = {
@@ -343,7 +378,7 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     bindings: [iso(start), iso(end - HOUR + 1)],
   };
   pieces.length = 0;
-  rollup(CUBES.contributorTotal, EARLIEST, LATEST);
+  rollup(totalCube, EARLIEST, LATEST);
   const total = pieces[0]!;
   return {
     sql: `select * from (${total.sql}) t where ${covered.sql}

@@ -3,15 +3,30 @@ import { badRequest } from '../platform/errors';
 
 /**
  * Time zones for bucketing. Rollups are in UTC hours, which map whole onto local hours in any zone whose offset
- * is a whole number of hours; zones with other offsets (India, Nepal, parts of Australia…) are answered from
- * commit facts instead (docs/analytics.md).
+ * is a whole number of hours; in zones whose offset is a whole number of hours plus 30 or 45 minutes (India,
+ * Nepal, Newfoundland, South Australia…), local hours start at :30 or :15 UTC, which the shifted workspace hourly
+ * rollups use (docs/analytics.md).
  */
+
+/** A stretch of time over which a zone's local hours start at the same minute past the UTC hour. */
+export interface Phase {
+  /** Instants (ms), half-open. */
+  from: number;
+  to: number;
+  /** The UTC minute (0–59) at which local hours start; null when the offset is not a whole number of minutes. */
+  minute: number | null;
+}
 
 export interface ZoneShape {
   /** Offset always 0: UTC day rollups answer day buckets. */
   alwaysUtc: boolean;
   /** Offset always a whole number of hours (1970–2100): hourly rollups answer exactly. */
   wholeHours: boolean;
+  /**
+   * When not wholeHours: the zone's history as phases, from -∞ to +∞. Before 1970 and from 2100 the minute is null
+   * (not sampled: facts answer those times exactly).
+   */
+  phases: Phase[];
 }
 
 const shapes = new Map<string, ZoneShape>();
@@ -46,22 +61,46 @@ const offsetMinutes = (format: Intl.DateTimeFormat, ms: number): number => {
   return m[1] === '-' ? -minutes : minutes;
 };
 
+/** The UTC minute at which local hours start under an offset in minutes; null for an offset with seconds. */
+const phaseOf = (offset: number): number | null =>
+  Number.isInteger(offset) ? ((-offset % 60) + 60) % 60 : null;
+
+const SAMPLED_FROM = Date.UTC(1970, 0, 1);
+const SAMPLED_TO = Date.UTC(2100, 0, 1);
+const WEEK = 7 * 86_400_000;
+const MINUTE = 60_000;
+
 export function zoneShape(zone: string): ZoneShape {
   const known = shapes.get(zone);
   if (known) return known;
   const format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
+  const phase = (ms: number) => phaseOf(offsetMinutes(format, ms));
   let alwaysUtc = true;
   let wholeHours = true;
-  // Weekly samples: offsets change a few times a year at most, so no period of a distinct offset is missed.
-  for (let t = Date.UTC(1970, 0, 1); t < Date.UTC(2100, 0, 1); t += 7 * 86_400_000) {
+  const phases: Phase[] = [{ from: -Infinity, to: SAMPLED_FROM, minute: null }];
+  let current: Phase = { from: SAMPLED_FROM, to: SAMPLED_TO, minute: phase(SAMPLED_FROM) };
+  // Weekly samples: offsets change a few times a year at most, so no period of a distinct offset is missed. Where
+  // the phase changes between two samples, the minute it changes at is found by bisection (offsets change on
+  // whole minutes).
+  for (let t = SAMPLED_FROM; t < SAMPLED_TO; t += WEEK) {
     const offset = offsetMinutes(format, t);
     if (offset !== 0) alwaysUtc = false;
-    if (offset % 60 !== 0) {
-      wholeHours = false;
-      break;
+    if (offset % 60 !== 0) wholeHours = false;
+    const minute = phaseOf(offset);
+    if (minute === current.minute) continue;
+    let lo = t - WEEK; // still the current phase
+    let hi = t; // the new one
+    while (hi - lo > MINUTE) {
+      const mid = lo + Math.floor((hi - lo) / 2 / MINUTE) * MINUTE;
+      if (mid <= lo) break;
+      if (phase(mid) === minute) hi = mid;
+      else lo = mid;
     }
+    phases.push({ ...current, to: hi });
+    current = { from: hi, to: SAMPLED_TO, minute };
   }
-  const shape = { alwaysUtc, wholeHours };
+  phases.push(current, { from: SAMPLED_TO, to: Infinity, minute: null });
+  const shape = { alwaysUtc, wholeHours, phases: wholeHours ? [] : phases };
   shapes.set(zone, shape);
   return shape;
 }

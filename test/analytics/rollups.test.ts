@@ -22,6 +22,12 @@ const TABLES = [
   'contributor_rollups_total',
   'workspace_punchcard_rollups_monthly',
   'workspace_punchcard_rollups_yearly',
+  'repository_contributor_rollups_daily',
+  'repository_contributor_rollups_monthly',
+  'repository_contributor_rollups_yearly',
+  'repository_contributor_rollups_total',
+  'workspace_rollups_hourly_15',
+  'workspace_rollups_hourly_30',
 ];
 
 describe('rollup upkeep', () => {

@@ -150,4 +150,34 @@ describe('migrations as a non-superuser owner', () => {
     assert.deepEqual(await snapshot([...DERIVED, ...PULL_REQUEST_MODELS]), before);
     assert.deepEqual(await rebuildJobs(), []);
   });
+
+  it('202612079500 run by that owner builds every tenant’s repository × contributor and shifted hourly rollups', async () => {
+    const built = [
+      'repository_contributor_rollups_daily',
+      'repository_contributor_rollups_monthly',
+      'repository_contributor_rollups_yearly',
+      'repository_contributor_rollups_total',
+      'workspace_rollups_hourly_15',
+      'workspace_rollups_hourly_30',
+    ];
+    // As live upkeep built them.
+    const before = await snapshot(built);
+    for (const table of built)
+      for (const tenantId of tenants)
+        assert.ok(
+          before[table]!.some((row) => row.includes(tenantId)),
+          `${table} has rows of tenant ${tenantId}`,
+        );
+    const owner = createKnex(database.ownerUrl, 1);
+    try {
+      for (;;) {
+        const [, undone] = (await owner.migrate.down(MIGRATIONS)) as [number, string[]];
+        if (undone.some((name) => name.startsWith('202612079500'))) break;
+      }
+    } finally {
+      await owner.destroy();
+    }
+    await migrate(database.ownerUrl, APP_ROLE);
+    assert.deepEqual(await snapshot(built), before);
+  });
 });
