@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import { requireConnectJwt, type AuthDeps } from '../connect/auth';
 import type { Database } from '../db/database';
+import { boundedJson } from './bounded-json';
 import { dataRouter } from './data-routes';
 import { exportRouter } from './export-routes';
 import { openApiRouter } from './openapi-routes';
@@ -26,6 +27,7 @@ export function apiRouter(deps: ApiDeps): Router {
   // The API's own description is public (served before authentication).
   router.use(openApiRouter());
   router.use(requireConnectJwt(deps, 'session'));
+  router.use(boundedJson);
   // Every route below needs an access decision (route-access.ts); one without answers 404.
   router.use(routeAccess());
 

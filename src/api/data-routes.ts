@@ -6,6 +6,7 @@ import { requireConfigurePage } from '../connect/auth';
 import { HttpError } from '../platform/errors';
 import { validate } from '../platform/validation';
 import type { ApiDeps } from './api-router';
+import { fitBytes, MAX_JSON_BYTES } from './bounded-json';
 
 const deleteBody = z.object({ confirm: z.string().min(1).max(512) });
 
@@ -53,10 +54,15 @@ export function dataRouter(deps: ApiDeps): Router {
   router.get('/audit', async (req, res, next) => {
     try {
       const query = validate(auditQuery, req.query, 'query');
-      const entries = await deps.db.withTenant(res.locals.viewer!.tenant.id, (trx) => listAudit(trx, query));
+      const found = await deps.db.withTenant(res.locals.viewer!.tenant.id, (trx) => listAudit(trx, query));
+      // Entries carry settings before and after (up to a few hundred kB each): a page ends early to stay small.
+      const entries = fitBytes(found, MAX_JSON_BYTES / 2);
       res.json({
         entries,
-        next: entries.length === query.limit ? (entries[entries.length - 1]?.id ?? null) : null,
+        next:
+          entries.length === query.limit || entries.length < found.length
+            ? (entries[entries.length - 1]?.id ?? null)
+            : null,
       });
     } catch (error) {
       next(error);

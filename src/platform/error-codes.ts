@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   },
   range_too_large: {
     status: 400,
-    description: 'The requested range or series has more buckets than allowed.',
+    description: 'The requested range, series or answer is larger than allowed.',
   },
   unauthenticated: {
     status: 401,
