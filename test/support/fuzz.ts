@@ -513,9 +513,13 @@ export function fuzzRequests(target: FuzzTarget): fc.Arbitrary<FuzzRequest> {
 export async function send(url: string, request: FuzzRequest): Promise<number | null> {
   let res: Response;
   try {
+    // Header values carry only what HTTP allows (odd bytes reach Tally through queries, paths and bodies).
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).map(([k, v]) => [k, v.replace(/[^\t\x20-\x7e\x80-\xff]/g, '?')]),
+    );
     res = await fetch(`${url}${request.path}`, {
       method: request.method,
-      headers: request.headers,
+      headers,
       body: request.body,
     });
   } catch (error) {
