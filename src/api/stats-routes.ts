@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import express, { type Response, type Router } from 'express';
 import { z } from 'zod';
 import { contributorTotals, repositoryTotals, type ContributorTotals } from '../analytics/contributors';
@@ -60,9 +62,16 @@ export function statsRouter(deps: ApiDeps): Router {
       if (q.format === 'json') return void res.json({ ...scopeEcho(scope), contributors });
       const table = csvTable<ContributorTotals>(CONTRIBUTOR_COLUMNS);
       res.attachment('contributors.csv').type('text/csv; charset=utf-8');
-      res.write(table.header);
-      for (const c of contributors) res.write(table.row(c));
-      res.end();
+      // Written as the client reads (pipeline waits for drain), not all into the socket's buffer at once.
+      await pipeline(
+        Readable.from(
+          (function* () {
+            yield table.header;
+            for (const c of contributors) yield table.row(c);
+          })(),
+        ),
+        res,
+      );
     }),
   );
 
