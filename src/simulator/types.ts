@@ -84,6 +84,11 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   iframeSub?: 'account_id' | 'uuid';
   /** Cap on `requestLog` entries kept (oldest dropped); default 100_000. */
   requestLogLimit?: number;
+  /**
+   * The addresses the simulator calls itself in install payloads and links (default: where it listens), for
+   * when a front such as an HTTPS proxy serves it under Bitbucket's own names (the production smoke test).
+   */
+  publicUrls?: { web: string; api: string };
 }
 
 export interface Delivery {
