@@ -15,9 +15,12 @@ import { pushLoad } from './support/webhook-load';
 const FLOOD_RATE = Number(process.env.BENCH_FLOOD_RATE ?? 5000);
 const QUIET_RATE = 50;
 const SECONDS = Number(process.env.BENCH_FAIRNESS_SECONDS ?? 20);
-/** Open loop needs a connection per request in flight: 5,000/s at up to ~50 ms each. */
-const FLOOD_CONNECTIONS = 256;
-const QUIET_CONNECTIONS = 4;
+/**
+ * Open loop needs a connection per request in flight: 5,000/s at up to ~50 ms each. More connections than the
+ * tenant's share of the intake (BENCH_FLOOD_CONNECTIONS) let the flood press on the share when the server is slow.
+ */
+const FLOOD_CONNECTIONS = Number(process.env.BENCH_FLOOD_CONNECTIONS ?? 256);
+const QUIET_CONNECTIONS = 16;
 
 const load = () =>
   os
@@ -70,6 +73,9 @@ export async function main(): Promise<void> {
     const stored = Object.fromEntries(rows.map((r) => [r.client_key as string, r.n as number]));
     console.log(
       `load average (1 / 5 / 15 min) before: ${before}; after: ${load()}; 1-min during: ${loads.join(' ')}`,
+    );
+    console.log(
+      `flood connections: ${FLOOD_CONNECTIONS}, quiet connections: ${QUIET_CONNECTIONS}, ${SECONDS} s`,
     );
     console.log(
       `quiet tenant at ${QUIET_RATE}/s beside a ${FLOOD_RATE}/s flood: p50 ${q.latency.p50} ms, p99 ${q.latency.p99} ms, ` +
