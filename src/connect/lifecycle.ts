@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { errorBody } from '../platform/error-codes';
 import { badRequest, forbidden, HttpError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
-import { storableJson, validate } from '../platform/validation';
+import { jsonProblem, validate } from '../platform/validation';
 import type { TenantStore } from '../db/tenant-store';
 import { authenticate, type AuthDeps } from './auth';
 import { peek, TokenError } from './jwt';
@@ -83,9 +83,9 @@ export function lifecycleRouter(deps: LifecycleDeps): Router {
 
   router.post('/installed', json, async (req, res, next) => {
     try {
-      // The whole payload is stored (client_info, jsonb): text it cannot hold is refused here, not by the insert.
-      if (!storableJson(req.body))
-        throw new HttpError('invalid_text', 'install payload: text that cannot be stored');
+      // The whole payload is stored (client_info, jsonb): what it cannot hold is refused here, not by the insert.
+      const problem = jsonProblem(req.body);
+      if (problem) throw new HttpError(problem.code, `install payload: ${problem.message}`);
       const body = validate(installedPayload, req.body, 'install payload');
       if (body.key !== deps.appKey) throw badRequest('install payload is for another app');
       for (const field of ['baseUrl', 'baseApiUrl'] as const) {

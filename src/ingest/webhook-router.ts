@@ -6,7 +6,7 @@ import { DeliveryStore, UnstorableDeliveryError } from '../db/webhook-delivery-s
 import { FairAdmission } from '../platform/admission';
 import { errorBody } from '../platform/error-codes';
 import { HttpError } from '../platform/errors';
-import { validate } from '../platform/validation';
+import { jsonProblem, validate } from '../platform/validation';
 import type { Logger } from '../platform/logger';
 import { envelopeFor, isWebhookEvent, type WebhookEvent } from './webhook-payloads';
 
@@ -97,6 +97,9 @@ export function webhookRouter(deps: WebhookDeps, routes: WebhookRoute[]): Router
           if (headerEvent !== undefined && headerEvent !== event)
             throw new HttpError('invalid_request', 'X-Event-Key does not match');
           const requestUuid = validate(deliveryId, req.get('x-request-uuid'), 'X-Request-UUID');
+          // Checked whole before it is serialized for storage (a deep one would overflow JSON.stringify).
+          const problem = jsonProblem(req.body);
+          if (problem) throw new HttpError(problem.code, `${event} payload: ${problem.message}`);
           const payload = validate(envelope, req.body, `${event} payload`);
           const tenantId = res.locals.viewer!.tenant.id;
           const payloadJson = JSON.stringify(payload.data);

@@ -34,11 +34,30 @@ export const noControlText = z.string().regex(/^[^\x00-\x1f\x7f]*$/, 'control ch
 // A NUL, or half of a UTF-16 surrogate pair: text PostgreSQL cannot store (text refuses NUL, jsonb both).
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** Whether every string (and key) of a JSON value can be stored as PostgreSQL text or jsonb. */
-export function storableJson(value: unknown): boolean {
-  if (typeof value === 'string') return !UNSTORABLE.test(value);
-  if (Array.isArray(value)) return value.every(storableJson);
-  if (value !== null && typeof value === 'object')
-    return Object.entries(value).every(([k, v]) => !UNSTORABLE.test(k) && storableJson(v));
-  return true;
+/** How deep a JSON body may nest: Bitbucket's payloads nest about 6 levels; serializing deeper ones overflows. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * What is wrong with a parsed JSON body as a whole, or null: nested deeper than MAX_JSON_DEPTH (JSON.stringify and
+ * any recursive walk would overflow the stack), or text PostgreSQL cannot store in any string or key. Walked
+ * without recursion, so no input can overflow it.
+ */
+export function jsonProblem(
+  value: unknown,
+): { code: 'invalid_request' | 'invalid_text'; message: string } | null {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item === 'string') {
+      if (UNSTORABLE.test(item)) return { code: 'invalid_text', message: 'text that cannot be stored' };
+    } else if (item !== null && typeof item === 'object') {
+      if (depth > MAX_JSON_DEPTH)
+        return { code: 'invalid_request', message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+      for (const [key, inner] of Object.entries(item)) {
+        if (UNSTORABLE.test(key)) return { code: 'invalid_text', message: 'text that cannot be stored' };
+        stack.push([inner, depth + 1]);
+      }
+    }
+  }
+  return null;
 }

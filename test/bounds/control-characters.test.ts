@@ -122,7 +122,8 @@ describe('control characters are refused at the edge', () => {
       for (const data of cases) {
         const res = await deliver(app.url, ws, '/webhooks/repo-push', 'repo:push', data);
         assert.equal(res.status, 400, res.body);
-        assert.equal(JSON.parse(res.body).error.code, 'invalid_request');
+        // NUL cannot be stored at all (invalid_text); other control characters are not allowed in identifiers.
+        assert.equal(JSON.parse(res.body).error.code, odd === '\u0000' ? 'invalid_text' : 'invalid_request');
       }
       const title = await deliver(app.url, ws, '/webhooks/pullrequest-created', 'pullrequest:created', {
         repository: { type: 'repository', uuid: repo.uuid, full_name: repo.name },
@@ -194,5 +195,25 @@ describe('control characters are refused at the edge', () => {
         assert.equal(code, 'invalid_request');
       }
     }
+  });
+
+  it('bodies nested too deep for JSON.stringify are a 400, not a stack overflow (found by probing)', async () => {
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    const install = JSON.stringify({ ...installPayload(newWorkspace()), extra: 'X' }).replace(
+      '"X"',
+      deep(30_000),
+    );
+    const res = await postJson(`${app.url}/installed`, install);
+    assert.equal(res.status, 400, res.text);
+    assert.match(JSON.parse(res.text).error.message, /nested deeper than 64 levels/);
+    const body = `{"event":"repo:updated","data":{"repository":{"uuid":"{a}","full_name":"a/b"},"changes":{"x":${deep(100_000)}}}}`;
+    const hook = await deliver(app.url, ws, '/webhooks/repo-updated', 'repo:updated', body);
+    assert.equal(hook.status, 400, hook.body);
+    // Bitbucket's own nesting passes.
+    const fine = await deliver(app.url, ws, '/webhooks/repo-updated', 'repo:updated', {
+      repository: { uuid: '{a}', full_name: 'a/b' },
+      changes: { name: { new: 'b2', old: 'b' } },
+    });
+    assert.equal(fine.status, 204, fine.body);
   });
 });

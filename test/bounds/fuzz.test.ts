@@ -34,7 +34,7 @@ describe('fuzzing every route', () => {
     assert.deepEqual(shown, [], `${summary.failures.length} failures`);
     assert.equal(summary.inputs, RUNS);
     // Most requests reach the routes' own logic: not everything is refused at the door.
-    assert.ok((summary.byStatus['2xx'] ?? 0) > RUNS / 10, JSON.stringify(summary.byStatus));
+    assert.ok((summary.byStatus['2xx'] ?? 0) > RUNS / 20, JSON.stringify(summary.byStatus));
     assert.ok(Object.keys(summary.byKind).length >= 30, Object.keys(summary.byKind).join(', '));
     const health = await fetch(`${f.app.url}/healthz`);
     assert.equal(health.status, 200);

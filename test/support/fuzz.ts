@@ -260,6 +260,18 @@ function bodies(shaped: fc.Arbitrary<unknown>): fc.Arbitrary<{ body: string; typ
     },
     { weight: 1, arbitrary: oddString.map((body) => ({ body, type: 'text/plain' })) },
     {
+      // A shaped object with a field nested thousands deep (stack overflows in serializers and recursive walks).
+      weight: 1,
+      arbitrary: fc.tuple(shaped, fc.integer({ min: 100, max: 20_000 })).map(([v, depth]) => {
+        const text = JSON.stringify(v) ?? 'null';
+        const deep = '['.repeat(depth) + ']'.repeat(depth);
+        return {
+          body: /^\{.+\}$/.test(text) ? `${text.slice(0, -1)},"deep":${deep}}` : deep,
+          type: 'application/json',
+        };
+      }),
+    },
+    {
       weight: 1,
       arbitrary: shaped.map((v) => ({
         body: JSON.stringify(v) ?? '',
