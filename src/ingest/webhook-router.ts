@@ -55,7 +55,18 @@ export function createIntakeAdmission(limit: number): FairAdmission {
 /** Bitbucket resends a 5xx at once (twice at most); Retry-After is for any client that honours it. */
 const RETRY_AFTER_SECONDS = 1;
 
-/** Takes an intake slot for the tenant until the response is over, or answers 503 when its share is used up. */
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** Keeps the request's intake slot until the returned function is called (see admit). */
+    holdIntakeSlot?: () => () => void;
+  }
+}
+
+/**
+ * Takes an intake slot for the tenant, or answers 503 when its share (or the whole intake) is used up. The slot is
+ * held until the response is over and, once the delivery went to the store, until its write has settled: a sender
+ * that hangs up early does not free a slot while its delivery still waits for a batch.
+ */
 function admit(admission: FairAdmission): RequestHandler {
   return (_req, res, next) => {
     const release = admission.tryAdmit(res.locals.viewer!.tenant.id);
@@ -67,7 +78,20 @@ function admit(admission: FairAdmission): RequestHandler {
         .json(errorBody('intake_full', 'too many deliveries in progress; retry shortly'));
       return;
     }
-    res.once('close', release);
+    let holds = 1;
+    const letGo = () => {
+      if (--holds === 0) release();
+    };
+    res.once('close', letGo);
+    res.locals.holdIntakeSlot = () => {
+      holds++;
+      let held = true;
+      return () => {
+        if (!held) return;
+        held = false;
+        letGo();
+      };
+    };
     next();
   };
 }
@@ -104,14 +128,18 @@ export function webhookRouter(deps: WebhookDeps, routes: WebhookRoute[]): Router
           const tenantId = res.locals.viewer!.tenant.id;
           const payloadJson = JSON.stringify(payload.data);
           const attempt = Number.parseInt(req.get('x-attempt-number') ?? '1', 10);
-          const stored = await deps.deliveries.record({
-            tenantId,
-            requestUuid,
-            event,
-            hookUuid: req.get('x-hook-uuid')?.slice(0, 128) ?? null,
-            attempt: Number.isSafeInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : 1,
-            payloadJson,
-          });
+          deps.logger.debug({ tenantId, requestUuid }, 'webhook waits to be stored');
+          const letGo = res.locals.holdIntakeSlot!();
+          const stored = await deps.deliveries
+            .record({
+              tenantId,
+              requestUuid,
+              event,
+              hookUuid: req.get('x-hook-uuid')?.slice(0, 128) ?? null,
+              attempt: Number.isSafeInteger(attempt) && attempt > 0 && attempt < 100 ? attempt : 1,
+              payloadJson,
+            })
+            .finally(letGo);
           deps.logger.info({ tenantId, event, requestUuid, duplicate: !stored }, 'webhook stored');
           res.status(204).end();
         } catch (error) {

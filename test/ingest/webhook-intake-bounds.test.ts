@@ -42,22 +42,32 @@ describe('webhook intake bounds: a tenant share of the queue, pruning after 14 d
     await app.close();
   });
 
-  const send = (ws: Workspace, id: string = randomUUID()) =>
+  const send = (ws: Workspace, id: string = randomUUID(), signal?: AbortSignal) =>
     deliver(
       app.url,
       ws,
       '/webhooks/repo-push',
       'repo:push',
       pushData(`{${randomUUID()}}`, `${ws.slug}/web`, 'main', HASH, null),
-      { 'x-request-uuid': id },
+      { 'x-request-uuid': id, 'x-request-id': id },
+      signal,
     ).then((res) => ({ ...res, id }));
 
-  it('answers 503 + Retry-After past a tenant share while another tenant is still taken in', async () => {
-    // Writes wait on this lock, so every admitted delivery stays in progress until it is released.
+  /** Writes wait on this lock, so every admitted delivery stays in progress until it is released. */
+  async function lockDeliveries(): Promise<() => Promise<void>> {
     const lock = new pg.Client({ connectionString: app.database.adminUrl });
     await lock.connect();
     await lock.query('begin');
     await lock.query('lock table webhook_deliveries in share mode');
+    return async () => {
+      await lock.query('commit');
+      await lock.end();
+    };
+  }
+  const logged = (id: string, msg: string) => app.logs.some((l) => l.includes(id) && l.includes(msg));
+
+  it('answers 503 + Retry-After past a tenant share while another tenant is still taken in', async () => {
+    const unlock = await lockDeliveries();
     type Answer = Awaited<ReturnType<typeof send>>;
     const answered: Answer[] = [];
     const track = (p: Promise<Answer>) => p.then((r) => (answered.push(r), r));
@@ -75,8 +85,7 @@ describe('webhook intake bounds: a tenant share of the queue, pruning after 14 d
         assert.deepEqual(JSON.parse(refused.body).error.code, 'intake_full');
       }
     } finally {
-      await lock.query('commit');
-      await lock.end();
+      await unlock();
     }
     const statuses = async (ps: Promise<Answer>[]) => (await Promise.all(ps)).map((r) => r.status).sort();
     assert.deepEqual(await statuses(flood), [204, 204, 503, 503, 503]);
@@ -96,6 +105,37 @@ describe('webhook intake bounds: a tenant share of the queue, pruning after 14 d
     );
     // Slots are given back: the flood is taken in again.
     assert.equal((await send(a)).status, 204);
+  });
+
+  it('a sender that hangs up keeps its slot until its delivery is stored', async () => {
+    const unlock = await lockDeliveries();
+    const ids = [randomUUID(), randomUUID()];
+    const aborts = ids.map(() => new AbortController());
+    try {
+      const sent = ids.map((id, i) => send(a, id, aborts[i]!.signal).catch(() => 'aborted'));
+      await until(
+        () => ids.every((id) => logged(id, 'webhook waits to be stored')),
+        'both to wait for the store',
+      );
+      for (const abort of aborts) abort.abort();
+      assert.deepEqual(await Promise.all(sent), ['aborted', 'aborted']);
+      await until(() => ids.every((id) => logged(id, '"aborted":true')), 'the server to see both hang up');
+      // Their deliveries still wait for a batch: the tenant's share is still taken.
+      assert.equal((await send(a)).status, 503);
+    } finally {
+      await unlock();
+    }
+    const stored = async () =>
+      (
+        await admin.query('select count(*)::int as n from webhook_deliveries where request_uuid = any($1)', [
+          ids,
+        ])
+      ).rows[0].n as number;
+    for (let i = 0; (await stored()) < 2 && i < 300; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await stored(), 2, 'stored although their senders hung up');
+    let status = 503;
+    for (let i = 0; status === 503 && i < 300; i++) status = (await send(a)).status;
+    assert.equal(status, 204, 'the slots are given back once the writes are done');
   });
 
   it('prunes processed deliveries after 14 days, in batches, keeping unprocessed ones and recent ones', async () => {

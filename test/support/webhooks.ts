@@ -9,9 +9,11 @@ export async function deliver(
   event: string,
   data: unknown,
   headers: Record<string, string> = {},
+  signal?: AbortSignal,
 ) {
   const res = await fetch(`${appUrl}${path}`, {
     method: 'POST',
+    signal,
     headers: {
       'content-type': 'application/json',
       'user-agent': 'Bitbucket-Webhooks/2.0',
