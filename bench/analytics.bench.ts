@@ -30,13 +30,13 @@ const TARGET_MS = 50;
 const T = `current_setting('app.tenant_id')::uuid`;
 
 /** The synthetic tenant, written in a few statements (generate_series), never row by row. */
-export async function generate(trx: Trx): Promise<void> {
+export async function generate(trx: Trx, repositories = REPOSITORIES): Promise<void> {
   await trx.raw(`select setseed(0.42)`);
   await trx.raw(
     `insert into repositories (tenant_id, uuid, full_name, slug, name, sync_state)
      select ${T}, '{' || md5('repo' || i)::uuid || '}', 'bench/repo-' || i, 'repo-' || i, 'repo-' || i, 'ready'
        from generate_series(1, ?) i`,
-    [REPOSITORIES],
+    [repositories],
   );
   const base: number = (await trx.raw(`select min(id) - 1 as base from repositories`)).rows[0].base;
   // Contributors are skewed (a few do most commits), mostly commit to a home repository, in working hours.
@@ -52,7 +52,7 @@ export async function generate(trx: Trx): Promise<void> {
                     random() as u1, random() as u2, random() as u3, random() as u4, random() as u5, random() as u6,
                     random() as u7
                from generate_series(1, ?) i) g`,
-    [base, REPOSITORIES, REPOSITORIES, CONTRIBUTORS, COMMITS],
+    [base, repositories, repositories, CONTRIBUTORS, COMMITS],
   );
   await trx.raw(
     `create temp table gen_files on commit drop as
@@ -96,7 +96,7 @@ export async function generate(trx: Trx): Promise<void> {
                     case when random() < 0.7 then 'MERGED' when random() < 0.5 then 'DECLINED'
                          when random() < 0.7 then 'OPEN' else 'SUPERSEDED' end as st
                from generate_series(1, ?) i) p`,
-    [base, REPOSITORIES, CONTRIBUTORS, PULL_REQUESTS],
+    [base, repositories, CONTRIBUTORS, PULL_REQUESTS],
   );
   await trx.raw(
     `insert into pull_request_participants (tenant_id, repository_id, pull_request_id, user_uuid, account_id,
@@ -115,7 +115,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function measure(
+export async function measure(
   url: string,
   token: () => string,
   runs = RUNS,

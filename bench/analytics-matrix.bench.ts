@@ -1,0 +1,140 @@
+/**
+ * Every path a person can click, measured (issue 15): scopes {whole workspace, one repository, ten repositories} ×
+ * ranges {all time, 5 years, 1 year, 90 days, 30 days} × every stats and pull-request endpoint, on two synthetic
+ * tenants of 1,000,000 commits each — 200 repositories (bench/analytics.bench.ts's tenant) and a monorepo (every
+ * commit and pull request in one repository) — plus the zones whose offset is not a whole number of hours.
+ * Target p95 ≤ 50 ms per cell; each cell is printed with the 1-minute load average when it was taken (the machine
+ * is shared), and as a markdown row at the end (docs/benchmarks.md).
+ * Run alone: `npx tsx bench/analytics-matrix.bench.ts` (BENCH_COMMITS, BENCH_RUNS change the size and requests).
+ */
+import os from 'node:os';
+import pg from 'pg';
+import { rebuildRollups } from '../src/analytics/rollups';
+import { generate, installTenant, measure } from './analytics.bench';
+import { startBenchStack } from './support/tally-stack';
+
+const COMMITS = Number(process.env.BENCH_COMMITS ?? 1_000_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const TARGET_MS = 50;
+
+/** The synthetic history ends on 2025-12-31: ranges end there (a range ending today would be empty). */
+const RANGES: Record<string, string> = {
+  'all time': '',
+  '5 years': 'since=2021-01-01&until=2026-01-01',
+  '1 year': 'since=2025-01-01&until=2026-01-01',
+  '90 days': 'since=2025-10-03&until=2026-01-01',
+  '30 days': 'since=2025-12-02&until=2026-01-01',
+};
+
+const load = () => os.loadavg()[0]!.toFixed(1);
+const fmt = (ms: number) => ms.toFixed(1);
+
+interface Cell {
+  tenant: string;
+  scope: string;
+  range: string;
+  endpoint: string;
+  p50: number;
+  p95: number;
+  load: string;
+}
+
+export async function main(): Promise<void> {
+  const stack = await startBenchStack();
+  const db = stack.runtime.db;
+  const cells: Cell[] = [];
+  try {
+    console.log(
+      `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    );
+    for (const [tenantName, repositories] of [
+      ['200 repositories', 200],
+      ['monorepo', 1],
+    ] as const) {
+      const tenant = await installTenant(stack);
+      const started = performance.now();
+      await db.withTenant(tenant.tenantId, (trx) => generate(trx, repositories));
+      await db.withTenant(tenant.tenantId, (trx) => rebuildRollups(trx));
+      const admin = new pg.Client({ connectionString: stack.adminUrl });
+      await admin.connect();
+      await admin.query('analyze');
+      await admin.end();
+      console.log(
+        `${tenantName}: ${COMMITS} commits generated and built in ${((performance.now() - started) / 1000).toFixed(1)} s (load ${load()})`,
+      );
+      const { busiest, top } = await db.withTenant(tenant.tenantId, async (trx) => ({
+        busiest: (
+          await trx.raw(
+            `select r.uuid from commit_facts f join repositories r on r.id = f.repository_id
+              group by r.uuid order by count(*) desc limit 10`,
+          )
+        ).rows.map((r: { uuid: string }) => r.uuid) as string[],
+        top: (
+          await trx.raw(
+            `select 'a:' || c.account_id as key from commit_facts f join contributors c on c.id = f.contributor_id
+              where c.account_id is not null group by c.account_id order by count(*) desc limit 1`,
+          )
+        ).rows[0].key as string,
+      }));
+      const repo = (uuids: string[]) => uuids.map((u) => `repository=${encodeURIComponent(u)}`).join('&');
+      const scopes: Record<string, string> = { workspace: '', 'one repository': repo(busiest.slice(0, 1)) };
+      // A monorepo has no ten repositories: its "ten" would be its one.
+      if (busiest.length >= 10) scopes['ten repositories'] = repo(busiest);
+      const endpoints: Record<string, (range: string) => string | null> = {
+        contributors: () => '/stats/contributors?',
+        'activity by week': () => '/stats/activity?interval=week&',
+        'activity by day': () => '/stats/activity?interval=day&',
+        'punch card': () => '/stats/punchcard?',
+        'top by lines': (range) => `/stats/top?by=lines&${range === 'all time' ? 'period=all&' : ''}`,
+        // A calendar covers at most 366 days.
+        'calendar of the top contributor': (range) =>
+          ['all time', '5 years'].includes(range)
+            ? null
+            : `/stats/calendar?contributor=${encodeURIComponent(top)}&`,
+        'pull-request stats': () => '/pull-requests/stats?interval=week&',
+      };
+      const cell = async (scope: string, range: string, endpoint: string, path: string) => {
+        const r = await measure(`${stack.url}/api/v1${path}`, tenant.token, RUNS);
+        const c = { tenant: tenantName, scope, range, endpoint, p50: r.p50, p95: r.p95, load: load() };
+        cells.push(c);
+        console.log(
+          `${tenantName} | ${scope} | ${range} | ${endpoint}: p50 ${fmt(r.p50)} ms, p95 ${fmt(r.p95)} ms` +
+            ` (load ${c.load})${r.p95 > TARGET_MS ? ' MISS' : ''}`,
+        );
+      };
+      for (const [scope, scopeQuery] of Object.entries(scopes))
+        for (const [range, rangeQuery] of Object.entries(RANGES))
+          for (const [endpoint, path] of Object.entries(endpoints)) {
+            const p = path(range);
+            if (p === null) continue;
+            await cell(scope, range, endpoint, `${p}${[scopeQuery, rangeQuery].filter(Boolean).join('&')}`);
+          }
+      for (const tz of ['Asia/Kolkata', 'Asia/Kathmandu', 'Australia/Adelaide'])
+        for (const range of ['all time', '5 years'])
+          for (const [endpoint, path] of [
+            ['activity by week', '/stats/activity?interval=week&'],
+            ['punch card', '/stats/punchcard?'],
+            ['contributors', '/stats/contributors?'],
+          ] as const)
+            await cell(
+              `workspace, ${tz}`,
+              range,
+              endpoint,
+              `${path}tz=${encodeURIComponent(tz)}${RANGES[range] ? `&${RANGES[range]}` : ''}`,
+            );
+    }
+    console.log(
+      '\n| tenant | scope | range | endpoint | p50 ms | p95 ms | load |\n|---|---|---|---|---|---|---|',
+    );
+    for (const c of cells)
+      console.log(
+        `| ${c.tenant} | ${c.scope} | ${c.range} | ${c.endpoint} | ${fmt(c.p50)} | ${c.p95 > TARGET_MS ? `**${fmt(c.p95)}**` : fmt(c.p95)} | ${c.load} |`,
+      );
+    const misses = cells.filter((c) => c.p95 > TARGET_MS);
+    console.log(`cells: ${cells.length}, over ${TARGET_MS} ms at p95: ${misses.length}`);
+  } finally {
+    await stack.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
