@@ -53,8 +53,14 @@ export async function main(): Promise<void> {
     ] as const) {
       const tenant = await installTenant(stack);
       const started = performance.now();
-      await db.withTenant(tenant.tenantId, (trx) => generate(trx, repositories));
-      await db.withTenant(tenant.tenantId, (trx) => rebuildRollups(trx));
+      // Set-up statements run for minutes: past the request timeout of the pooled connections.
+      const slow = db.withStatementTimeout(3_600_000);
+      await slow.withTenant(tenant.tenantId, (trx) => generate(trx, repositories));
+      const built = performance.now();
+      await slow.withTenant(tenant.tenantId, (trx) => rebuildRollups(trx));
+      console.log(
+        `${tenantName}: initial build of facts and rollups ${((performance.now() - built) / 1000).toFixed(1)} s (load ${load()})`,
+      );
       const admin = new pg.Client({ connectionString: stack.adminUrl });
       await admin.connect();
       await admin.query('analyze');
