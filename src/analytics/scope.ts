@@ -5,7 +5,7 @@ import { membersOf, resolveContributor } from './identities';
 import { CUBES, SHIFTED_HOURS, type Cube } from './rollups';
 import { effectiveBotPatterns, loadSettings } from './rules';
 import { ceilHour, floorHour, tileRange, type GrainName } from './time-buckets';
-import { validZone, zoneShape, type ZoneShape } from './timezones';
+import { phaseOf, validZone, zoneShape, type ZoneShape } from './timezones';
 
 export type Merges = 'exclude' | 'include' | 'only';
 export type Bots = 'exclude' | 'include';
@@ -278,9 +278,10 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
   const rollup = (c: Cube, from: number, to: number) => {
     if (from >= to) return;
     const f = scopeFilters(scope, 'x', c);
-    // Hour-of-week rows stand for a time in the first week of 1970 with the same UTC weekday and hour.
+    // Hour-of-week rows stand for the time in their bucket's first week with the same UTC weekday and hour: inside
+    // the bucket, so at the offset the zone has all through it (sourceFor reads such buckets only).
     const at = c.weekHour
-      ? `timestamptz '1970-01-04 00:00:00+00' + x.hour_of_week * interval '1 hour'`
+      ? `x.bucket + ((x.hour_of_week - extract(dow from x.bucket at time zone 'UTC')::int * 24 + 168) % 168) * interval '1 hour'`
       : 'x.bucket';
     pieces.push({
       sql: `select ${at} as at, ${c.repository ? 'x.repository_id' : 'null::bigint'} as repository_id,
@@ -304,6 +305,29 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
 
   const family = familyFor(scope, groupBy);
   const cubes = FAMILIES[family];
+  /**
+   * [from, to) of one phase of the zone (local hours start `minute` past the UTC hour): hours starting at that minute,
+   * facts for the minutes at the ends and where no hourly rollup of the family has that phase.
+   */
+  const phased = (from: number, to: number, minute: number | null) => {
+    const cube =
+      minute === null
+        ? undefined
+        : minute === 0
+          ? (cubes.hour ?? CUBES.hourly)
+          : family === 'workspace'
+            ? SHIFTED_HOURS[minute]
+            : undefined;
+    const shift = (minute ?? 0) * 60_000;
+    const inner = { from: ceilHour(from - shift) + shift, to: floorHour(to - shift) + shift };
+    if (cube === undefined || inner.from >= inner.to) {
+      facts(from, to);
+      return;
+    }
+    facts(from, inner.from);
+    rollup(cube, inner.from, inner.to);
+    facts(inner.to, to);
+  };
   const allTime = scope.extent === null || (start <= scope.extent.first && end >= scope.extent.last + HOUR);
   if (resolution === 'hours' && family === 'workspace' && scope.shape.alwaysUtc) {
     // A UTC punch card: hours of the week per year and month inside the range, hours at its ends.
@@ -317,6 +341,60 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
         piece.from,
         piece.to,
       );
+  } else if (resolution === 'hours' && family === 'workspace') {
+    // Any other zone: while its offset holds, a UTC hour of the week is one local hour of the week, so the punch-card
+    // rollups answer the months and years inside each stretch of one offset (whole hours), hours the rest. Only the
+    // tenant's extent is split by offset (outside it there are no rows to read; a commit landing meanwhile is still
+    // counted, from hourly rollups in whole-hour zones, else from facts).
+    const inner = scope.extent
+      ? { from: Math.max(start, scope.extent.first), to: Math.min(end, scope.extent.last + HOUR) }
+      : { from: start, to: start };
+    const outside = (from: number, to: number) => {
+      if (from >= to) return;
+      if (scope.shape.wholeHours) rollup(CUBES.workspaceHourly, from, to);
+      else facts(from, to);
+    };
+    outside(start, Math.min(inner.from, end));
+    let pending: { from: number; to: number; minute: number | null } | null = null;
+    const flush = () => {
+      if (pending) phased(pending.from, pending.to, pending.minute);
+      pending = null;
+    };
+    for (const span of scope.shape.spans) {
+      const from = Math.max(inner.from, span.from);
+      const to = Math.min(inner.to, span.to);
+      if (from >= to) continue;
+      if (span.offset === null || span.offset % 60 !== 0) {
+        // Daylight saving time in :30 zones keeps the phase: one stretch of shifted hours.
+        const minute = phaseOf(span.offset);
+        if (pending && pending.minute === minute && minute !== null) pending.to = to;
+        else {
+          flush();
+          pending = { from, to, minute };
+        }
+        continue;
+      }
+      flush();
+      const hours = { from: ceilHour(from), to: floorHour(to) };
+      if (hours.from >= hours.to) {
+        facts(from, to);
+        continue;
+      }
+      facts(from, hours.from);
+      for (const piece of tileRange(hours.from, hours.to, ['hour', 'month', 'year']))
+        rollup(
+          piece.grain === 'hour'
+            ? CUBES.workspaceHourly
+            : piece.grain === 'month'
+              ? CUBES.workspacePunchCardMonthly
+              : CUBES.workspacePunchCardYearly,
+          piece.from,
+          piece.to,
+        );
+      facts(hours.to, to);
+    }
+    flush();
+    outside(Math.max(inner.to, inner.from, start), end);
   } else if (resolution === 'totals' || (resolution === 'days' && scope.shape.alwaysUtc && cubes.day)) {
     // Every local bucket (or the whole range) is a union of UTC days, or of UTC hours at ragged ends.
     const hourStart = ceilHour(start);
@@ -338,24 +416,7 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     for (const phase of scope.shape.phases) {
       const from = Math.max(start, phase.from);
       const to = Math.min(end, phase.to);
-      if (from >= to) continue;
-      const cube =
-        phase.minute === null
-          ? undefined
-          : phase.minute === 0
-            ? (cubes.hour ?? CUBES.hourly)
-            : family === 'workspace'
-              ? SHIFTED_HOURS[phase.minute]
-              : undefined;
-      const shift = (phase.minute ?? 0) * 60_000;
-      const inner = { from: ceilHour(from - shift) + shift, to: floorHour(to - shift) + shift };
-      if (cube === undefined || inner.from >= inner.to) {
-        facts(from, to);
-        continue;
-      }
-      facts(from, inner.from);
-      rollup(cube, inner.from, inner.to);
-      facts(inner.to, to);
+      if (from < to) phased(from, to, phase.minute);
     }
   } else {
     // Local hours and days are unions of UTC hours.

@@ -27,6 +27,15 @@ export interface ZoneShape {
    * (not sampled: facts answer those times exactly).
    */
   phases: Phase[];
+  /** The zone's history as stretches of one offset, from -∞ to +∞ (null offset: not sampled, before 1970 and from 2100). */
+  spans: Span[];
+}
+
+/** A stretch of time at one offset (minutes east of UTC). */
+export interface Span {
+  from: number;
+  to: number;
+  offset: number | null;
 }
 
 const shapes = new Map<string, ZoneShape>();
@@ -62,8 +71,8 @@ const offsetMinutes = (format: Intl.DateTimeFormat, ms: number): number => {
 };
 
 /** The UTC minute at which local hours start under an offset in minutes; null for an offset with seconds. */
-const phaseOf = (offset: number): number | null =>
-  Number.isInteger(offset) ? ((-offset % 60) + 60) % 60 : null;
+export const phaseOf = (offset: number | null): number | null =>
+  offset !== null && Number.isInteger(offset) ? ((-offset % 60) + 60) % 60 : null;
 
 const SAMPLED_FROM = Date.UTC(1970, 0, 1);
 const SAMPLED_TO = Date.UTC(2100, 0, 1);
@@ -74,33 +83,39 @@ export function zoneShape(zone: string): ZoneShape {
   const known = shapes.get(zone);
   if (known) return known;
   const format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
-  const phase = (ms: number) => phaseOf(offsetMinutes(format, ms));
+  const offsetAt = (ms: number) => offsetMinutes(format, ms);
   let alwaysUtc = true;
   let wholeHours = true;
-  const phases: Phase[] = [{ from: -Infinity, to: SAMPLED_FROM, minute: null }];
-  let current: Phase = { from: SAMPLED_FROM, to: SAMPLED_TO, minute: phase(SAMPLED_FROM) };
+  const spans: Span[] = [{ from: -Infinity, to: SAMPLED_FROM, offset: null }];
+  let current: Span = { from: SAMPLED_FROM, to: SAMPLED_TO, offset: offsetAt(SAMPLED_FROM) };
   // Weekly samples: offsets change a few times a year at most, so no period of a distinct offset is missed. Where
-  // the phase changes between two samples, the minute it changes at is found by bisection (offsets change on
+  // the offset changes between two samples, the minute it changes at is found by bisection (offsets change on
   // whole minutes).
   for (let t = SAMPLED_FROM; t < SAMPLED_TO; t += WEEK) {
-    const offset = offsetMinutes(format, t);
+    const offset = offsetAt(t);
     if (offset !== 0) alwaysUtc = false;
     if (offset % 60 !== 0) wholeHours = false;
-    const minute = phaseOf(offset);
-    if (minute === current.minute) continue;
-    let lo = t - WEEK; // still the current phase
+    if (offset === current.offset) continue;
+    let lo = t - WEEK; // the current offset
     let hi = t; // the new one
     while (hi - lo > MINUTE) {
-      const mid = lo + Math.floor((hi - lo) / 2 / MINUTE) * MINUTE;
-      if (mid <= lo) break;
-      if (phase(mid) === minute) hi = mid;
+      const mid = lo + Math.max(1, Math.floor((hi - lo) / 2 / MINUTE)) * MINUTE;
+      if (offsetAt(mid) === offset) hi = mid;
       else lo = mid;
     }
-    phases.push({ ...current, to: hi });
-    current = { from: hi, to: SAMPLED_TO, minute };
+    spans.push({ ...current, to: hi });
+    current = { from: hi, to: SAMPLED_TO, offset };
   }
-  phases.push(current, { from: SAMPLED_TO, to: Infinity, minute: null });
-  const shape = { alwaysUtc, wholeHours, phases: wholeHours ? [] : phases };
+  spans.push(current, { from: SAMPLED_TO, to: Infinity, offset: null });
+  // Phases: spans merged where local hours keep starting at the same UTC minute (daylight saving time in whole hours).
+  const phases: Phase[] = [];
+  for (const span of spans) {
+    const minute = phaseOf(span.offset);
+    const last = phases.at(-1);
+    if (last && last.minute === minute && minute !== null) last.to = span.to;
+    else phases.push({ from: span.from, to: span.to, minute });
+  }
+  const shape = { alwaysUtc, wholeHours, phases: wholeHours ? [] : phases, spans };
   shapes.set(zone, shape);
   return shape;
 }

@@ -140,8 +140,8 @@ describe('non-whole-hour time zones and one repository over all time, from rollu
     }
   });
 
-  it('punch card, all time and over a range', async () => {
-    for (const tz of ZONES) {
+  it('punch card, all time and over a range (whole-hour zones too: months and years of one offset)', async () => {
+    for (const tz of [...ZONES, 'America/New_York', 'Europe/Berlin', 'Asia/Tokyo']) {
       const all = await f.api.json<{ counts: number[][] }>('/stats/punchcard', { tz });
       assert.deepEqual(all.counts, punchCard(commits, base, tz), tz);
       const range = { since: '2014-09-28', until: '2016-04-10' };
@@ -252,6 +252,20 @@ describe('which rows a zone reads', () => {
       'workspace_rollups_hourly_15',
       'workspace_rollups_hourly_30',
     ]);
+  });
+
+  it('a punch card in a whole-hour zone reads the punch-card months and years where the offset holds', () => {
+    const ranged = (tz: string) => ({
+      ...scope(tz),
+      start: Date.UTC(2019, 0, 1),
+      end: Date.UTC(2022, 0, 1),
+    });
+    const tokyo = tables(sourceFor(ranged('Asia/Tokyo'), 'hours').sql);
+    assert.deepEqual(tokyo, ['workspace_punchcard_rollups_yearly'], 'no daylight saving time: three years');
+    const berlin = tables(sourceFor(ranged('Europe/Berlin'), 'hours').sql);
+    assert.ok(berlin.includes('workspace_punchcard_rollups_monthly'), 'months between the changes');
+    assert.ok(berlin.includes('workspace_rollups_hourly'), 'hours in the months of a change');
+    assert.ok(!berlin.includes('commit_facts'), 'changes happen on whole UTC hours');
   });
 
   it('one repository over all time reads one row per contributor (years if a commit lands meanwhile)', () => {
