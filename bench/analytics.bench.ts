@@ -143,7 +143,7 @@ export async function installTenant(
   stack: BenchStack,
 ): Promise<{ ws: Workspace; tenantId: string; token: () => string; adminToken: () => string }> {
   const ws = newWorkspace();
-  const res = await install(stack.url, ws);
+  const res = await install(stack, ws);
   if (res.status !== 204) throw new Error(`install failed: ${res.status}`);
   const tenant = await stack.runtime.tenants.findByClientKey(ws.clientKey);
   const token = () =>

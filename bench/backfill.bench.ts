@@ -23,6 +23,7 @@ import { ingestTasks } from '../src/ingest/tasks';
 import { jobDeps } from '../src/main/worker';
 import { createLogger } from '../src/platform/logger';
 import type { InstallResult } from '../src/simulator/index';
+import { verifyWithBitbucket } from '../test/support/bitbucket';
 import { startSimulatorProcess, type SimulatorHost } from './support/simulator-host';
 import type { LoggedRequest } from './support/simulator-process';
 import {
@@ -34,6 +35,7 @@ import {
   startWorkerProcess,
   until,
   type BenchPostgres,
+  type BenchTally,
 } from './support/tally';
 
 const EXPRESS = path.resolve('data/express.jsonl.gz');
@@ -105,9 +107,13 @@ async function pendingBackfillJobs(admin: pg.Client): Promise<number> {
   return rows[0].n;
 }
 
-async function installTally(sim: SimulatorHost, webUrl: string): Promise<InstallResult> {
-  const inst = await sim.install(`${webUrl}/atlassian-connect.json`);
+/** Installs and verifies at once (not after the job's first-try delay), so the figures time the backfill alone. */
+async function installTally(sim: SimulatorHost, web: BenchTally): Promise<InstallResult> {
+  const inst = await sim.install(`${web.url}/atlassian-connect.json`);
   if (inst.status !== 204) throw new Error(`install answered ${inst.status}`);
+  const tenant = await web.runtime.tenants.findByClientKey(inst.clientKey);
+  if (!tenant || (await verifyWithBitbucket(web.runtime, tenant.id)) !== 'confirmed')
+    throw new Error('the simulator did not confirm the install');
   return inst;
 }
 
@@ -120,7 +126,7 @@ async function zeroLatency(postgres: BenchPostgres) {
   await admin.connect();
   try {
     // Installing enqueues the backfill; it waits for the worker. One commit page warms the simulator's caches.
-    const inst = await installTally(sim, web.url);
+    const inst = await installTally(sim, web);
     await bareClient(
       sim.apiUrl,
       inst,
@@ -314,7 +320,7 @@ async function budgetUse(postgres: BenchPostgres, windowMs: number) {
     logger: new QueueLogger(() => () => undefined),
   });
   try {
-    await installTally(sim, web.url);
+    await installTally(sim, web);
     const done = await until(
       async () => (await repositoryState(admin))?.sync_state === 'ready',
       30 * windowMs,
@@ -384,7 +390,7 @@ async function millionCommits(postgres: BenchPostgres, count: number, phaseMs: n
   await admin.connect();
   const env = { BITBUCKET_REQUESTS_PER_HOUR: UNLIMITED };
   try {
-    await installTally(sim, web.url);
+    await installTally(sim, web);
     // Phase 1 from the start of the history.
     let worker = await startWorkerProcess(urls.appUrl, web.encryptionKey, env);
     await new Promise((resolve) => setTimeout(resolve, phaseMs));

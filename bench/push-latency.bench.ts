@@ -14,6 +14,7 @@ import { scopeForPage } from '../src/connect/session-scope';
 import { ingestTasks } from '../src/ingest/tasks';
 import { jobDeps } from '../src/main/worker';
 import { startSimulator, type ExportCommit } from '../src/simulator/index';
+import { verifyWithBitbucket } from '../test/support/bitbucket';
 import { startBenchStack } from './support/tally-stack';
 
 const PUSHES = Number(process.env.BENCH_PUSHES ?? 60);
@@ -63,6 +64,9 @@ export async function main(): Promise<void> {
       sim.addRepository('acme', { slug: `express-${i}`, history: { exportFile: EXPRESS } });
     const installed = await sim.install('acme', `${stack.url}/atlassian-connect.json`);
     if (installed.status !== 204) throw new Error(`install answered ${installed.status}`);
+    const tenant = await stack.runtime.tenants.findByClientKey(installed.clientKey);
+    if (!tenant || (await verifyWithBitbucket(stack.runtime, tenant.id)) !== 'confirmed')
+      throw new Error('the simulator did not confirm the install');
     const token = () =>
       createSessionToken({
         appKey: 'tally',

@@ -18,7 +18,7 @@ export async function main(): Promise<void> {
   const stack = await startBenchStack();
   try {
     const ws = newWorkspace('bench');
-    const installed = await install(stack.url, ws);
+    const installed = await install(stack, ws);
     if (installed.status !== 204) throw new Error(`install failed: ${installed.status}`);
     const load = pushLoad(stack.url, ws, '{00000000-0000-4000-8000-000000000001}');
     const run = (overallRate?: number, amount = DELIVERIES) =>

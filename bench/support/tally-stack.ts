@@ -34,6 +34,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     DATABASE_URL: pg.appUrl,
     TALLY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     BITBUCKET_ALLOWED_HOSTS: '127.0.0.1',
+    INSTALL_RATE_LIMIT: '100000',
     LOG_LEVEL: 'silent',
     ...env,
   });

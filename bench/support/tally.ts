@@ -63,6 +63,7 @@ export async function startTallyWeb(appUrl: string, env: Record<string, string> 
     DATABASE_URL: appUrl,
     TALLY_ENCRYPTION_KEY: encryptionKey,
     BITBUCKET_ALLOWED_HOSTS: '127.0.0.1',
+    INSTALL_RATE_LIMIT: '100000',
     LOG_LEVEL: 'silent',
     ...env,
   });

@@ -48,6 +48,9 @@ export function apiUrl(
 export const endpoints = {
   repositories: (base: string, workspace: string) =>
     apiUrl(base, `/repositories/${seg(workspace)}`, { pagelen: 100 }),
+  /** One repository at most: the cheapest signed call that proves an installation's credentials and workspace. */
+  firstRepository: (base: string, workspace: string) =>
+    apiUrl(base, `/repositories/${seg(workspace)}`, { pagelen: 1 }),
   repository: (base: string, workspace: string, repo: string) =>
     apiUrl(base, `/repositories/${seg(workspace)}/${seg(repo)}`),
   /** Every commit on every branch (`git log --all`), newest first, 100 per page. */

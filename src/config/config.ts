@@ -35,6 +35,7 @@ const baseSchema = z.object({
   BITBUCKET_REQUESTS_PER_HOUR: z.coerce.number().int().positive().default(950),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   JOB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1000).max(86_400_000).default(600_000),
+  INSTALL_RATE_LIMIT: z.coerce.number().int().positive().default(30),
   SENTRY_DSN: z
     .url()
     .optional()
@@ -70,6 +71,7 @@ const configSchema = baseSchema.transform((env) => ({
   statementTimeoutMs: env.STATEMENT_TIMEOUT_MS,
   /** Jobs' transactions allow their statements this long instead (SET LOCAL). */
   jobStatementTimeoutMs: env.JOB_STATEMENT_TIMEOUT_MS,
+  installsPerMinute: env.INSTALL_RATE_LIMIT,
   sentryDsn: env.SENTRY_DSN,
   datadog: { enabled: env.DD_TRACE_ENABLED, agentHost: env.DD_AGENT_HOST },
   logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),

@@ -1,8 +1,9 @@
-import type { Installation, TenantStore } from '../db/tenant-store';
+import type { TenantStore } from '../db/tenant-store';
 
 /**
- * ACE's store interface backed by the `tenants` table. ACE reads and writes only `clientInfo` for Bitbucket;
- * other keys (ACE's OAuth token cache) are process-local cache entries.
+ * ACE's store interface backed by the `tenants` table, read-only: installs go through Tally's lifecycle route
+ * (src/connect/lifecycle.ts), which is the only writer. Pending tenants are not known to ACE. Other keys (ACE's
+ * OAuth token cache) are process-local cache entries.
  */
 export class AceTenantStore {
   private readonly cache = new Map<string, unknown>();
@@ -12,21 +13,15 @@ export class AceTenantStore {
   async get(key: string, clientKey: string): Promise<unknown> {
     if (key !== 'clientInfo') return this.cache.get(`${clientKey}\u0000${key}`) ?? null;
     const tenant = await this.tenants.findByClientKey(clientKey);
-    if (!tenant) return null;
+    if (!tenant || tenant.state === 'pending') return null;
     const sharedSecret = await this.tenants.sharedSecret(clientKey);
     return { ...tenant.clientInfo, sharedSecret };
   }
 
   async set(key: string, value: unknown, clientKey: string): Promise<unknown> {
-    if (key === 'clientInfo') return this.saveInstallation(value as Installation, clientKey);
+    if (key === 'clientInfo') throw new Error('installations are stored by the lifecycle route, not by ACE');
     this.cache.set(`${clientKey}\u0000${key}`, value);
     return value;
-  }
-
-  /** Returns the stored installation without its secret: ACE logs what this returns. */
-  async saveInstallation(value: Installation, clientKey: string): Promise<unknown> {
-    const tenant = await this.tenants.saveInstallation({ ...value, clientKey });
-    return { clientKey: tenant.clientKey, tenantId: tenant.id };
   }
 
   async del(keyOrClientKey: string, clientKey?: string): Promise<void> {

@@ -31,7 +31,7 @@ export interface AddonOptions {
 
 /**
  * Mounts atlassian-connect-express on the app (product bitbucket): it serves `/atlassian-connect.json` with
- * `baseUrl` filled in and owns `POST /installed`, storing installations through the tenants table.
+ * `baseUrl` filled in and reads installations from the tenants table.
  * Resolves once ACE has registered its routes.
  */
 export function mountAddon(app: Express, options: AddonOptions): Promise<Addon> {
@@ -43,7 +43,8 @@ export function mountAddon(app: Express, options: AddonOptions): Promise<Addon> 
     // ACE matches hostnames (no port) against this list.
     whitelist: [...new Set(options.allowedHosts.map((h) => h.replace(/:\d+$/, '')))],
     watch: false,
-    setupInstallRoute: true,
+    // Tally's lifecycle route owns POST /installed (src/connect/lifecycle.ts).
+    setupInstallRoute: false,
     validateDescriptor: false,
     maxTokenAge: 15 * 60,
   };

@@ -1,10 +1,11 @@
 import express, { type Response, type Router } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
 import { errorBody } from '../platform/error-codes';
 import { badRequest, forbidden, HttpError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { jsonProblem, validate } from '../platform/validation';
-import type { TenantStore } from '../db/tenant-store';
+import type { InTransaction, TenantStore } from '../db/tenant-store';
 import { authenticate, type AuthDeps } from './auth';
 import { peek, TokenError } from './jwt';
 
@@ -64,24 +65,51 @@ export const uninstalledPayload = lifecycleBase.extend({
 const refuse = (res: Response, error: HttpError) =>
   void res.status(error.status).json(errorBody(error.code, error.message));
 
+/** C0 and C1 control characters (NUL among them): no lifecycle field, not even a display name, has a use for one. */
+const CONTROL = /\p{Cc}/u;
+
+/** Whether any string in a parsed JSON body, key or value, holds a control character. */
+export function hasControlCharacters(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return CONTROL.test(value);
+  if (depth > 16 || value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some((v) => hasControlCharacters(v, depth + 1));
+  return Object.entries(value).some(([k, v]) => CONTROL.test(k) || hasControlCharacters(v, depth + 1));
+}
+
 export interface LifecycleDeps extends AuthDeps {
   tenants: TenantStore;
   allowedHosts: string[];
   requireHttps: boolean;
   logger: Logger;
+  /** `POST /installed` requests per source address per minute. */
+  installsPerMinute: number;
+  /** The install's first job, enqueued in the install's transaction (src/ingest/install-verification.ts). */
+  afterInstall: InTransaction;
 }
 
 /**
- * Lifecycle routes. `POST /installed` is guarded here and then handed to ACE's own install route, which stores the
- * installation through the knex store; `POST /uninstalled` (which ACE does not register) is handled here.
- * First installs are unsigned in Bitbucket (trust on first use), so the hosts must be on the allowlist;
- * a reinstall must be signed with the stored secret.
+ * Lifecycle routes, both handled here (ACE's own install route is off: it could not enqueue the install's first
+ * job in the install's transaction). First installs are unsigned in Bitbucket (trust on first use): the hosts must
+ * be on the allowlist, and the tenant stays `pending` until Bitbucket has answered a request signed with the new
+ * credentials. A reinstall of a confirmed tenant must be signed with the stored secret.
  */
 export function lifecycleRouter(deps: LifecycleDeps): Router {
   const router = express.Router();
   const json = express.json({ limit: '64kb' });
+  // In memory, per web process: a forged install already costs little, this bounds how many one address sends.
+  const installLimit = rateLimit({
+    windowMs: 60_000,
+    limit: deps.installsPerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    message: errorBody('rate_limited', 'too many installs from this address'),
+  });
+  const cleanBody: express.RequestHandler = (req, res, next) => {
+    if (!hasControlCharacters(req.body)) return next();
+    refuse(res, new HttpError('invalid_text', 'control characters in the payload'));
+  };
 
-  router.post('/installed', json, async (req, res, next) => {
+  router.post('/installed', installLimit, json, cleanBody, async (req, res, next) => {
     try {
       // The whole payload is stored (client_info, jsonb): what it cannot hold is refused here, not by the insert.
       const problem = jsonProblem(req.body);
@@ -97,24 +125,34 @@ export function lifecycleRouter(deps: LifecycleDeps): Router {
       const token = req.get('authorization');
       if (token) {
         const peeked = peek(token.replace(/^JWT\s+/i, ''));
-        // ACE would fetch a public key from the network for RS256; Bitbucket never signs that way.
+        // Bitbucket signs lifecycle calls with HS256 only.
         if (!peeked || peeked.alg !== 'HS256') throw new TokenError('unsupported JWT');
       }
+      // A pending tenant counts as unknown: nobody vouched for its secret, so it can neither be required nor
+      // accepted as a signature (a squatted clientKey must not block the real first install).
       const existing = await deps.tenants.findByClientKey(body.clientKey);
-      if (existing) {
+      const reinstall = existing !== null && existing.state !== 'pending';
+      if (reinstall) {
         const viewer = await authenticate(deps, 'lifecycle', req);
         if (viewer.tenant.clientKey !== body.clientKey) throw new TokenError('JWT is for another client');
       }
-      req.body = body;
-      deps.logger.info({ clientKey: body.clientKey, reinstall: Boolean(existing) }, 'install accepted');
-      next(); // on to ACE's install route, which saves through the store adapter
+      const tenant = await deps.tenants.saveInstallation(body, {
+        trusted: reinstall,
+        afterSave: deps.afterInstall,
+      });
+      if (!tenant) throw new TokenError('a reinstall must be signed with the stored secret');
+      deps.logger.info(
+        { clientKey: body.clientKey, tenantId: tenant.id, reinstall, state: tenant.state },
+        'install accepted',
+      );
+      res.status(204).end();
     } catch (error) {
       if (error instanceof HttpError) return refuse(res, error);
       next(error);
     }
   });
 
-  router.post('/uninstalled', json, async (req, res, next) => {
+  router.post('/uninstalled', json, cleanBody, async (req, res, next) => {
     try {
       const payload = validate(uninstalledPayload, req.body, 'uninstall payload');
       const viewer = await authenticate(deps, 'lifecycle', req);

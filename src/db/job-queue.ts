@@ -39,3 +39,17 @@ export async function enqueueJob(
     ],
   );
 }
+
+/**
+ * Which of these job keys name a job that will still run: waiting, or running now. A job that used up its
+ * attempts keeps its key but never runs again, so it does not count.
+ */
+export async function liveJobKeys(db: Knex | Knex.Transaction, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const { rows } = await db.raw<{ rows: { key: string }[] }>(
+    `select key from graphile_worker._private_jobs
+      where key = any(?::text[]) and (locked_at is not null or attempts < max_attempts)`,
+    [keys],
+  );
+  return new Set(rows.map((r) => r.key));
+}

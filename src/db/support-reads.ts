@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { SUPPORT_ROLE } from './support-access';
+import type { TenantState } from './tenant-store';
 
 /**
  * What support staff may see, read as the support role so that PostgreSQL enforces consent: the registry through
@@ -12,7 +13,7 @@ export interface SupportTenant {
   clientKey: string;
   workspaceSlug: string | null;
   workspaceName: string | null;
-  state: 'installed' | 'uninstalled';
+  state: TenantState;
   deleteAfter: Date | null;
   consentExpiresAt: Date | null;
 }
@@ -61,7 +62,7 @@ interface RegistryRow {
   client_key: string;
   workspace_slug: string | null;
   workspace_name: string | null;
-  state: 'installed' | 'uninstalled';
+  state: TenantState;
   delete_after: Date | null;
   consent_expires_at: Date | null;
 }

@@ -47,9 +47,10 @@ export async function deleteTenantJobs(db: Knex | Trx, tenantId: string): Promis
 }
 
 /**
- * The retention purge of one tenant: its rows, its jobs, its registry row, the audit entry and the ledger entry, in
- * one transaction that opens both the tenant's rows and the registry. The registry row is locked and checked again
- * first, so a reinstall that lands at the same moment wins: the purge then deletes nothing.
+ * The retention purge of one tenant (uninstalled 60 days ago, or a first install still unverified after an hour):
+ * its rows, its jobs, its registry row, the audit entry and the ledger entry, in one transaction that opens both
+ * the tenant's rows and the registry. The registry row is locked and checked again first, so a reinstall or a
+ * verification that lands at the same moment wins: the purge then deletes nothing.
  */
 export async function purgeUninstalledTenant(
   db: Database,
@@ -77,7 +78,7 @@ async function purgeTenant(
     await trx.raw(`select set_config('app.system', 'on', true)`);
     const tenant = await trx('tenants').where({ id: tenantId }).forUpdate().first();
     if (!tenant) return null;
-    const expired = tenant.state === 'uninstalled' && tenant.delete_after && tenant.delete_after <= now;
+    const expired = tenant.state !== 'installed' && tenant.delete_after && tenant.delete_after <= now;
     if (options.onlyIfExpired && !expired) return null;
     const rows = await deleteTenantRows(trx, tenantId);
     const jobs = await deleteTenantJobs(trx, tenantId);
@@ -89,6 +90,7 @@ async function purgeTenant(
       subject_tenant_id: tenantId,
       client_key: tenant.client_key,
       details: {
+        state: tenant.state,
         uninstalled_at: tenant.uninstalled_at,
         delete_after: tenant.delete_after,
         rows,
@@ -104,13 +106,13 @@ async function purgeTenant(
 export const RETENTION_PURGE_TASK = 'retention_purge';
 
 /**
- * Purges every tenant whose retention period has ended by `now`, tenant by tenant: one that fails is logged and
+ * Purges every uninstalled or pending tenant whose delete_after has passed by `now`, tenant by tenant: one that fails is logged and
  * recorded in maintenance_failures, and the purge goes on with the next (the next hourly run tries it again).
  */
 export async function purgeExpiredTenants(db: Database, now: Date, logger: Logger): Promise<PurgeSummary[]> {
   const due = await db.withSystem('retention: tenants due for deletion', (trx) =>
     trx('tenants')
-      .where({ state: 'uninstalled' })
+      .whereIn('state', ['uninstalled', 'pending'])
       .andWhere('delete_after', '<=', now)
       .orderBy('delete_after')
       .pluck('id'),

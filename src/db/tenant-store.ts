@@ -3,10 +3,17 @@ import { UnreadableSecretError, type SecretBox } from '../platform/secret-box';
 import type { Database, Trx } from './database';
 
 export const RETENTION_DAYS = 60;
+/** How long a first install may wait for Bitbucket's word (a verified request) before the purge deletes it. */
+export const PENDING_TTL_MS = 3_600_000;
 
 /** How long another replica's install or uninstall may take to be seen by this one. */
 const SECRET_CACHE_MS = 5_000;
 const SECRET_CACHE_MAX = 10_000;
+
+export type TenantState = 'pending' | 'installed' | 'uninstalled';
+
+/** Runs inside the transaction that stored the change: a job enqueued here commits or rolls back with it. */
+export type InTransaction = (trx: Trx, tenant: Tenant) => Promise<void>;
 
 /** The install payload fields Tally keeps (validated at the edge before it gets here). */
 export interface Installation {
@@ -28,7 +35,8 @@ export interface Tenant {
   workspaceName: string | null;
   baseUrl: string;
   baseApiUrl: string;
-  state: 'installed' | 'uninstalled';
+  /** `pending`: a first install that Bitbucket has not yet confirmed (src/ingest/install-verification.ts). */
+  state: TenantState;
   installedAt: Date;
   uninstalledAt: Date | null;
   deleteAfter: Date | null;
@@ -46,7 +54,7 @@ interface TenantRow {
   base_api_url: string;
   shared_secret_enc: string;
   client_info: Record<string, unknown>;
-  state: 'installed' | 'uninstalled';
+  state: TenantState;
   installed_at: Date;
   uninstalled_at: Date | null;
   delete_after: Date | null;
@@ -228,52 +236,105 @@ export class TenantStore {
     return result;
   }
 
-  /** Install or reinstall: the same tenant id (and so the same data) comes back to life. */
-  async saveInstallation(install: Installation): Promise<Tenant> {
+  /**
+   * Install or reinstall. A tenant Bitbucket has confirmed (installed, or uninstalled within its 60 days) comes back
+   * `installed` with the same id, and so the same data, but only for a `trusted` install: one signed with its
+   * stored secret. Anything else is a first install: `pending`, due for deletion PENDING_TTL_MS later unless
+   * verified (a pending row's credentials are replaced, since nobody has vouched for them). Returns null when a
+   * confirmed tenant's install was not trusted. `afterSave` runs in the same transaction.
+   */
+  async saveInstallation(
+    install: Installation,
+    options: { trusted: boolean; afterSave?: InTransaction },
+  ): Promise<Tenant | null> {
     const { sharedSecret, ...clientInfo } = install;
     const principal = install.principal ?? {};
     const now = this.now();
-    const row = await this.db.withSystem('install', async (trx) => {
-      const [saved] = await trx<TenantRow>('tenants')
-        .insert({
-          client_key: install.clientKey,
-          workspace_uuid: principal.uuid ?? null,
-          workspace_slug: principal.username ?? principal.slug ?? null,
-          workspace_name: principal.display_name ?? null,
-          base_url: install.baseUrl,
-          base_api_url: install.baseApiUrl,
-          shared_secret_enc: this.box.seal(sharedSecret, install.clientKey),
-          client_info: clientInfo,
-          state: 'installed',
-          installed_at: now,
-          uninstalled_at: null,
-          delete_after: null,
-        })
-        .onConflict('client_key')
-        .merge([
-          'workspace_uuid',
-          'workspace_slug',
-          'workspace_name',
-          'base_url',
-          'base_api_url',
-          'shared_secret_enc',
-          'client_info',
-          'state',
-          'uninstalled_at',
-          'delete_after',
-        ])
-        .returning('*');
-      await trx('tenants').where({ id: saved!.id }).update({ updated_at: now });
+    const saved = await this.db.withSystem('install', async (trx) => {
+      const existing = await this.rowByClientKey(trx, install.clientKey, true);
+      const confirmed = existing !== undefined && existing.state !== 'pending';
+      if (confirmed && !options.trusted) return null;
+      const fields = {
+        workspace_uuid: principal.uuid ?? null,
+        workspace_slug: principal.username ?? principal.slug ?? null,
+        workspace_name: principal.display_name ?? null,
+        base_url: install.baseUrl,
+        base_api_url: install.baseApiUrl,
+        shared_secret_enc: this.box.seal(sharedSecret, install.clientKey),
+        client_info: clientInfo,
+        state: confirmed ? 'installed' : 'pending',
+        uninstalled_at: null,
+        delete_after: confirmed ? null : new Date(now.getTime() + PENDING_TTL_MS),
+        updated_at: now,
+      } satisfies Partial<TenantRow>;
+      const [row] = existing
+        ? await trx<TenantRow>('tenants')
+            .where({ id: existing.id })
+            .update({ ...fields, ...(confirmed ? {} : { installed_at: now }) })
+            .returning('*')
+        : await trx<TenantRow>('tenants')
+            .insert({ client_key: install.clientKey, ...fields, installed_at: now })
+            // Two first installs at once: the later one's credentials stand, both pending.
+            .onConflict('client_key')
+            .merge()
+            .returning('*');
       await trx('system_audit_log').insert({
         actor: 'bitbucket',
-        action: 'tenant.installed',
-        subject_tenant_id: saved!.id,
+        action: confirmed ? 'tenant.installed' : 'tenant.install_pending',
+        subject_tenant_id: row!.id,
         client_key: install.clientKey,
       });
-      return saved!;
+      const tenant = toTenant(row!);
+      await options.afterSave?.(trx, tenant);
+      return tenant;
     });
     this.forgetSecret(install.clientKey);
-    return toTenant(row);
+    return saved;
+  }
+
+  /**
+   * A pending tenant with the credentials to verify, exactly as stored: `sealed` is what confirmInstallation
+   * compares, so a verification that raced a newer install of the same clientKey confirms nothing.
+   */
+  async pendingCredentials(
+    tenantId: string,
+  ): Promise<{ tenant: Tenant; sharedSecret: string; sealed: string } | null> {
+    const row = await this.db.withSystem('install verification', (trx) =>
+      trx<TenantRow>('tenants').where({ id: tenantId, state: 'pending' }).first(),
+    );
+    if (!row) return null;
+    return {
+      tenant: toTenant(row),
+      sharedSecret: this.box.open(row.shared_secret_enc, row.client_key),
+      sealed: row.shared_secret_enc,
+    };
+  }
+
+  /** Bitbucket answered a request signed with these credentials: the pending tenant becomes installed. */
+  async confirmInstallation(
+    tenantId: string,
+    sealed: string,
+    afterConfirm?: InTransaction,
+  ): Promise<Tenant | null> {
+    const now = this.now();
+    const confirmed = await this.db.withSystem('install verified', async (trx) => {
+      const [row] = await trx<TenantRow>('tenants')
+        .where({ id: tenantId, state: 'pending', shared_secret_enc: sealed })
+        .update({ state: 'installed', delete_after: null, updated_at: now })
+        .returning('*');
+      if (!row) return null;
+      await trx('system_audit_log').insert({
+        actor: 'bitbucket',
+        action: 'tenant.verified',
+        subject_tenant_id: row.id,
+        client_key: row.client_key,
+      });
+      const tenant = toTenant(row);
+      await afterConfirm?.(trx, tenant);
+      return tenant;
+    });
+    if (confirmed) this.forgetSecret(confirmed.clientKey);
+    return confirmed;
   }
 
   /** Uninstall keeps every row and schedules the tenant's deletion RETENTION_DAYS later. */
@@ -281,8 +342,11 @@ export class TenantStore {
     const now = this.now();
     const deleteAfter = new Date(now.getTime() + RETENTION_DAYS * 86_400_000);
     const row = await this.db.withSystem('uninstall', async (trx) => {
+      // A pending tenant was never confirmed: uninstalling it changes nothing (the purge removes it within the
+      // hour), and an `uninstalled` row would let a reinstall signed with its unverified secret restore it.
       const [updated] = await trx<TenantRow>('tenants')
         .where({ client_key: clientKey })
+        .whereNot({ state: 'pending' })
         .update({ state: 'uninstalled', uninstalled_at: now, delete_after: deleteAfter, updated_at: now })
         .returning('*');
       if (updated) {
@@ -300,7 +364,10 @@ export class TenantStore {
     return row ? toTenant(row) : null;
   }
 
-  private rowByClientKey(trx: Trx, clientKey: string): Promise<TenantRow | undefined> {
-    return trx<TenantRow>('tenants').where({ client_key: clientKey }).first();
+  private rowByClientKey(trx: Trx, clientKey: string, forUpdate = false): Promise<TenantRow | undefined> {
+    // PostgreSQL text cannot hold NUL, and no stored clientKey has one: a JWT claiming one names nobody.
+    if (clientKey.includes('\u0000')) return Promise.resolve(undefined);
+    const query = trx<TenantRow>('tenants').where({ client_key: clientKey });
+    return (forUpdate ? query.forUpdate() : query).first();
   }
 }

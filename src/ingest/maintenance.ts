@@ -18,22 +18,28 @@ import {
 import { tenantTurn, type TenantTurnFailure } from '../db/maintenance-failures';
 import { purgeExpiredTenants, RETENTION_PURGE_TASK, type PurgeSummary } from '../db/tenant-purge';
 import { pruneProcessedDeliveries } from '../db/webhook-delivery-store';
+import { liveJobKeys } from '../db/job-queue';
+import { listRepositories } from '../db/repository-store';
 import type { Tenant } from '../db/tenant-store';
+import { enqueueRepositoryStep, enqueueTenantBackfill, repositoryJobKey, tenantJobKey } from './scheduler';
 import type { JobDeps } from './tasks';
 
 export { RETENTION_PURGE_TASK };
 export const PERSONAL_DATA_REPORT_TASK = 'personal_data_report';
 export const WEBHOOK_PRUNE_TASK = 'prune_webhook_deliveries';
+export const REPAIR_JOB_CHAINS_TASK = 'repair_job_chains';
 
 /**
- * graphile-worker crontab: the jobs run hourly and decide for themselves whether anything is due (the purge by
- * each tenant's delete_after, the report by the stored cycle and Retry-After, the prune by each delivery's age), so
- * a missed hour costs nothing.
+ * graphile-worker crontab: every job decides for itself whether anything is due (the purge by each tenant's
+ * delete_after, the report by the stored cycle and Retry-After, the prune by each delivery's age, the repair by the
+ * queue), so a missed run costs nothing. The purge runs every 10 minutes because unverified installs are due an
+ * hour after they arrived.
  */
 export const maintenanceCrontab = [
-  `7 * * * * ${RETENTION_PURGE_TASK} ?max=1`,
+  `*/10 * * * * ${RETENTION_PURGE_TASK} ?max=1`,
   `37 * * * * ${PERSONAL_DATA_REPORT_TASK} ?max=1`,
   `52 * * * * ${WEBHOOK_PRUNE_TASK} ?max=1`,
+  `*/10 * * * * ${REPAIR_JOB_CHAINS_TASK} ?max=1`,
 ].join('\n');
 
 /**
@@ -68,6 +74,9 @@ export function maintenanceTasks(deps: JobDeps, options: MaintenanceOptions = {}
     [WEBHOOK_PRUNE_TASK]: async () => {
       await runWebhookPrune(deps);
     },
+    [REPAIR_JOB_CHAINS_TASK]: async () => {
+      await repairJobChains(deps);
+    },
     [PERSONAL_DATA_REPORT_TASK]: async (_payload, helpers) => {
       await runPersonalDataReport(deps, client, {
         ...options,
@@ -81,7 +90,10 @@ export function maintenanceTasks(deps: JobDeps, options: MaintenanceOptions = {}
   };
 }
 
-/** Deletes every tenant whose 60 days after uninstall have passed by deps.now(); each tenant's failure is its own. */
+/**
+ * Deletes every tenant whose 60 days after uninstall have passed by deps.now(), and every first install that
+ * Bitbucket has not confirmed within the hour; each tenant's failure is its own.
+ */
 export function runRetentionPurge(deps: JobDeps): Promise<PurgeSummary[]> {
   return purgeExpiredTenants(deps.db, deps.now(), deps.logger);
 }
@@ -124,6 +136,42 @@ export async function runWebhookPrune(
 
 /** A report with failed tenants runs again this soon, for those tenants' accounts only (the others are reported). */
 export const FAILED_TENANT_RETRY_SECONDS = 3600;
+
+/**
+ * Backfill steps and the relisting each enqueue their successor, so a chain ends for good when a step uses up its
+ * attempts, or when a worker dies between a step's write and its successor's enqueue. This pass gives every
+ * installed tenant its relisting again, and every repository still listing or fetching diffstats its next step,
+ * when the queue holds no job that will still run for it. Pending and uninstalled tenants get nothing.
+ */
+export async function repairJobChains(deps: JobDeps): Promise<{ tenants: number; repositories: number }> {
+  const installed = (await deps.tenants.list()).filter((t) => t.state === 'installed');
+  const liveTenants = await liveJobKeys(
+    deps.db.knex,
+    installed.map((t) => tenantJobKey(t.id)),
+  );
+  let tenants = 0;
+  let repositories = 0;
+  for (const tenant of installed) {
+    if (!liveTenants.has(tenantJobKey(tenant.id))) {
+      await enqueueTenantBackfill(deps.db.knex, tenant.id);
+      tenants++;
+    }
+    repositories += await deps.db.withTenant(tenant.id, async (trx) => {
+      const busy = (await listRepositories(trx, tenant.id)).flatMap((r) =>
+        r.syncState === 'listing' || r.syncState === 'diffstats' ? [{ id: r.id, phase: r.syncState }] : [],
+      );
+      const live = await liveJobKeys(
+        trx,
+        busy.map((r) => repositoryJobKey(tenant.id, r.id)),
+      );
+      const missing = busy.filter((r) => !live.has(repositoryJobKey(tenant.id, r.id)));
+      for (const r of missing) await enqueueRepositoryStep(trx, tenant.id, r.id, r.phase);
+      return missing.length;
+    });
+  }
+  if (tenants + repositories > 0) deps.logger.warn({ tenants, repositories }, 'job chains re-created');
+  return { tenants, repositories };
+}
 
 export interface ReportSummary {
   ran: boolean;
@@ -172,6 +220,8 @@ export async function runPersonalDataReport(
   };
 
   for (const tenant of await deps.tenants.list()) {
+    // A pending install has stored nothing about anyone, and its secret is nobody's word yet.
+    if (tenant.state === 'pending') continue;
     const turn = await tenantTurn(deps, PERSONAL_DATA_REPORT_TASK, tenant.id, now, () =>
       reportTenant(run, tenant),
     );

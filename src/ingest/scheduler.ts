@@ -1,8 +1,5 @@
 import type { Knex } from 'knex';
-import { z } from 'zod';
-import type { Database } from '../db/database';
 import { enqueueJob } from '../db/job-queue';
-import type { Logger } from '../platform/logger';
 
 /** Task identifiers of the backfill (registered in src/ingest/tasks.ts). */
 export const BACKFILL_TASKS = {
@@ -25,9 +22,10 @@ const PRIORITY = { tenant: 10, commits: 20, diffstats: 30 } as const;
 /** Repositories are listed again this often, so ones created later are picked up even without a webhook. */
 export const RELIST_INTERVAL_MS = 6 * 3_600_000;
 
-const tenantJobKey = (tenantId: string) => `backfill:${tenantId}`;
+export const tenantJobKey = (tenantId: string) => `backfill:${tenantId}`;
 /** Commit and diffstat steps of one repository share a key: at most one of them is ever pending. */
-const repositoryJobKey = (tenantId: string, repositoryId: number) => `backfill:${tenantId}:${repositoryId}`;
+export const repositoryJobKey = (tenantId: string, repositoryId: number) =>
+  `backfill:${tenantId}:${repositoryId}`;
 
 /** Starts (or resumes) a tenant's backfill: list its repositories, then backfill each one that is not ready. */
 export async function enqueueTenantBackfill(
@@ -63,27 +61,4 @@ export async function enqueueRepositoryStep(
       runAt,
     },
   );
-}
-
-/** The part of ACE's addon (an EventEmitter) that tells about installs. */
-export interface InstallEvents {
-  on(event: 'host_settings_saved', listener: (clientKey: string, saved: unknown) => void): unknown;
-}
-
-const savedInstallation = z.object({ tenantId: z.uuid() });
-
-/**
- * Every install and reinstall starts or resumes the tenant's backfill. ACE emits `host_settings_saved` with what
- * the store's saveInstallation returned (src/connect/ace-store.ts: `{ clientKey, tenantId }`).
- */
-export function backfillOnInstall(addon: InstallEvents, db: Database, logger: Logger): void {
-  addon.on('host_settings_saved', (clientKey, saved) => {
-    const parsed = savedInstallation.safeParse(saved);
-    if (!parsed.success) return logger.error({ clientKey }, 'install saved without a tenant id: no backfill');
-    enqueueTenantBackfill(db.knex, parsed.data.tenantId).then(
-      () => logger.info({ tenantId: parsed.data.tenantId }, 'backfill enqueued'),
-      (error: unknown) =>
-        logger.error({ err: error, tenantId: parsed.data.tenantId }, 'backfill not enqueued'),
-    );
-  });
 }

@@ -17,6 +17,7 @@ import {
   type BackfillContext,
   type BackfillTuning,
 } from './backfill-jobs';
+import { VERIFY_INSTALLATION_TASK, verifyInstallation } from './install-verification';
 import { startDeadWorkerSweeper, withJobLease } from './job-lease';
 import { BACKFILL_TASKS } from './scheduler';
 import { processWebhook, syncPushes } from './sync/process-webhook';
@@ -124,12 +125,17 @@ export function ingestTasks(deps: JobDeps): TaskList {
       ...Object.values(SYNC_TASKS),
       REBUILD_ROLLUPS_TASK,
       APPLY_ANALYTICS_CHANGES_TASK,
+      VERIFY_INSTALLATION_TASK,
     ],
     deps.logger,
   );
   const giveUp = (payload: z.infer<typeof repositoryPayload>, error: unknown) =>
     markRepositoryFailed(ctx, payload, error);
   return {
+    // The one job a pending tenant gets (src/ingest/install-verification.ts).
+    [VERIFY_INSTALLATION_TASK]: task(VERIFY_INSTALLATION_TASK, tenantPayload, deps, async (p) => {
+      await verifyInstallation(ctx.sessions, p);
+    }),
     [BACKFILL_TASKS.tenant]: task(BACKFILL_TASKS.tenant, tenantPayload, deps, (p) => backfillTenant(ctx, p)),
     [BACKFILL_TASKS.commits]: task(
       BACKFILL_TASKS.commits,

@@ -28,20 +28,37 @@ export async function openTenantSession(
 ): Promise<TenantSession | null> {
   const tenant = await deps.tenants.findById(tenantId);
   if (!tenant || tenant.state !== 'installed') return null;
-  const workspace = tenant.workspaceUuid ?? tenant.workspaceSlug;
+  const workspace = workspaceOf(tenant);
   const sharedSecret = await deps.tenants.sharedSecret(tenant.clientKey);
   if (!workspace || !sharedSecret) return null;
+  return { tenant, client: tenantClient(deps, tenant, sharedSecret, priority), workspace };
+}
+
+/** The workspace as it goes into API paths: its `{uuid}` (stable across renames) or else its slug. */
+export const workspaceOf = (tenant: Tenant): string | null => tenant.workspaceUuid ?? tenant.workspaceSlug;
+
+/** A client signing with the given secret (the stored one, or a pending install's, which is being verified). */
+export function tenantClient(
+  deps: ClientFactoryDeps,
+  tenant: Tenant,
+  sharedSecret: string,
+  priority: RequestPriority,
+): BitbucketClient {
   const appKey = typeof tenant.clientInfo.key === 'string' ? tenant.clientInfo.key : 'tally';
-  const client = new BitbucketClient({
+  return new BitbucketClient({
     appKey,
-    credentials: { tenantId, clientKey: tenant.clientKey, sharedSecret, baseApiUrl: tenant.baseApiUrl },
+    credentials: {
+      tenantId: tenant.id,
+      clientKey: tenant.clientKey,
+      sharedSecret,
+      baseApiUrl: tenant.baseApiUrl,
+    },
     budget: deps.budget,
     priority,
-    logger: deps.logger.child({ tenantId }),
+    logger: deps.logger.child({ tenantId: tenant.id }),
     retry: deps.retry,
     timeoutMs: deps.timeoutMs,
     maxBudgetWaitMs: deps.maxBudgetWaitMs,
     maxPrepaid: deps.maxPrepaid,
   });
-  return { tenant, client, workspace };
 }

@@ -141,6 +141,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     throw new Error(`Tally refused the installation (HTTP ${installed.status})`);
   const tenant = await runtime.tenants.findByClientKey(installed.clientKey);
   if (!tenant) throw new Error('the installation was not stored');
+  // The worker's verification job asks the simulator about the new credentials; only then does the tenant work.
+  const deadline = Date.now() + 60_000;
+  while ((await runtime.tenants.findById(tenant.id))?.state !== 'installed') {
+    if (Date.now() > deadline) throw new Error('the simulator did not confirm the installation');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 
   const stop = async () => {
     server.closeAllConnections();

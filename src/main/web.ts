@@ -10,7 +10,7 @@ import { requestLog } from '../api/request-log';
 import { mountAddon } from '../connect/addon';
 import { readDescriptor } from '../connect/descriptor';
 import { lifecycleRouter } from '../connect/lifecycle';
-import { backfillOnInstall, type InstallEvents } from '../ingest/scheduler';
+import { startAfterInstall } from '../ingest/install-verification';
 import { createDeliveryStore, createIntakeAdmission, webhookRouter } from '../ingest/webhook-router';
 import type { Runtime } from './bootstrap';
 
@@ -99,17 +99,17 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
       allowedHosts: config.bitbucketAllowedHosts,
       requireHttps: config.env === 'production',
       logger,
+      installsPerMinute: config.installsPerMinute,
+      afterInstall: startAfterInstall,
     }),
   );
-  const addon = await mountAddon(app, {
+  await mountAddon(app, {
     env: app.get('env') as string,
     baseUrl: config.baseUrl,
     allowedHosts: config.bitbucketAllowedHosts,
     tenants,
     logger,
   });
-  // ACE's addon is an EventEmitter: every install and reinstall starts or resumes the tenant's backfill.
-  backfillOnInstall(addon as unknown as InstallEvents, runtime.db, logger);
 
   app.use('/api/v1', noStore, apiRouter({ ...authDeps, db: runtime.db, now: runtime.now }));
   app.use(

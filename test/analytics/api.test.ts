@@ -143,7 +143,7 @@ describe('analytics API', () => {
     f = await startAnalyticsApp();
     repository = (await load(f, readExport().slice(0, 400))).uuid;
     const ws = newWorkspace();
-    assert.equal((await install(f.app.url, ws)).status, 204);
+    assert.equal((await install(f.app, ws)).status, 204);
     other = apiClient(f.app.url, ws);
   });
   after(() => f.app.close());

@@ -81,7 +81,7 @@ export function apiClient(
 export async function startAnalyticsApp(options: { now?: () => Date } = {}): Promise<AnalyticsFixture> {
   const app = await startTestApp(options);
   const ws = newWorkspace();
-  assert.equal((await install(app.url, ws)).status, 204);
+  assert.equal((await install(app, ws)).status, 204);
   const tenant = await app.runtime.tenants.findByClientKey(ws.clientKey);
   return {
     app,

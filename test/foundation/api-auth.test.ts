@@ -12,7 +12,7 @@ describe('API and page authentication', () => {
   const ws = newWorkspace('acme');
   before(async () => {
     app = await startTestApp();
-    assert.equal((await install(app.url, ws)).status, 204);
+    assert.equal((await install(app, ws)).status, 204);
   });
   after(() => app.close());
 
@@ -57,7 +57,7 @@ describe('API and page authentication', () => {
       ) +
       '.';
     const other = newWorkspace();
-    await install(app.url, other);
+    await install(app, other);
     const cases: Record<string, string | undefined> = {
       'no token': undefined,
       garbage: 'not.a.jwt',
@@ -85,7 +85,7 @@ describe('API and page authentication', () => {
 
   it('refuses a token of an uninstalled tenant', async () => {
     const gone = newWorkspace();
-    await install(app.url, gone);
+    await install(app, gone);
     const token = createSessionToken({
       appKey: 'tally',
       clientKey: gone.clientKey,

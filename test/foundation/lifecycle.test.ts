@@ -47,15 +47,15 @@ describe('lifecycle', () => {
 
   it('accepts an unsigned first install, refuses an unsigned reinstall, accepts a signed one', async () => {
     const ws = newWorkspace();
-    assert.equal((await install(app.url, ws)).status, 204);
+    assert.equal((await install(app, ws)).status, 204);
     const first = await tenantRow(ws.clientKey);
     assert.equal(first.state, 'installed');
 
-    const unsigned = await install(app.url, { ...ws, sharedSecret: 'a-new-secret-from-an-attacker-0000' });
+    const unsigned = await install(app, { ...ws, sharedSecret: 'a-new-secret-from-an-attacker-0000' });
     assert.equal(unsigned.status, 401);
     assert.equal((await tenantRow(ws.clientKey)).shared_secret_enc, first.shared_secret_enc, 'unchanged');
 
-    const wrong = await install(app.url, ws, 'not-the-stored-secret-0000000000');
+    const wrong = await install(app, ws, 'not-the-stored-secret-0000000000');
     assert.equal(wrong.status, 401);
 
     const rotated = { ...ws, sharedSecret: 'rotated-secret-1234567890-abcdef' };
@@ -71,13 +71,13 @@ describe('lifecycle', () => {
 
   it('a signature over another path (qsh) or for another client is refused', async () => {
     const ws = newWorkspace();
-    await install(app.url, ws);
+    await install(app, ws);
     const badQsh = await postJson(`${app.url}/installed`, installPayload(ws), {
       authorization: `JWT ${lifecycleJwt(ws.clientKey, ws.sharedSecret, '/uninstalled')}`,
     });
     assert.equal(badQsh.status, 401);
     const other = newWorkspace();
-    await install(app.url, other);
+    await install(app, other);
     const crossed = await postJson(`${app.url}/installed`, installPayload(ws), {
       authorization: `JWT ${lifecycleJwt(other.clientKey, other.sharedSecret, '/installed')}`,
     });
@@ -86,7 +86,7 @@ describe('lifecycle', () => {
 
   it('uninstall must be signed; it keeps the data and schedules deletion 60 days out; reinstall revives it', async () => {
     const ws = newWorkspace();
-    await install(app.url, ws);
+    await install(app, ws);
     const body = { ...installPayload(ws), eventType: 'uninstalled', sharedSecret: undefined };
     assert.equal((await postJson(`${app.url}/uninstalled`, body)).status, 401);
     assert.equal(
@@ -109,8 +109,8 @@ describe('lifecycle', () => {
     assert.equal(days, 60);
 
     // Bitbucket signs the first install after an uninstall with the previous secret.
-    assert.equal((await install(app.url, ws)).status, 401);
-    assert.equal((await install(app.url, ws, ws.sharedSecret)).status, 204);
+    assert.equal((await install(app, ws)).status, 401);
+    assert.equal((await install(app, ws, ws.sharedSecret)).status, 204);
     const revived = await tenantRow(ws.clientKey);
     assert.equal(revived.id, row.id);
     assert.equal(revived.state, 'installed');

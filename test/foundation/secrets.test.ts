@@ -11,8 +11,8 @@ describe('shared secrets', () => {
   const ws = newWorkspace();
   before(async () => {
     app = await startTestApp();
-    await install(app.url, ws);
-    await install(app.url, ws, ws.sharedSecret);
+    await install(app, ws);
+    await install(app, ws, ws.sharedSecret);
     await fetch(pageUrl(app.url, '/pages/configure', ws));
     await postJson(
       `${app.url}/webhooks/repo-push`,

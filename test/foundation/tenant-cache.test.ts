@@ -17,7 +17,7 @@ describe('tenant and secret cache for signed requests', () => {
 
   before(async () => {
     app = await startTestApp();
-    await install(app.url, ws);
+    await install(app, ws);
     store = new TenantStore(app.runtime.db, app.runtime.box, () => new Date(now));
     app.runtime.db.knex.on('query', (q: { sql: string }) => {
       if (/from "tenants"/.test(q.sql)) queries++;

@@ -9,6 +9,7 @@ import { ingestTasks, type JobDeps } from '../../src/ingest/tasks';
 import { jobDeps } from '../../src/main/worker';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index';
 import { startTestApp, type TestApp } from '../support/app';
+import { verifyWithBitbucket } from '../support/bitbucket';
 
 /** The 6,413-commit express history shipped in the repository. */
 export const EXPRESS_EXPORT = fileURLToPath(new URL('../../data/express.jsonl.gz', import.meta.url));
@@ -24,8 +25,8 @@ export interface Backfill {
 }
 
 /**
- * The simulator with workspace "acme" holding the express history, and a Tally web app installed into it (the
- * install enqueues the backfill). No worker runs yet.
+ * The simulator with workspace "acme" holding the express history, and a Tally web app installed into it and
+ * verified against the simulator (which enqueues the backfill). No worker runs yet.
  */
 export async function startBackfill(
   options: { sim?: SimulatorOptions; env?: Record<string, string>; repositories?: string[] } = {},
@@ -41,6 +42,8 @@ export async function startBackfill(
   if (installed.status !== 204) throw new Error(`install answered ${installed.status}`);
   const tenant = await app.runtime.tenants.findByClientKey(installed.clientKey);
   if (!tenant) throw new Error('install did not create a tenant');
+  if ((await verifyWithBitbucket(app.runtime, tenant.id)) !== 'confirmed')
+    throw new Error('the simulator did not confirm the install');
   const admin = new pg.Client({ connectionString: app.database.adminUrl });
   await admin.connect();
   await waitFor(async () => (await pendingJobs(admin)) > 0, 'the install to enqueue the backfill');

@@ -20,7 +20,7 @@ describe('webhook intake', () => {
   const ws = newWorkspace('acme');
   before(async () => {
     app = await startTestApp();
-    await install(app.url, ws);
+    await install(app, ws);
     admin = new pg.Client({ connectionString: app.database.adminUrl });
     await admin.connect();
   });
@@ -89,7 +89,7 @@ describe('webhook intake', () => {
 
   it('deliveries arriving together are stored together, each under its own tenant, a repeat among them once', async () => {
     const other = newWorkspace('other');
-    await install(app.url, other);
+    await install(app, other);
     const before = await counts();
     const repeated = randomUUID();
     const sends = Array.from({ length: 60 }, (_, i) => ({

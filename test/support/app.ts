@@ -38,6 +38,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: 'debug',
     // Tests load fixtures through the web role's pool on a shared, busy machine: more room than production's 5 s.
     STATEMENT_TIMEOUT_MS: '30000',
+    // Tests install many workspaces from one address; the limit itself is tested with a low value.
+    INSTALL_RATE_LIMIT: '100000',
     ...options.env,
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));

@@ -1,5 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as atlassianJwt from 'atlassian-jwt';
+import { startAfterInstall, verifyInstallation } from '../../src/ingest/install-verification';
+import { createRequestBudget } from '../../src/ingest/tasks';
+import { jobDeps } from '../../src/main/worker';
+import type { TenantStore } from '../../src/db/tenant-store';
+import type { Runtime } from '../../src/main/bootstrap';
 
 /** Signs and sends what Bitbucket sends: lifecycle payloads and JWTs exactly as reference §2–§3 describe. */
 
@@ -77,9 +82,47 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   return { status: res.status, text, headers: res.headers };
 }
 
-export async function install(appUrl: string, ws: Workspace, signedWith?: string) {
+/** A Tally in this process whose registry a helper may reach: a test app or a bench stack. */
+export interface LocalTally {
+  url: string;
+  runtime: Runtime;
+}
+
+/**
+ * POSTs an install as Bitbucket does. Given a URL, that is all: a first install stays pending. Given a Tally in
+ * this process, a 204 is followed by Bitbucket's confirmation (confirmAsBitbucket), so the tenant is usable.
+ */
+export async function install(app: string | LocalTally, ws: Workspace, signedWith?: string) {
   const headers: Record<string, string> = signedWith
     ? { authorization: `JWT ${lifecycleJwt(ws.clientKey, signedWith, '/installed')}` }
     : {};
-  return postJson(`${appUrl}/installed`, installPayload(ws), headers);
+  const url = typeof app === 'string' ? app : app.url;
+  const res = await postJson(`${url}/installed`, installPayload(ws), headers);
+  if (typeof app !== 'string' && res.status === 204)
+    await confirmAsBitbucket(app.runtime.tenants, ws.clientKey);
+  return res;
+}
+
+/**
+ * Stands in for Bitbucket's 2xx to the install's verification request: these made-up workspaces exist in no
+ * simulator, so the pending tenant is confirmed the way that answer confirms it (the real request is covered by
+ * test/foundation/install-verification.test.ts). A tenant that is not pending is left as it is.
+ */
+export async function confirmAsBitbucket(tenants: TenantStore, clientKey: string): Promise<void> {
+  const tenant = await tenants.findByClientKey(clientKey);
+  if (tenant?.state !== 'pending') return;
+  const pending = await tenants.pendingCredentials(tenant.id);
+  if (pending) await tenants.confirmInstallation(tenant.id, pending.sealed, startAfterInstall);
+}
+
+/**
+ * The install's verification job body, run now against a real Bitbucket stand-in (the simulator): one request
+ * signed with the new credentials; a 2xx confirms the tenant and enqueues its backfill.
+ */
+export function verifyWithBitbucket(runtime: Runtime, tenantId: string) {
+  const deps = jobDeps(runtime);
+  return verifyInstallation(
+    { tenants: deps.tenants, logger: deps.logger, budget: createRequestBudget(deps) },
+    { tenantId },
+  );
 }

@@ -13,7 +13,7 @@ import {
 import type { JobDeps } from '../../src/ingest/tasks';
 import { createLogger } from '../../src/platform/logger';
 import { SecretBox } from '../../src/platform/secret-box';
-import { installPayload, newWorkspace, type Workspace } from '../support/bitbucket';
+import { confirmAsBitbucket, installPayload, newWorkspace, type Workspace } from '../support/bitbucket';
 import { newPerson, seedTenant, startReportingHarness, type ReportingHarness } from './fixtures';
 
 const DAY = 86_400_000;
@@ -35,7 +35,8 @@ describe('maintenance loops: each tenant’s failure is its own', () => {
 
   const installed = async (ws: Workspace, people = [newPerson('Ann Example')]) => {
     offset += 1000; // install order is report order
-    const tenant = await tenants.saveInstallation(installPayload(ws));
+    const tenant = (await tenants.saveInstallation(installPayload(ws), { trusted: false }))!;
+    await confirmAsBitbucket(tenants, ws.clientKey);
     ids[ws.clientKey] = tenant.id;
     h.api.secrets.set(ws.clientKey, ws.sharedSecret);
     await seedTenant(h.db, tenant.id, people);

@@ -14,7 +14,7 @@ import { runPersonalDataReport } from '../../src/ingest/maintenance';
 import type { JobDeps } from '../../src/ingest/tasks';
 import { createLogger } from '../../src/platform/logger';
 import { SecretBox } from '../../src/platform/secret-box';
-import { installPayload, newWorkspace } from '../support/bitbucket';
+import { confirmAsBitbucket, installPayload, newWorkspace } from '../support/bitbucket';
 import type { PersonalDataApi } from '../support/personal-data-api';
 import { newPerson, seedTenant, startReportingHarness, type ReportingHarness } from './fixtures';
 
@@ -43,8 +43,9 @@ describe('personal data reporting (Atlassian’s report-accounts API, against th
     const tenants = new TenantStore(db, new SecretBox([randomBytes(32)]), clock);
     for (const [i, ws] of [wsA, wsB].entries()) {
       offset = (i - 2) * 1000; // A installed before B: tenants are reported in install order
-      const tenant = await tenants.saveInstallation(installPayload(ws));
-      tenantIds[ws.clientKey] = tenant.id;
+      const tenant = await tenants.saveInstallation(installPayload(ws), { trusted: false });
+      await confirmAsBitbucket(tenants, ws.clientKey);
+      tenantIds[ws.clientKey] = tenant!.id;
       api.secrets.set(ws.clientKey, ws.sharedSecret);
     }
     // Tenant A stores 200 accounts (198 + closed + updated), 1 commit each; tenant B stores 2.

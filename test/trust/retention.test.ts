@@ -9,6 +9,7 @@ import {
   maintenanceCrontab,
   maintenanceTasks,
   PERSONAL_DATA_REPORT_TASK,
+  REPAIR_JOB_CHAINS_TASK,
   RETENTION_PURGE_TASK,
   runRetentionPurge,
   WEBHOOK_PRUNE_TASK,
@@ -53,7 +54,7 @@ describe('retention: 60 days after uninstall, then everything goes', () => {
   });
 
   async function installed(ws: Workspace): Promise<string> {
-    assert.equal((await install(app.url, ws)).status, 204);
+    assert.equal((await install(app, ws)).status, 204);
     const tenant = await app.runtime.tenants.findByClientKey(ws.clientKey);
     await seedTenant(app.runtime.db, tenant!.id, [newPerson('Dana Scully'), newPerson('Fox Mulder')]);
     await app.runtime.db.withTenant(tenant!.id, (trx) =>
@@ -128,21 +129,21 @@ describe('retention: 60 days after uninstall, then everything goes', () => {
     assert.deepEqual(await runRetentionPurge(deps), [], 'idempotent');
   });
 
-  it('the worker runs every maintenance task hourly from its crontab', () => {
+  it('the worker runs the maintenance tasks from its crontab: purge and chain repair every 10 minutes', () => {
     const cron = parseCrontab(maintenanceCrontab);
-    assert.deepEqual(cron.map((c) => c.task).sort(), [
+    const tasks = [
       PERSONAL_DATA_REPORT_TASK,
       WEBHOOK_PRUNE_TASK,
+      REPAIR_JOB_CHAINS_TASK,
       RETENTION_PURGE_TASK,
-    ]);
+    ].sort();
+    assert.deepEqual(cron.map((c) => c.task).sort(), tasks);
     const at = (min: number, hour: number) => ({ min, hour, date: 3, month: 2, dow: 4 });
-    const purge = cron.find((c) => c.task === RETENTION_PURGE_TASK)!;
-    assert.ok(purge.match(at(7, 5)) && purge.match(at(7, 13)) && !purge.match(at(8, 5)), 'hourly');
-    assert.deepEqual(Object.keys(maintenanceTasks(deps)).sort(), [
-      PERSONAL_DATA_REPORT_TASK,
-      WEBHOOK_PRUNE_TASK,
-      RETENTION_PURGE_TASK,
-    ]);
+    for (const task of [RETENTION_PURGE_TASK, REPAIR_JOB_CHAINS_TASK]) {
+      const item = cron.find((c) => c.task === task)!;
+      assert.ok(item.match(at(0, 5)) && item.match(at(50, 13)) && !item.match(at(7, 5)), task);
+    }
+    assert.deepEqual(Object.keys(maintenanceTasks(deps)).sort(), tasks);
   });
 
   it('a reinstall on day 30 keeps everything and clears the deletion schedule', async () => {
@@ -155,7 +156,7 @@ describe('retention: 60 days after uninstall, then everything goes', () => {
     assert.notEqual((await registry(tenantId)).delete_after, null);
 
     offset = 30 * DAY;
-    assert.equal((await install(app.url, ws, ws.sharedSecret)).status, 204, 'signed reinstall');
+    assert.equal((await install(app, ws, ws.sharedSecret)).status, 204, 'signed reinstall');
     const reinstalled = await app.runtime.tenants.findByClientKey(ws.clientKey);
     assert.equal(reinstalled!.id, tenantId, 'same tenant, same data');
     assert.equal(reinstalled!.state, 'installed');
@@ -175,7 +176,7 @@ describe('an admin deletes all data from the configure page', () => {
 
   before(async () => {
     app = await startTestApp();
-    assert.equal((await install(app.url, ws)).status, 204);
+    assert.equal((await install(app, ws)).status, 204);
     tenantId = (await app.runtime.tenants.findByClientKey(ws.clientKey))!.id;
     await seedTenant(app.runtime.db, tenantId, [newPerson('Walter Skinner')]);
   });

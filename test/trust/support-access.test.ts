@@ -34,7 +34,7 @@ describe('support access needs the tenant admin’s consent, enforced in the dat
   before(async () => {
     app = await startTestApp();
     for (const ws of [wsA, wsB]) {
-      assert.equal((await install(app.url, ws)).status, 204);
+      assert.equal((await install(app, ws)).status, 204);
       ids[ws.clientKey] = (await app.runtime.tenants.findByClientKey(ws.clientKey))!.id;
       await seedTenant(app.runtime.db, ids[ws.clientKey]!, [
         newPerson('Jean Grey'),

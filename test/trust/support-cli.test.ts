@@ -42,7 +42,7 @@ describe('support CLI', () => {
       [consenting, 'open-repo'],
       [private_, 'secret-repo'],
     ] as const) {
-      assert.equal((await install(app.url, ws)).status, 204);
+      assert.equal((await install(app, ws)).status, 204);
       const tenant = await app.runtime.tenants.findByClientKey(ws.clientKey);
       await seedTenant(app.runtime.db, tenant!.id, [person, newPerson('Ororo Munroe')], { repo });
     }
