@@ -292,44 +292,47 @@ export class TenantStore {
     return saved;
   }
 
-  /**
-   * A pending tenant with the credentials to verify, exactly as stored: `sealed` is what confirmInstallation
-   * compares, so a verification that raced a newer install of the same clientKey confirms nothing.
-   */
-  async pendingCredentials(
-    tenantId: string,
-  ): Promise<{ tenant: Tenant; sharedSecret: string; sealed: string } | null> {
+  /** A pending tenant and the secret to verify, or null when the tenant is not pending (confirmed, or gone). */
+  async pendingCredentials(tenantId: string): Promise<{ tenant: Tenant; sharedSecret: string } | null> {
     const row = await this.db.withSystem('install verification', (trx) =>
       trx<TenantRow>('tenants').where({ id: tenantId, state: 'pending' }).first(),
     );
-    if (!row) return null;
-    return {
-      tenant: toTenant(row),
-      sharedSecret: this.box.open(row.shared_secret_enc, row.client_key),
-      sealed: row.shared_secret_enc,
-    };
+    return row ? { tenant: toTenant(row), sharedSecret: this.openSecret(row) } : null;
   }
 
-  /** Bitbucket answered a request signed with these credentials: the pending tenant becomes installed. */
+  /**
+   * Bitbucket answered a request signed with these credentials: the pending tenant becomes installed, but only if
+   * they are still the stored ones (a newer install of the same clientKey replaced them: its own verification
+   * decides). Compared in clear under the row lock, since a key rotation may have sealed the same secret anew.
+   */
   async confirmInstallation(
     tenantId: string,
-    sealed: string,
+    verified: { sharedSecret: string; baseApiUrl: string },
     afterConfirm?: InTransaction,
   ): Promise<Tenant | null> {
     const now = this.now();
     const confirmed = await this.db.withSystem('install verified', async (trx) => {
+      const current = await trx<TenantRow>('tenants')
+        .where({ id: tenantId, state: 'pending' })
+        .forUpdate()
+        .first();
+      if (
+        !current ||
+        current.base_api_url !== verified.baseApiUrl ||
+        this.openSecret(current) !== verified.sharedSecret
+      )
+        return null;
       const [row] = await trx<TenantRow>('tenants')
-        .where({ id: tenantId, state: 'pending', shared_secret_enc: sealed })
+        .where({ id: tenantId })
         .update({ state: 'installed', delete_after: null, updated_at: now })
         .returning('*');
-      if (!row) return null;
       await trx('system_audit_log').insert({
         actor: 'bitbucket',
         action: 'tenant.verified',
-        subject_tenant_id: row.id,
-        client_key: row.client_key,
+        subject_tenant_id: tenantId,
+        client_key: current.client_key,
       });
-      const tenant = toTenant(row);
+      const tenant = toTenant(row!);
       await afterConfirm?.(trx, tenant);
       return tenant;
     });

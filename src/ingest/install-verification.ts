@@ -61,8 +61,10 @@ export async function verifyInstallation(
   }
   const client = tenantClient(deps, pending.tenant, pending.sharedSecret, 'high');
   await client.get(endpoints.firstRepository(pending.tenant.baseApiUrl, workspace), page);
-  const confirmed = await deps.tenants.confirmInstallation(tenantId, pending.sealed, (trx) =>
-    enqueueTenantBackfill(trx, tenantId),
+  const confirmed = await deps.tenants.confirmInstallation(
+    tenantId,
+    { sharedSecret: pending.sharedSecret, baseApiUrl: pending.tenant.baseApiUrl },
+    (trx) => enqueueTenantBackfill(trx, tenantId),
   );
   if (!confirmed) return 'superseded';
   log.info('install verified with Bitbucket: backfill enqueued');

@@ -112,7 +112,12 @@ export async function confirmAsBitbucket(tenants: TenantStore, clientKey: string
   const tenant = await tenants.findByClientKey(clientKey);
   if (tenant?.state !== 'pending') return;
   const pending = await tenants.pendingCredentials(tenant.id);
-  if (pending) await tenants.confirmInstallation(tenant.id, pending.sealed, startAfterInstall);
+  if (pending)
+    await tenants.confirmInstallation(
+      tenant.id,
+      { sharedSecret: pending.sharedSecret, baseApiUrl: tenant.baseApiUrl },
+      startAfterInstall,
+    );
 }
 
 /**
