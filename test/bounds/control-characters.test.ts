@@ -21,7 +21,7 @@ describe('control characters are refused at the edge', () => {
   let viewer: ApiClient;
   before(async () => {
     app = await startTestApp();
-    assert.equal((await install(app.url, ws)).status, 204);
+    assert.equal((await install(app, ws)).status, 204);
     admin = apiClient(app.url, ws, 'configure');
     viewer = apiClient(app.url, ws, 'workspace');
   });

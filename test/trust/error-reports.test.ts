@@ -41,7 +41,7 @@ describe('error reports', () => {
       createLogger('silent'),
     );
     app = await startTestApp();
-    assert.equal((await install(app.url, ws)).status, 204);
+    assert.equal((await install(app, ws)).status, 204);
 
     await revoke('insert', 'webhook_deliveries');
     const data = pushData(`{${randomUUID()}}`, `${ws.slug}/repo`, 'main', 'a'.repeat(40), null);
@@ -60,7 +60,7 @@ describe('error reports', () => {
     ).status;
 
     await revoke('select', 'tenants');
-    statuses.install = (await install(app.url, ws, ws.sharedSecret)).status;
+    statuses.install = (await install(app, ws, ws.sharedSecret)).status;
     await Sentry.flush(5000);
   });
 

@@ -112,7 +112,7 @@ describe('rotating TALLY_ENCRYPTION_KEY (the runbook in SECURITY.md)', () => {
 
   it('0. with the old key alone: installs seal with it; values from before key ids still open', async () => {
     const running = await deploy([oldHex]);
-    for (const ws of workspaces) assert.equal((await install(running.url, ws)).status, 204);
+    for (const ws of workspaces) assert.equal((await install(running, ws)).status, 204);
     // An install from before the key ring: the same sealed bytes, without the key id.
     const value = (await sealed()).get(legacy.clientKey)!;
     assert.match(value, new RegExp(`^v2:${keyIdOf(oldKey)}:`));
@@ -132,7 +132,7 @@ describe('rotating TALLY_ENCRYPTION_KEY (the runbook in SECURITY.md)', () => {
   it('2. deploy "new,old": all tenants work, and a reinstall seals with the new key', async () => {
     const running = await deploy([newHex, oldHex]);
     for (const ws of workspaces) assert.deepEqual(await dailyUse(running, ws), WORKS);
-    assert.equal((await install(running.url, reinstalled, reinstalled.sharedSecret)).status, 204);
+    assert.equal((await install(running, reinstalled, reinstalled.sharedSecret)).status, 204);
     assert.match((await sealed()).get(reinstalled.clientKey)!, new RegExp(`^v2:${keyIdOf(newKey)}:`));
   });
 
@@ -154,7 +154,7 @@ describe('rotating TALLY_ENCRYPTION_KEY (the runbook in SECURITY.md)', () => {
     const running = await deploy([newHex]);
     for (const ws of workspaces) assert.deepEqual(await dailyUse(running, ws), WORKS);
     assert.equal((await uninstall(running, untouched)).status, 204);
-    assert.equal((await install(running.url, untouched, untouched.sharedSecret)).status, 204);
+    assert.equal((await install(running, untouched, untouched.sharedSecret)).status, 204);
     assert.deepEqual(await dailyUse(running, untouched), WORKS);
   });
 
@@ -165,7 +165,7 @@ describe('rotating TALLY_ENCRYPTION_KEY (the runbook in SECURITY.md)', () => {
     ]);
     const running = await deploy([newHex]);
     assert.deepEqual(await dailyUse(running, legacy), REFUSED);
-    assert.equal((await install(running.url, legacy, legacy.sharedSecret)).status, 401);
+    assert.equal((await install(running, legacy, legacy.sharedSecret)).status, 401);
     assert.equal((await uninstall(running, legacy)).status, 401);
     for (const ws of [reinstalled, untouched]) assert.deepEqual(await dailyUse(running, ws), WORKS);
 
