@@ -106,7 +106,7 @@ export function lifecycleRouter(deps: LifecycleDeps): Router {
   });
   const cleanBody: express.RequestHandler = (req, res, next) => {
     if (!hasControlCharacters(req.body)) return next();
-    refuse(res, new HttpError('invalid_text', 'control characters in the payload'));
+    refuse(res, badRequest('control characters are not allowed in a lifecycle payload'));
   };
 
   router.post('/installed', installLimit, json, cleanBody, async (req, res, next) => {
