@@ -182,6 +182,10 @@ describe('install verification: no tenant without Bitbucket’s word', () => {
       fetch(`${app.url}/api/v1/repositories`, { headers: { authorization: `JWT ${token}` } });
     assert.equal((await repositories()).status, 401, 'not before Bitbucket confirmed it');
 
+    // Only this tenant's work: the forged installs' verification jobs stay out of the worker's way.
+    await admin.query(`delete from graphile_worker._private_jobs where payload->>'tenantId' <> $1`, [
+      tenant.id,
+    ]);
     const worker = await startIngestWorker(app);
     try {
       await waitFor(
@@ -197,6 +201,18 @@ describe('install verification: no tenant without Bitbucket’s word', () => {
           return body.repositories.some((r) => r.full_name === 'acme/small' && r.state === 'ready');
         },
         'the backfill',
+        120_000,
+      );
+      // Stop only once idle (the next relisting waits hours): nothing is cut short by the stop.
+      await waitFor(
+        async () =>
+          (
+            await admin.query(
+              `select count(*)::int as n from graphile_worker._private_jobs
+                where locked_at is not null or (run_at <= now() and attempts < max_attempts)`,
+            )
+          ).rows[0].n === 0,
+        'the queue to go idle',
         120_000,
       );
     } finally {
