@@ -104,16 +104,17 @@ export function lifecycleRouter(deps: LifecycleDeps): Router {
     legacyHeaders: false,
     message: errorBody('rate_limited', 'too many installs from this address'),
   });
+  // The whole payload is stored (client_info, jsonb): what it cannot hold (NUL, too deep) is invalid_text, and any
+  // other control character, in any field, is not allowed either.
   const cleanBody: express.RequestHandler = (req, res, next) => {
+    const problem = jsonProblem(req.body);
+    if (problem) return refuse(res, new HttpError(problem.code, `lifecycle payload: ${problem.message}`));
     if (!hasControlCharacters(req.body)) return next();
     refuse(res, badRequest('control characters are not allowed in a lifecycle payload'));
   };
 
   router.post('/installed', installLimit, json, cleanBody, async (req, res, next) => {
     try {
-      // The whole payload is stored (client_info, jsonb): what it cannot hold is refused here, not by the insert.
-      const problem = jsonProblem(req.body);
-      if (problem) throw new HttpError(problem.code, `install payload: ${problem.message}`);
       const body = validate(installedPayload, req.body, 'install payload');
       if (body.key !== deps.appKey) throw badRequest('install payload is for another app');
       for (const field of ['baseUrl', 'baseApiUrl'] as const) {
