@@ -19,14 +19,20 @@ describe('tenant and secret cache for signed requests', () => {
     app = await startTestApp();
     await install(app, ws);
     store = new TenantStore(app.runtime.db, app.runtime.box, () => new Date(now));
-    app.runtime.db.knex.on('query', (q: { sql: string }) => {
+    // Reads of the registry that have completed (not merely been sent): a busy machine never skews the count.
+    app.runtime.db.knex.on('query-response', (_rows: unknown, q: { sql: string }) => {
       if (/from "tenants"/.test(q.sql)) queries++;
     });
   });
   after(() => app.close());
 
   const burst = () => Promise.all(Array.from({ length: 20 }, () => store.findWithSecret(ws.clientKey)));
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+  /** Waits for the background refresh's read to complete (no fixed delay: a busy machine may take longer). */
+  const refreshed = async (expected: number) => {
+    for (let waited = 0; queries < expected && waited < 10_000; waited += 10)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setImmediate(resolve));
+  };
 
   it('reads the registry once for concurrent lookups, then serves from memory', async () => {
     const found = await burst();
@@ -41,7 +47,7 @@ describe('tenant and secret cache for signed requests', () => {
     now += 2000;
     const found = await burst();
     assert.ok(found.every((f) => f?.secret === ws.sharedSecret));
-    await settle();
+    await refreshed(2);
     assert.equal(queries, 2);
   });
 
