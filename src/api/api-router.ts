@@ -1,6 +1,9 @@
 import express, { type Router } from 'express';
-import { requireConnectJwt, type AuthDeps } from '../connect/auth';
+import { apiViewer } from '../connect/api-token-auth';
+import { requireViewer, type AuthDeps } from '../connect/auth';
 import type { Database } from '../db/database';
+import { apiTokenRateLimit } from './api-token-limit';
+import { apiTokenRouter } from './api-token-routes';
 import { boundedJson } from './bounded-json';
 import { dataRouter } from './data-routes';
 import { exportRouter } from './export-routes';
@@ -16,17 +19,22 @@ import { visibilityOf } from './viewer-scope';
 export interface ApiDeps extends AuthDeps {
   db: Database;
   now: () => Date;
+  /** Requests an API token may make per minute (120 unless given). */
+  apiTokenRequestsPerMinute?: number;
 }
 
 /**
- * The JSON/CSV API under /api/v1, authenticated by Tally's session token (Authorization: JWT …).
+ * The JSON/CSV API under /api/v1, authenticated by Tally's session token (Authorization: JWT …) or an API token
+ * (Authorization: Bearer tly_…, rate-limited and counted per token).
  * Routers stay thin: validate, call, present.
  */
 export function apiRouter(deps: ApiDeps): Router {
   const router = express.Router();
   // The API's own description is public (served before authentication).
   router.use(openApiRouter());
-  router.use(requireConnectJwt(deps, 'session'));
+  router.use(requireViewer(apiViewer(deps)));
+  // Before the access decision: a refused request of a token counts too.
+  router.use(apiTokenRateLimit({ ...deps, perMinute: deps.apiTokenRequestsPerMinute ?? 120 }));
   router.use(boundedJson);
   // Every route below needs an access decision (route-access.ts); one without answers 404.
   router.use(routeAccess());
@@ -57,5 +65,6 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use(pullRequestRouter(deps));
   router.use(exportRouter(deps));
   router.use(settingsRouter(deps));
+  router.use(apiTokenRouter(deps));
   return router;
 }

@@ -12,6 +12,8 @@ import { viewerScope } from './viewer-scope';
  * - `admin-page`: the admin pages only (workspace analytics and configure; Bitbucket shows them to workspace
  *   admins only), else 403 `outside_scope`;
  * - `configure`: changes, from the configure page only, else 403 `admin_only`.
+ * An API token (src/connect/api-token-auth.ts) reads with the workspace scope; both admin levels are 403
+ * `admin_only` to it.
  * A route without an entry answers 404 to everyone: a new route is unreachable until someone decides.
  */
 export type Access = 'public' | 'session' | 'scoped' | 'scoped-repositories' | 'admin-page' | 'configure';
@@ -41,6 +43,9 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'PUT /settings/repositories/{uuid}': 'configure',
   'POST /identities/merge': 'configure',
   'DELETE /identities/merge/{key}': 'configure',
+  'GET /tokens': 'admin-page',
+  'POST /tokens': 'configure',
+  'DELETE /tokens/{id}': 'configure',
 };
 
 /** `METHOD /path/{param}` → a matcher of request paths as Express routes them (case-insensitive, optional `/`). */
@@ -65,6 +70,10 @@ export function routeAccess(table: Record<string, Access> = ROUTE_ACCESS): Reque
     const access = accessOf(compiled, req.method, req.path);
     if (access === undefined) return void res.status(404).json(errorBody('not_found', 'not found'));
     const scope = viewerScope(res);
+    if (res.locals.viewer?.apiToken && (access === 'admin-page' || access === 'configure'))
+      return void res
+        .status(403)
+        .json(errorBody('admin_only', 'API tokens read analytics; admin routes are for the configure page'));
     if (access === 'scoped-repositories' && scope.kind === 'profile')
       return void res
         .status(403)

@@ -21,6 +21,8 @@ export interface Viewer {
   page?: string;
   /** For session tokens: what the viewer may read (always present on a session token's viewer). */
   scope?: ViewerScope;
+  /** For API tokens (src/connect/api-token-auth.ts): the token speaking; never an admin. */
+  apiToken?: { id: number };
 }
 
 declare module 'express-serve-static-core' {
@@ -102,8 +104,13 @@ async function findWithSecret(deps: AuthDeps, clientKey: string, fresh = false) 
 
 /** Express middleware form of authenticate(). */
 export function requireConnectJwt(deps: AuthDeps, kind: TokenKind): RequestHandler {
+  return requireViewer((req) => authenticate(deps, kind, req));
+}
+
+/** A middleware that puts the viewer an authenticator finds into res.locals.viewer; a TokenError is a 401. */
+export function requireViewer(authenticator: (req: Request) => Promise<Viewer>): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    authenticate(deps, kind, req).then(
+    authenticator(req).then(
       (viewer) => {
         res.locals.viewer = viewer;
         next();

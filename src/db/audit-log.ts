@@ -13,14 +13,17 @@ export async function recordAudit(
   trx: Trx,
   tenantId: string,
   entry: { at: Date; actor: string; action: string; details?: Record<string, unknown> },
-): Promise<void> {
-  await trx('audit_log').insert({
-    tenant_id: tenantId,
-    at: entry.at,
-    actor: entry.actor,
-    action: entry.action,
-    details: entry.details ?? {},
-  });
+): Promise<number> {
+  const [row] = await trx('audit_log')
+    .insert({
+      tenant_id: tenantId,
+      at: entry.at,
+      actor: entry.actor,
+      action: entry.action,
+      details: entry.details ?? {},
+    })
+    .returning('id');
+  return row.id;
 }
 
 /** Newest first; `before` pages on by id. Runs inside withTenant, so only the tenant's own entries exist. */

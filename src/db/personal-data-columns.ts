@@ -42,6 +42,10 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
     key: structural('commit hash or pull request id'),
   },
   api_request_grants: { priority: structural('request budget class') },
+  api_tokens: {
+    name: text('the name an admin gave a token (free text)'),
+    created_by: value('`user:<account id>` of the admin who created it'),
+  },
   audit_log: {
     actor: value('`user:<account id>` of the admin who acted'),
     action: structural('event name'),

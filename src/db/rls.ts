@@ -15,3 +15,11 @@ export async function enableTenantRls(knex: Knex, table: string): Promise<void> 
     [table],
   );
 }
+
+/** ENABLE + FORCE row-level security for a registry table: readable and writable by withSystem only. */
+export async function enableSystemRls(knex: Knex, table: string): Promise<void> {
+  const system = `current_setting('app.system', true) = 'on'`;
+  await knex.raw(`alter table ?? enable row level security`, [table]);
+  await knex.raw(`alter table ?? force row level security`, [table]);
+  await knex.raw(`create policy system_access on ?? using (${system}) with check (${system})`, [table]);
+}

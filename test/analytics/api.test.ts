@@ -338,5 +338,7 @@ describe('analytics API', () => {
     await conforms('get', '/support/consent', await f.api.get('/support/consent'));
     await conforms('delete', '/support/consent', await f.admin.send('DELETE', '/support/consent', {}));
     await conforms('put', '/settings', await f.admin.send('PUT', '/settings', { timezone: 'UTC' }));
+    await conforms('post', '/tokens', await f.admin.send('POST', '/tokens', { name: 'a test' }), '201');
+    await conforms('get', '/tokens', await f.api.get('/tokens'));
   });
 });

@@ -57,9 +57,16 @@ export function apiClient(
   query: Record<string, string> = {},
 ): ApiClient {
   const scope = scopeForPage(PAGE_NAMES.includes(page) ? (page as PageName) : 'workspace', query);
-  const auth = () => ({
+  return clientWith(url, () => ({
     authorization: `JWT ${createSessionToken({ appKey: 'tally', clientKey: ws.clientKey, secret: ws.sharedSecret, viewer: 'acc-admin', page, scope })}`,
-  });
+  }));
+}
+
+/** Speaks with an API token (`Authorization: Bearer tly_…`). */
+export const tokenClient = (url: string, token: string): ApiClient =>
+  clientWith(url, () => ({ authorization: `Bearer ${token}` }));
+
+function clientWith(url: string, auth: () => Record<string, string>): ApiClient {
   const client: ApiClient = {
     get: (path, params) => fetch(`${url}/api/v1${path}${queryString(params)}`, { headers: auth() }),
     async json(path, params) {

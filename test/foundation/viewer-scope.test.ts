@@ -12,6 +12,7 @@ import {
   apiClient,
   load,
   startAnalyticsApp,
+  tokenClient,
   type AnalyticsFixture,
   type ApiClient,
 } from '../analytics/helpers';
@@ -24,19 +25,38 @@ import { operationsOf, routesOf } from '../support/routes';
  * operation of docs/openapi.json is tried with every kind of token, so a route without an access decision fails.
  */
 
-type Kind = 'repository' | 'workspace' | 'configure' | 'profile';
-const KINDS: Kind[] = ['repository', 'workspace', 'configure', 'profile'];
+/** The four pages' session tokens, and an API token (`Authorization: Bearer tly_…`, issue 18). */
+type Kind = 'repository' | 'workspace' | 'configure' | 'profile' | 'api-token';
+const KINDS: Kind[] = ['repository', 'workspace', 'configure', 'profile', 'api-token'];
 
 type Outcome = 'ok' | 'outside_scope' | 'admin_only';
 
 /** What each access level gives each kind of token: `ok`, or the 403's error code. */
 const EXPECTED: Record<Access, Record<Kind, Outcome>> = {
-  public: { repository: 'ok', workspace: 'ok', configure: 'ok', profile: 'ok' },
-  session: { repository: 'ok', workspace: 'ok', configure: 'ok', profile: 'ok' },
-  scoped: { repository: 'ok', workspace: 'ok', configure: 'ok', profile: 'ok' },
-  'scoped-repositories': { repository: 'ok', workspace: 'ok', configure: 'ok', profile: 'outside_scope' },
-  'admin-page': { repository: 'outside_scope', workspace: 'ok', configure: 'ok', profile: 'outside_scope' },
-  configure: { repository: 'admin_only', workspace: 'admin_only', configure: 'ok', profile: 'admin_only' },
+  public: { repository: 'ok', workspace: 'ok', configure: 'ok', profile: 'ok', 'api-token': 'ok' },
+  session: { repository: 'ok', workspace: 'ok', configure: 'ok', profile: 'ok', 'api-token': 'ok' },
+  scoped: { repository: 'ok', workspace: 'ok', configure: 'ok', profile: 'ok', 'api-token': 'ok' },
+  'scoped-repositories': {
+    repository: 'ok',
+    workspace: 'ok',
+    configure: 'ok',
+    profile: 'outside_scope',
+    'api-token': 'ok',
+  },
+  'admin-page': {
+    repository: 'outside_scope',
+    workspace: 'ok',
+    configure: 'ok',
+    profile: 'outside_scope',
+    'api-token': 'admin_only',
+  },
+  configure: {
+    repository: 'admin_only',
+    workspace: 'admin_only',
+    configure: 'ok',
+    profile: 'admin_only',
+    'api-token': 'admin_only',
+  },
 };
 
 const PERSON = '{0e5ca1ab-0000-4000-8000-000000000001}';
@@ -118,6 +138,10 @@ describe('viewer scope: every route, every token kind', () => {
       path: `/identities/merge/${encodeURIComponent('e:nobody@example.com')}`,
       status: 404,
     },
+    'GET /tokens': { access: 'admin-page', path: '/tokens', status: 200 },
+    'POST /tokens': { access: 'configure', path: '/tokens', body: { name: 'scope test' }, status: 201 },
+    // No such token: access is granted, nothing is revoked.
+    'DELETE /tokens/{id}': { access: 'configure', path: '/tokens/999999', status: 404 },
   });
 
   before(async () => {
@@ -161,6 +185,8 @@ describe('viewer scope: every route, every token kind', () => {
     clients.workspace = f.api;
     clients.configure = f.admin;
     clients.profile = apiClient(f.app.url, f.ws, 'profile', { user: PERSON });
+    const created = await f.admin.send('POST', '/tokens', { name: 'viewer scope test' });
+    clients['api-token'] = tokenClient(f.app.url, ((await created.json()) as { token: string }).token);
   });
   after(() => f.app.close());
 
@@ -191,7 +217,7 @@ describe('viewer scope: every route, every token kind', () => {
         const expected: Outcome = EXPECTED[sample.access][kind];
         const res = await send(clients[kind], method, sample);
         const text = await res.text();
-        const where = `${operation} with a ${kind} page token: ${text.slice(0, 200)}`;
+        const where = `${operation} with a ${kind} token: ${text.slice(0, 200)}`;
         if (expected === 'ok') assert.equal(res.status, sample.status, where);
         else assert.deepEqual([res.status, JSON.parse(text).error.code], [403, expected], where);
       }
