@@ -227,7 +227,7 @@ describe('API tokens', () => {
 
   async function startOtherWorkspace(): Promise<ApiClient> {
     const ws = newWorkspace();
-    assert.equal((await install(f.app.url, ws)).status, 204);
+    assert.equal((await install(f.app, ws)).status, 204);
     return apiClient(f.app.url, ws, 'configure');
   }
 });
