@@ -29,6 +29,11 @@ await initMonitoring(
 const runtime = await bootstrap(config, logger);
 let server: Server | undefined;
 let worker: WorkerHandle | undefined;
+let stopping = false;
+/** How long a graceful stop may take before the process gives up on it (orchestrators kill at about 30 s). */
+const SHUTDOWN_DEADLINE_MS = 25_000;
+// Our handlers from the start: a signal that arrives while the roles start still stops them gracefully.
+handleShutdownSignals((signal) => void shutdown(signal));
 
 // Each role loads only its own modules (a worker never loads express or ACE: less memory per worker).
 if (role !== 'worker') {
@@ -43,14 +48,17 @@ if (role !== 'web') {
   logger.info('worker started');
 }
 
-let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  // Something that never settles (a stuck job, a connection that never answers) must not keep the process alive.
+  setTimeout(() => {
+    logger.error({ signal, deadlineMs: SHUTDOWN_DEADLINE_MS }, 'graceful shutdown took too long; exiting');
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS).unref();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await worker?.stop();
   await runtime.stop();
   process.exit(0);
 }
-handleShutdownSignals((signal) => void shutdown(signal));
