@@ -2,7 +2,7 @@ import { Component, useEffect, useMemo, useState, type ComponentType, type React
 import type { ApiClient } from './api/client';
 import type { Endpoints } from './api/endpoints';
 import { AppContext } from './components/AppContext';
-import { ErrorState, SessionExpired } from './components/States';
+import { ErrorState, FreshnessStatus, SessionExpired } from './components/States';
 
 export type PageName = 'repository' | 'workspace' | 'configure' | 'profile';
 
@@ -50,6 +50,7 @@ export function App({
   return (
     <AppContext.Provider value={value}>
       {expired ? <SessionExpired /> : null}
+      <FreshnessStatus freshness={api.freshness} />
       <ErrorBoundary>
         <Page />
       </ErrorBoundary>

@@ -6,12 +6,23 @@ import type { LineTotals } from '../chart-data/exclusions';
 import type { CreatedMergedPoint } from '../chart-data/pull-requests';
 import type { PunchCardCell } from '../chart-data/punch-card';
 import type { PeriodPoint } from '../chart-data/series';
+import { createFreshness, type Freshness, type FreshnessFields } from './freshness';
+import type { components, paths } from './schema';
 
 /**
  * The analytics, repository and trust API as the pages use it (src/api/*-routes.ts). Raw payloads (snake_case,
  * as the server sends) are mapped to the chart-data types here and nowhere else, so a contract change touches
- * one file.
+ * one file. Their types are generated from docs/openapi.json (./schema.d.ts, `npm run api-types`), so a change of
+ * the documented API that the pages do not follow fails the typecheck.
  */
+
+/** The JSON body of a 200 answer to `GET path`, as docs/openapi.json describes it. */
+type Answer<P extends keyof paths> = paths[P] extends {
+  get: { responses: { 200: { content: { 'application/json': infer Body } } } };
+}
+  ? Body
+  : never;
+type Schema = components['schemas'];
 
 export interface StatsQuery {
   repos: string[];
@@ -41,28 +52,12 @@ export function statsParams(
   };
 }
 
-interface RawPoint {
-  period: string;
-  commits: number;
-  lines_added: number;
-  lines_removed: number;
-}
-
-const point = (p: RawPoint): PeriodPoint => ({
+const point = (p: Schema['Point']): PeriodPoint => ({
   period: p.period.slice(0, 10),
   commits: p.commits,
   linesAdded: p.lines_added,
   linesRemoved: p.lines_removed,
 });
-
-interface RawContributor {
-  key: string;
-  account_id: string | null;
-  display_name: string;
-  commits: number;
-  lines_added: number;
-  lines_removed: number;
-}
 
 export interface RepositoryStatus {
   uuid: string;
@@ -74,16 +69,6 @@ export interface RepositoryStatus {
   etaSeconds: number | null;
 }
 
-interface RawRepository {
-  uuid: string;
-  full_name: string;
-  state: RepositoryStatus['state'];
-  commits_known: number;
-  commits_with_lines: number;
-  requests_used: number;
-  eta_seconds: number | null;
-}
-
 export interface RepositoryTotals {
   uuid: string;
   fullName: string;
@@ -92,15 +77,7 @@ export interface RepositoryTotals {
   linesRemoved: number;
 }
 
-interface RawRepositoryTotals {
-  uuid: string;
-  full_name: string;
-  commits: number;
-  lines_added: number;
-  lines_removed: number;
-}
-
-const repositoryTotals = (r: RawRepositoryTotals): RepositoryTotals => ({
+const repositoryTotals = (r: Schema['RepositoryTotals']): RepositoryTotals => ({
   uuid: r.uuid,
   fullName: r.full_name,
   commits: r.commits,
@@ -148,23 +125,25 @@ export interface AuditEntry {
   action: string;
 }
 
-export function endpoints(api: ApiClient) {
+export function endpoints(api: ApiClient, freshness: Freshness = createFreshness()) {
+  /** A stats or pull-request answer: its freshness feeds the page's "Updating…" status (./freshness.ts). */
+  const stats = async <P extends keyof paths>(
+    path: P,
+    params: Record<string, QueryValue>,
+    signal?: AbortSignal,
+  ): Promise<Answer<P>> => {
+    const body = await api.get<Answer<P>>(path, params, signal);
+    freshness.report(path, body as FreshnessFields);
+    return body;
+  };
   const activity = async (q: StatsQuery, signal?: AbortSignal): Promise<PeriodPoint[]> => {
-    const body = await api.get<{ series: RawPoint[] }>(
-      '/stats/activity',
-      statsParams(q, { interval: q.interval }),
-      signal,
-    );
+    const body = await stats('/stats/activity', statsParams(q, { interval: q.interval }), signal);
     return body.series.map(point);
   };
   const repositoryList = async (
     signal?: AbortSignal,
   ): Promise<{ repositories: RepositoryStatus[]; publicOnly: boolean }> => {
-    const body = await api.get<{ visibility: 'all' | 'public_only'; repositories: RawRepository[] }>(
-      '/repositories',
-      {},
-      signal,
-    );
+    const body = await api.get<Answer<'/repositories'>>('/repositories', {}, signal);
     return {
       publicOnly: body.visibility === 'public_only',
       repositories: body.repositories.map((r) => ({
@@ -179,17 +158,16 @@ export function endpoints(api: ApiClient) {
     };
   };
   const top = async (params: Record<string, QueryValue>, signal?: AbortSignal) => {
-    const body = await api.get<{ people: RawContributor[]; repositories: RawRepositoryTotals[] }>(
-      '/stats/top',
-      params,
-      signal,
-    );
+    const body = await stats('/stats/top', params, signal);
     return { people: body.people, repositories: body.repositories.map(repositoryTotals) };
   };
 
   return {
+    /** How current the latest stats answers are (the page header's "Updating…"). */
+    freshness,
+
     async me(): Promise<{ workspace: string | null; accountId: string | null }> {
-      return api.get('/me');
+      return api.get<Answer<'/me'>>('/me');
     },
 
     async repositories(signal?: AbortSignal): Promise<RepositoryStatus[]> {
@@ -201,11 +179,7 @@ export function endpoints(api: ApiClient) {
 
     /** Every contributor in scope with totals (series are fetched per contributor: see contributorSeries). */
     async contributors(q: StatsQuery, signal?: AbortSignal): Promise<Contributor[]> {
-      const body = await api.get<{ contributors: RawContributor[] }>(
-        '/stats/contributors',
-        statsParams(q),
-        signal,
-      );
+      const body = await stats('/stats/contributors', statsParams(q), signal);
       return body.contributors.map((c) => ({
         id: c.key,
         name: c.display_name,
@@ -228,12 +202,8 @@ export function endpoints(api: ApiClient) {
       q: StatsQuery,
       signal?: AbortSignal,
     ): Promise<{ cells: PunchCardCell[]; timezone: string; note: string | null }> {
-      const body = await api.get<{ cells: PunchCardCell[]; timezone: string; note?: string }>(
-        '/stats/punchcard',
-        statsParams(q),
-        signal,
-      );
-      return { cells: body.cells, timezone: body.timezone, note: body.note ?? null };
+      const body = await stats('/stats/punchcard', statsParams(q), signal);
+      return { cells: body.cells, timezone: body.timezone, note: body.note || null };
     },
 
     async topRepositories(q: StatsQuery, signal?: AbortSignal): Promise<RepositoryTotals[]> {
@@ -266,7 +236,7 @@ export function endpoints(api: ApiClient) {
       merges: boolean,
       signal?: AbortSignal,
     ): Promise<CalendarDay[]> {
-      const body = await api.get<{ days: CalendarDay[] }>(
+      const body = await stats(
         '/stats/calendar',
         {
           contributor: user,
@@ -281,17 +251,7 @@ export function endpoints(api: ApiClient) {
     },
 
     async pullRequests(q: StatsQuery, signal?: AbortSignal): Promise<PullRequestStats> {
-      const body = await api.get<{
-        series: { period: string; created: number; merged: number }[];
-        totals: PullRequestStats['totals'];
-        time_to_merge: {
-          count: number;
-          p50: number | null;
-          p90: number | null;
-          histogram: { label: string; count: number }[];
-        };
-        reviewers: { display_name: string | null; reviews: number; approvals: number }[];
-      }>('/pull-requests/stats', statsParams(q, { interval: q.interval }), signal);
+      const body = await stats('/pull-requests/stats', statsParams(q, { interval: q.interval }), signal);
       return {
         series: body.series.map((s) => ({
           period: s.period.slice(0, 10),
@@ -320,14 +280,7 @@ export function endpoints(api: ApiClient) {
     },
 
     async settings(): Promise<Settings> {
-      const body = await api.get<{
-        timezone: string;
-        path_exclusions: string[];
-        default_path_exclusions: boolean;
-        bot_patterns: string[];
-        default_bot_patterns: boolean;
-        defaults: { path_exclusions: string[]; bot_patterns: string[] };
-      }>('/settings');
+      const body = await api.get<Answer<'/settings'>>('/settings');
       return {
         timezone: body.timezone,
         pathExclusions: body.path_exclusions,
@@ -350,16 +303,7 @@ export function endpoints(api: ApiClient) {
     },
 
     async identities(signal?: AbortSignal): Promise<Identity[]> {
-      const body = await api.get<{
-        identities: {
-          key: string;
-          display_name: string;
-          emails: string[];
-          account_id: string | null;
-          merged_into: string | null;
-          commits: number;
-        }[];
-      }>('/identities', {}, signal);
+      const body = await api.get<Answer<'/identities'>>('/identities', {}, signal);
       return body.identities.map((i) => ({
         key: i.key,
         name: i.display_name,
@@ -379,8 +323,11 @@ export function endpoints(api: ApiClient) {
     },
 
     async consent(): Promise<Consent | null> {
-      const body = await api.get<{ consent: Consent | null }>('/support/consent');
-      return body.consent;
+      const body = await api.get<Answer<'/support/consent'>>('/support/consent');
+      const c = body.consent;
+      return (
+        c && { grantedBy: c.grantedBy, reason: c.reason, grantedAt: c.grantedAt, expiresAt: c.expiresAt }
+      );
     },
 
     async grantConsent(days: number, reason: string): Promise<void> {
@@ -396,8 +343,8 @@ export function endpoints(api: ApiClient) {
     },
 
     async audit(signal?: AbortSignal): Promise<AuditEntry[]> {
-      const body = await api.get<{ entries: AuditEntry[] }>('/audit', { limit: 50 }, signal);
-      return body.entries;
+      const body = await api.get<Answer<'/audit'>>('/audit', { limit: 50 }, signal);
+      return body.entries.map((e) => ({ id: e.id, at: e.at, actor: e.actor, action: e.action }));
     },
   };
 }

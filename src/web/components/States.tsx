@@ -1,4 +1,6 @@
-import type { ReactNode } from 'react';
+import { useSyncExternalStore, type ReactNode } from 'react';
+import type { Freshness, FreshnessSummary } from '../api/freshness';
+import { formatCount } from '../chart-data/format';
 
 export function Skeleton({ height, label = 'Loading' }: { height: number; label?: string }) {
   return (
@@ -41,6 +43,37 @@ export function SessionExpired() {
           see current numbers; your filters are kept in the address.
         </p>
       </div>
+    </div>
+  );
+}
+
+const plural = (n: number, one: string, many: string) => `${formatCount(n)} ${n === 1 ? one : many}`;
+
+/** What is still being counted, in words ("1,234 commits still being counted"). */
+export function freshnessText(f: FreshnessSummary): string {
+  if (f.complete) return '';
+  // A commit can wait for its line counts and for the analytics at once: the larger count never overstates.
+  const parts = [
+    Math.max(f.commitsWithoutLines, f.pendingCommits) > 0
+      ? `${plural(Math.max(f.commitsWithoutLines, f.pendingCommits), 'commit', 'commits')} still being counted`
+      : null,
+    f.pendingPullRequests > 0
+      ? `${plural(f.pendingPullRequests, 'pull request', 'pull requests')} still being read`
+      : null,
+  ].filter((p) => p !== null);
+  return `Updating… ${parts.length > 0 ? parts.join(', ') : 'the numbers may still change'}`;
+}
+
+/**
+ * The page's one "Updating…" notice: polite, and empty (but present, so screen readers hear it appear) while the
+ * latest stats answers say the numbers are complete.
+ */
+export function FreshnessStatus({ freshness }: { freshness: Freshness }) {
+  const summary = useSyncExternalStore(freshness.subscribe, freshness.summary);
+  const text = freshnessText(summary);
+  return (
+    <div className="freshness" role="status" aria-live="polite" data-testid="freshness">
+      {text ? <span className="updating">{text}</span> : null}
     </div>
   );
 }

@@ -1,0 +1,1480 @@
+// Generated from docs/openapi.json by openapi-typescript (`npm run api-types`). Do not edit by hand.
+
+export interface paths {
+  '/openapi.json': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** This document */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OpenAPI 3.1 document */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': Record<string, never>;
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/me': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant and viewer of the session token, and what the token may read */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              clientKey: string;
+              workspace: string | null;
+              accountId: string | null;
+              /** @description What this token may read (SECURITY.md, "Who sees what"), decided by the page that minted it. */
+              scope: {
+                /** @description The Tally page that minted the token. */
+                page: string | null;
+                /** @enum {string} */
+                kind: 'workspace' | 'repository' | 'profile';
+                /** @description An admin page (workspace analytics, configure): admin data readable. */
+                admin: boolean;
+                /** @description Readable repositories (uuids); null = every repository of the workspace. */
+                repositories: string[] | null;
+                /** @description A profile page's person (user uuid): answers are narrowed to their contributions. */
+                contributor: string | null;
+                /**
+                 * @description `public_only`: private repositories are left out (shown to workspace admins on the admin pages).
+                 * @enum {string}
+                 */
+                visibility: 'all' | 'public_only';
+              };
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/repositories': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The repositories the token may read (deleted ones left out) and their backfill progress */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /**
+               * @description `public_only`: private repositories are left out for this token (a profile page); workspace admins see them on the admin pages.
+               * @enum {string}
+               */
+              visibility: 'all' | 'public_only';
+              repositories: components['schemas']['Repository'][];
+            };
+          };
+        };
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/audit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The tenant's audit log, newest first (admin actions, support reads, deletions) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+          /** @description Only entries with a smaller id (the previous page's `next`). */
+          before?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              entries: components['schemas']['AuditEntry'][];
+              /** @description `before` for the next page; null on the last page */
+              next: number | null;
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/data/delete': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Delete all of the workspace's data in Tally at once (configure page only) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description The workspace slug (the client key when the slug is unknown), typed by the admin */
+            confirm: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Deleted */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/support/consent': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The consent to support access in force, if any */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              consent: components['schemas']['SupportConsent'] | null;
+            };
+          };
+        };
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    /** Grant support access for some days, with a reason (configure page only) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            days: number;
+            reason: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Granted */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              consent: components['schemas']['SupportConsent'];
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    /** Revoke support access now (configure page only) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              /** @description Whether a consent was in force */
+              revoked: boolean;
+            };
+          };
+        };
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/stats/contributors': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every contributor with commits in scope, sorted by commits (no cap) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+          repository?: components['parameters']['repository'];
+          /** @description First local day (inclusive) in the effective time zone. */
+          since?: components['parameters']['since'];
+          /** @description Local day after the last (exclusive); must be after since. */
+          until?: components['parameters']['until'];
+          merges?: components['parameters']['merges'];
+          bots?: components['parameters']['bots'];
+          /** @description Whether path exclusions apply to line counts. */
+          exclusions?: components['parameters']['exclusions'];
+          /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+          tz?: components['parameters']['tz'];
+          /** @description csv streams the same rows as CSV (emails space-separated). */
+          format?: 'json' | 'csv';
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              timezone: string;
+              /** Format: date */
+              since: string | null;
+              /** Format: date */
+              until: string | null;
+              merges: string;
+              bots: string;
+              exclusions: string;
+              contributors: components['schemas']['Contributor'][];
+              /** @description True when every repository in scope is `ready` (every commit listed and counted, pull requests read) and the analytics have applied every change: the numbers are final for now. The UI shows “updating…” while false. */
+              complete: boolean;
+              /** @description Stored commits whose changes the analytics have not applied yet (seconds at most while a worker runs). */
+              pending_commits: number;
+              /** @description Stored pull requests whose changes the analytics have not applied yet. */
+              pending_pull_requests: number;
+              /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
+              commits_without_lines: number;
+            };
+            'text/csv': string;
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/stats/activity': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Commits, lines added and lines removed per local day, week or month (code frequency is this by week)
+     * @description Every period from since to the day before until is present (zeros for quiet ones); without since/until, from the first to the last period with commits.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+          repository?: components['parameters']['repository'];
+          /** @description First local day (inclusive) in the effective time zone. */
+          since?: components['parameters']['since'];
+          /** @description Local day after the last (exclusive); must be after since. */
+          until?: components['parameters']['until'];
+          merges?: components['parameters']['merges'];
+          bots?: components['parameters']['bots'];
+          /** @description Whether path exclusions apply to line counts. */
+          exclusions?: components['parameters']['exclusions'];
+          /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+          tz?: components['parameters']['tz'];
+          interval?: components['parameters']['interval'];
+          /** @description A contributor key (`a:<account id>` or `e:<email>`) or a Bitbucket user uuid `{…}`; one with no commits in scope (or unknown) gets an empty answer: 200 with zeros. */
+          contributor?: components['parameters']['contributor'];
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              timezone: string;
+              /** Format: date */
+              since: string | null;
+              /** Format: date */
+              until: string | null;
+              merges: string;
+              bots: string;
+              exclusions: string;
+              interval: string;
+              series: components['schemas']['Point'][];
+              /** @description True when every repository in scope is `ready` (every commit listed and counted, pull requests read) and the analytics have applied every change: the numbers are final for now. The UI shows “updating…” while false. */
+              complete: boolean;
+              /** @description Stored commits whose changes the analytics have not applied yet (seconds at most while a worker runs). */
+              pending_commits: number;
+              /** @description Stored pull requests whose changes the analytics have not applied yet. */
+              pending_pull_requests: number;
+              /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
+              commits_without_lines: number;
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/stats/punchcard': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Commits by local weekday (0 = Sunday) and hour */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+          repository?: components['parameters']['repository'];
+          /** @description First local day (inclusive) in the effective time zone. */
+          since?: components['parameters']['since'];
+          /** @description Local day after the last (exclusive); must be after since. */
+          until?: components['parameters']['until'];
+          merges?: components['parameters']['merges'];
+          bots?: components['parameters']['bots'];
+          /** @description Whether path exclusions apply to line counts. */
+          exclusions?: components['parameters']['exclusions'];
+          /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+          tz?: components['parameters']['tz'];
+          /** @description A contributor key (`a:<account id>` or `e:<email>`) or a Bitbucket user uuid `{…}`; one with no commits in scope (or unknown) gets an empty answer: 200 with zeros. */
+          contributor?: components['parameters']['contributor'];
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              timezone: string;
+              /** Format: date */
+              since: string | null;
+              /** Format: date */
+              until: string | null;
+              merges: string;
+              bots: string;
+              exclusions: string;
+              /** @description Commit times come from Bitbucket in UTC; the author's own offset is unknown. */
+              note: string;
+              counts: number[][];
+              cells: {
+                weekday: number;
+                hour: number;
+                commits: number;
+              }[];
+              /** @description True when every repository in scope is `ready` (every commit listed and counted, pull requests read) and the analytics have applied every change: the numbers are final for now. The UI shows “updating…” while false. */
+              complete: boolean;
+              /** @description Stored commits whose changes the analytics have not applied yet (seconds at most while a worker runs). */
+              pending_commits: number;
+              /** @description Stored pull requests whose changes the analytics have not applied yet. */
+              pending_pull_requests: number;
+              /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
+              commits_without_lines: number;
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/stats/calendar': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Daily commit counts (profile tab)
+     * @description Defaults to the 365 days ending today in the effective zone; at most 366 days.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+          repository?: components['parameters']['repository'];
+          /** @description First local day (inclusive) in the effective time zone. */
+          since?: components['parameters']['since'];
+          /** @description Local day after the last (exclusive); must be after since. */
+          until?: components['parameters']['until'];
+          merges?: components['parameters']['merges'];
+          bots?: components['parameters']['bots'];
+          /** @description Whether path exclusions apply to line counts. */
+          exclusions?: components['parameters']['exclusions'];
+          /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+          tz?: components['parameters']['tz'];
+          /** @description A contributor key (`a:<account id>` or `e:<email>`) or a Bitbucket user uuid `{…}`; one with no commits in scope (or unknown) gets an empty answer: 200 with zeros. */
+          contributor?: components['parameters']['contributor'];
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              timezone: string;
+              /** Format: date */
+              since: string | null;
+              /** Format: date */
+              until: string | null;
+              merges: string;
+              bots: string;
+              exclusions: string;
+              total: number;
+              days: {
+                /** Format: date */
+                date: string;
+                commits: number;
+              }[];
+              /** @description True when every repository in scope is `ready` (every commit listed and counted, pull requests read) and the analytics have applied every change: the numbers are final for now. The UI shows “updating…” while false. */
+              complete: boolean;
+              /** @description Stored commits whose changes the analytics have not applied yet (seconds at most while a worker runs). */
+              pending_commits: number;
+              /** @description Stored pull requests whose changes the analytics have not applied yet. */
+              pending_pull_requests: number;
+              /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
+              commits_without_lines: number;
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/stats/top': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Leaderboards by person and by repository */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+          repository?: components['parameters']['repository'];
+          /** @description First local day (inclusive) in the effective time zone. */
+          since?: components['parameters']['since'];
+          /** @description Local day after the last (exclusive); must be after since. */
+          until?: components['parameters']['until'];
+          merges?: components['parameters']['merges'];
+          bots?: components['parameters']['bots'];
+          /** @description Whether path exclusions apply to line counts. */
+          exclusions?: components['parameters']['exclusions'];
+          /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+          tz?: components['parameters']['tz'];
+          /** @description lines = lines added + lines removed. */
+          by?: 'commits' | 'lines';
+          /** @description The last 7, 30, 91 or 365 days through today (local), or all time; not together with since/until. */
+          period?: 'week' | 'month' | 'quarter' | 'year' | 'all';
+          limit?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              timezone: string;
+              /** Format: date */
+              since: string | null;
+              /** Format: date */
+              until: string | null;
+              merges: string;
+              bots: string;
+              exclusions: string;
+              by: string;
+              period: string | null;
+              people: {
+                key: string;
+                account_id: string | null;
+                display_name: string;
+                commits: number;
+                lines_added: number;
+                lines_removed: number;
+              }[];
+              repositories: components['schemas']['RepositoryTotals'][];
+              /** @description True when every repository in scope is `ready` (every commit listed and counted, pull requests read) and the analytics have applied every change: the numbers are final for now. The UI shows “updating…” while false. */
+              complete: boolean;
+              /** @description Stored commits whose changes the analytics have not applied yet (seconds at most while a worker runs). */
+              pending_commits: number;
+              /** @description Stored pull requests whose changes the analytics have not applied yet. */
+              pending_pull_requests: number;
+              /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
+              commits_without_lines: number;
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/pull-requests/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Pull requests created, merged and declined per period; time to merge; cycle phases; reviewers
+     * @description merges and exclusions do not apply to pull requests; bots=exclude drops pull requests and reviewers whose name matches a bot pattern. Durations are in hours. Percentiles are exact (percentile_cont) when at most 5,000 merged pull requests are in scope or repositories are filtered; above that, workspace-wide percentiles are interpolated from log-spaced bins and are within 2.2% of the exact value. Counts and the histogram are always exact.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+          repository?: components['parameters']['repository'];
+          /** @description First local day (inclusive) in the effective time zone. */
+          since?: components['parameters']['since'];
+          /** @description Local day after the last (exclusive); must be after since. */
+          until?: components['parameters']['until'];
+          merges?: components['parameters']['merges'];
+          bots?: components['parameters']['bots'];
+          /** @description Whether path exclusions apply to line counts. */
+          exclusions?: components['parameters']['exclusions'];
+          /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+          tz?: components['parameters']['tz'];
+          interval?: components['parameters']['interval'];
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              timezone: string;
+              /** Format: date */
+              since: string | null;
+              /** Format: date */
+              until: string | null;
+              merges: string;
+              bots: string;
+              exclusions: string;
+              interval: string;
+              series: {
+                /** Format: date */
+                period: string;
+                created: number;
+                merged: number;
+                declined: number;
+              }[];
+              totals: {
+                created: number;
+                merged: number;
+                declined: number;
+                open: number;
+              };
+              time_to_merge: components['schemas']['Percentiles'] & {
+                histogram: {
+                  label: string;
+                  max_hours: number | null;
+                  count: number;
+                }[];
+              };
+              cycle_time: {
+                time_to_first_review: components['schemas']['Percentiles'];
+                review_to_merge: components['schemas']['Percentiles'];
+              };
+              reviewers: {
+                account_id: string | null;
+                display_name: string | null;
+                reviews: number;
+                approvals: number;
+                changes_requested: number;
+              }[];
+              /** @description True when every repository in scope is `ready` (every commit listed and counted, pull requests read) and the analytics have applied every change: the numbers are final for now. The UI shows “updating…” while false. */
+              complete: boolean;
+              /** @description Stored commits whose changes the analytics have not applied yet (seconds at most while a worker runs). */
+              pending_commits: number;
+              /** @description Stored pull requests whose changes the analytics have not applied yet. */
+              pending_pull_requests: number;
+              /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
+              commits_without_lines: number;
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/export/commits': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every counted commit in scope, streamed (oldest first) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+          repository?: components['parameters']['repository'];
+          /** @description First local day (inclusive) in the effective time zone. */
+          since?: components['parameters']['since'];
+          /** @description Local day after the last (exclusive); must be after since. */
+          until?: components['parameters']['until'];
+          merges?: components['parameters']['merges'];
+          bots?: components['parameters']['bots'];
+          /** @description Whether path exclusions apply to line counts. */
+          exclusions?: components['parameters']['exclusions'];
+          /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+          tz?: components['parameters']['tz'];
+          format?: components['parameters']['exportFormat'];
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Rows: date, repository, repository_uuid, hash, author, author_key, author_email, merge, lines_added, lines_removed */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'text/csv': string;
+            'application/x-ndjson': components['schemas']['CommitRow'];
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/export/pull-requests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every pull request created in scope, streamed (oldest first) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+          repository?: components['parameters']['repository'];
+          /** @description First local day (inclusive) in the effective time zone. */
+          since?: components['parameters']['since'];
+          /** @description Local day after the last (exclusive); must be after since. */
+          until?: components['parameters']['until'];
+          merges?: components['parameters']['merges'];
+          bots?: components['parameters']['bots'];
+          /** @description Whether path exclusions apply to line counts. */
+          exclusions?: components['parameters']['exclusions'];
+          /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+          tz?: components['parameters']['tz'];
+          format?: components['parameters']['exportFormat'];
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Rows: created_on, repository, repository_uuid, id, title, author, state, source_branch, destination_branch, merged_on, closed_on, comment_count, task_count, hours_to_merge */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'text/csv': string;
+            'application/x-ndjson': Record<string, never>;
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/settings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Analytics settings (any page may read them) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Settings'] & components['schemas']['RebuildPending'];
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    /**
+     * Change analytics settings (configure page only)
+     * @description A change of path exclusions or bot patterns is saved and answered at once (202); a rebuild_rollups job then recomputes facts and rollups from stored data, no Bitbucket call (changes made while it waits coalesce into one rebuild). A time-zone change needs no rebuild (200).
+     */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description IANA name; the default zone for bucketing. */
+            timezone?: string;
+            /** @description gitignore-style lines, after the defaults. */
+            path_exclusions?: string[];
+            default_path_exclusions?: boolean;
+            /** @description Case-insensitive substrings of author email or name. */
+            bot_patterns?: string[];
+            default_bot_patterns?: boolean;
+          };
+        };
+      };
+      responses: {
+        /** @description Saved; nothing to rebuild */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Settings'] & components['schemas']['RebuildPending'];
+          };
+        };
+        /** @description Saved; a rebuild is queued */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Settings'] & components['schemas']['RebuildPending'];
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/settings/repositories/{uuid}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description Repository uuid, with or without braces. */
+        uuid: string;
+      };
+      cookie?: never;
+    };
+    /** A repository's own path exclusions (any page may read them) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Repository uuid, with or without braces. */
+          uuid: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['RepositorySettings'];
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
+      };
+    };
+    /**
+     * Set a repository's path exclusions, applied after the workspace's (`!pattern` re-includes); configure page only
+     * @description Saved and answered at once (202); a rebuild_rollups job then recomputes that repository's facts and rollups. Unchanged exclusions answer 200.
+     */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          /** @description Repository uuid, with or without braces. */
+          uuid: string;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            path_exclusions: string[];
+          };
+        };
+      };
+      responses: {
+        /** @description Saved; nothing to rebuild */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['RepositorySettings'] &
+              components['schemas']['RebuildPending'];
+          };
+        };
+        /** @description Saved; a rebuild is queued */
+        202: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['RepositorySettings'] &
+              components['schemas']['RebuildPending'];
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
+      };
+    };
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/identities': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every identity, merged or not, with its own counted commits */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              identities: (components['schemas']['Identity'] & {
+                commits: number;
+              })[];
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/identities/merge': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Merge identities (account ↔ emails, email ↔ email): history is re-credited at once (configure page only) */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description Key of the identity that stays. */
+            into: string;
+            from: string[];
+          };
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Identity'];
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/identities/merge/{key}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Take an identity back out of the one it was merged into (configure page only) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          key: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Identity'];
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+}
+export type webhooks = Record<string, never>;
+export interface components {
+  schemas: {
+    /** @description Every error answer. Clients branch on `error.code`; `error.message` is a short reason for people. */
+    Error: {
+      error: {
+        code: components['schemas']['ErrorCode'];
+        message: string;
+      };
+    };
+    Contributor: {
+      /** @description a:<account id> or e:<normalized email> */
+      key: string;
+      account_id: string | null;
+      display_name: string;
+      emails: string[];
+      commits: number;
+      lines_added: number;
+      lines_removed: number;
+      /** Format: date-time */
+      first_commit: string;
+      /** Format: date-time */
+      last_commit: string;
+    };
+    Point: {
+      /**
+       * Format: date
+       * @description First local day of the period (weeks start on Monday).
+       */
+      period: string;
+      commits: number;
+      lines_added: number;
+      lines_removed: number;
+    };
+    Percentiles: {
+      count: number;
+      p50: number | null;
+      p75: number | null;
+      p90: number | null;
+      p95: number | null;
+    };
+    RepositoryTotals: {
+      uuid: string;
+      full_name: string;
+      commits: number;
+      lines_added: number;
+      lines_removed: number;
+    };
+    CommitRow: {
+      /** Format: date-time */
+      date: string;
+      repository: string;
+      repository_uuid: string;
+      hash: string;
+      author: string;
+      author_key: string;
+      author_email: string | null;
+      merge: boolean;
+      lines_added: number;
+      lines_removed: number;
+    };
+    Identity: {
+      key: string;
+      account_id: string | null;
+      display_name: string;
+      emails: string[];
+      /** @description Key of the identity this one is merged into. */
+      merged_into: string | null;
+    };
+    Settings: {
+      timezone: string;
+      path_exclusions: string[];
+      default_path_exclusions: boolean;
+      bot_patterns: string[];
+      default_bot_patterns: boolean;
+      defaults: {
+        path_exclusions: string[];
+        bot_patterns: string[];
+      };
+    };
+    RepositorySettings: {
+      repository: string;
+      path_exclusions: string[];
+    };
+    RebuildPending: {
+      /** @description A rebuild of facts and rollups for a settings change is waiting or running: until it has run, graphs show the previous settings' figures. */
+      rebuild_pending: boolean;
+    };
+    Repository: {
+      /** @description Bitbucket repository uuid, braced */
+      uuid: string;
+      full_name: string;
+      /**
+       * @description Backfill step: listing commits, fetching line counts (until the pull requests are read as well), ready (every commit with its line counts and the pull requests read), or failed
+       * @enum {string}
+       */
+      state: 'listing' | 'diffstats' | 'ready' | 'failed';
+      commits_known: number;
+      commits_with_lines: number;
+      /** @description Bitbucket API requests spent on this repository */
+      requests_used: number;
+      /** @description Estimated seconds until the backfill is done; 0 when ready or failed, null when unknown */
+      eta_seconds: number | null;
+    };
+    AuditEntry: {
+      id: number;
+      /** Format: date-time */
+      at: string;
+      /** @description Who acted: `user:<account id>` for people, `bitbucket` for lifecycle events, `system:…` for Tally itself */
+      actor: string;
+      /** @description e.g. settings.updated, identities.merged, support.consent_granted, data.deleted */
+      action: string;
+      details: Record<string, never>;
+    };
+    SupportConsent: {
+      id: number;
+      grantedBy: string;
+      reason: string;
+      /** Format: date-time */
+      grantedAt: string;
+      /** Format: date-time */
+      expiresAt: string;
+      /** Format: date-time */
+      revokedAt: string | null;
+    };
+    /**
+     * @description - `invalid_request` (400): A parameter, header or body field is missing or invalid.
+     *     - `invalid_json` (400): The body is not valid JSON.
+     *     - `invalid_text` (400): A value holds bytes that cannot be stored (NUL or other control characters, bad encoding).
+     *     - `range_too_large` (400): The requested range or series has more buckets than allowed.
+     *     - `unauthenticated` (401): No token, or the token is malformed, forged or not accepted.
+     *     - `token_expired` (401): The token has expired; reload the page for a new one.
+     *     - `not_installed` (401): Tally is not (or no longer, or not yet) installed for this client.
+     *     - `admin_only` (403): Only workspace admins, on the configure page, may do this.
+     *     - `outside_scope` (403): The request reaches beyond what the token's viewer may see (another repository, an admin page).
+     *     - `not_found` (404): No such resource (or not visible to this viewer).
+     *     - `conflict` (409): The request conflicts with the current state.
+     *     - `body_too_large` (413): The body is larger than allowed.
+     *     - `unsupported_media_type` (415): The body encoding or content type is not supported.
+     *     - `rate_limited` (429): Too many requests; retry after the time in Retry-After.
+     *     - `internal_error` (500): Tally failed; the error was logged and reported.
+     *     - `query_timeout` (503): The query took longer than allowed and was cancelled; narrow the range or filters, or retry.
+     *     - `intake_full` (503): Webhook intake is full for now; retry after the time in Retry-After (Bitbucket retries).
+     * @enum {string}
+     */
+    ErrorCode:
+      | 'invalid_request'
+      | 'invalid_json'
+      | 'invalid_text'
+      | 'range_too_large'
+      | 'unauthenticated'
+      | 'token_expired'
+      | 'not_installed'
+      | 'admin_only'
+      | 'outside_scope'
+      | 'not_found'
+      | 'conflict'
+      | 'body_too_large'
+      | 'unsupported_media_type'
+      | 'rate_limited'
+      | 'internal_error'
+      | 'query_timeout'
+      | 'intake_full';
+  };
+  responses: {
+    /** @description A parameter or body is invalid */
+    BadRequest: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description Missing or invalid session token */
+    Unauthorized: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description No such contributor, repository or merge */
+    NotFound: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description Outside the session token's scope: `outside_scope` (another repository than the repository page's, an admin page's data from another page, pull requests from a person's page) or `admin_only` (a change from a page other than configure) */
+    Forbidden: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+  };
+  parameters: {
+    /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+    repository: string[];
+    /** @description First local day (inclusive) in the effective time zone. */
+    since: string;
+    /** @description Local day after the last (exclusive); must be after since. */
+    until: string;
+    merges: 'exclude' | 'include' | 'only';
+    bots: 'exclude' | 'include';
+    /** @description Whether path exclusions apply to line counts. */
+    exclusions: 'apply' | 'ignore';
+    /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+    tz: string;
+    interval: 'day' | 'week' | 'month';
+    /** @description A contributor key (`a:<account id>` or `e:<email>`) or a Bitbucket user uuid `{…}`; one with no commits in scope (or unknown) gets an empty answer: 200 with zeros. */
+    contributor: string;
+    exportFormat: 'csv' | 'jsonl';
+  };
+  requestBodies: never;
+  headers: never;
+  pathItems: never;
+}
+export type $defs = Record<string, never>;
+export type operations = Record<string, never>;
