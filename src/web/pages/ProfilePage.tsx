@@ -59,6 +59,14 @@ export default function ProfilePage() {
   const grid = useMemo(() => calendarGrid(days.data ?? [], today), [days.data, today]);
   const streak = useMemo(() => longestStreak(days.data ?? []), [days.data]);
   const repos = perRepository.data?.rows ?? [];
+  // A quiet year: ask once, across all time, whether the person ever committed here (most people opening a
+  // profile tab are not the top committers, and an empty answer is a state, not an error).
+  const quietYear = days.data !== undefined && grid.total === 0;
+  const ever = useApi(`ever:${key}:${quietYear}`, (signal) =>
+    quietYear ? api.activity({ ...query, from: null, interval: 'month' }, signal) : Promise.resolve(null),
+  );
+  const noContributions = perRepository.data !== undefined && repos.length === 0 && quietYear;
+  const neverContributed = Array.isArray(ever.data) && ever.data.every((p) => p.commits === 0);
   // Bitbucket does not tell Tally which private repositories the viewer may read (SECURITY.md).
   const publicOnly = perRepository.data?.publicOnly ?? false;
   const fileParts = ['contributions', from, 'to', today];
@@ -104,93 +112,113 @@ export default function ProfilePage() {
           <div className="label">repositories</div>
         </div>
       </div>
-      <ChartCard
-        id="calendar"
-        title="Contributions calendar"
-        subtitle={`${formatCount(grid.total)} commits from ${from} to ${today}`}
-        state={days}
-        rows={grid.weeks.flat().filter((c) => c !== null)}
-        csvColumns={[
-          { header: 'date', value: (c) => c.date },
-          { header: 'commits', value: (c) => c.commits },
-        ]}
-        fileParts={['calendar', ...fileParts]}
-        isEmpty={grid.total === 0}
-        emptyTitle="No commits in the last year"
-        emptyHint="Commits count once Tally has indexed them; merges are left out unless included."
-        height={130}
-      >
-        <CalendarHeatmap grid={grid} colors={colors} label={`${grid.total} commits in the last year`} />
-      </ChartCard>
-      <div className="grid two">
-        <ChartCard
-          id="profile-repositories"
-          title="By repository"
-          subtitle="Commits in the last year"
-          state={perRepository}
-          rows={repos}
-          csvColumns={[
-            { header: 'repository', value: (r) => r.fullName },
-            { header: 'commits', value: (r) => r.commits },
-            { header: 'lines added', value: (r) => r.linesAdded },
-            { header: 'lines removed', value: (r) => r.linesRemoved },
-          ]}
-          fileParts={['repositories', ...fileParts]}
-          isEmpty={repos.length === 0}
-          emptyTitle="No repositories in the last year"
-          height={160}
-          table={
-            <DataTable
-              caption="Commits by repository"
-              rows={repos}
-              columns={[
-                { header: 'Repository', cell: (r) => r.fullName },
-                { header: 'Commits', cell: (r) => formatCount(r.commits), numeric: true },
-                { header: 'Lines added', cell: (r) => formatCount(r.linesAdded), numeric: true },
-                { header: 'Lines removed', cell: (r) => formatCount(r.linesRemoved), numeric: true },
-              ]}
-            />
+      {noContributions && ever.status === 'loading' ? (
+        <Skeleton height={130} label="Loading contributions" />
+      ) : noContributions ? (
+        <EmptyState
+          title={
+            neverContributed
+              ? 'No contributions in this workspace yet'
+              : 'No contributions in the last 12 months'
           }
         >
-          <HorizontalBars
-            rows={repos.map((r) => ({ name: r.fullName, commits: r.commits }))}
-            keys={[{ key: 'commits', name: 'Commits', color: colors.brand }]}
-            colors={colors}
-            label="Commits by repository"
-          />
-        </ChartCard>
-        <section className="card" aria-labelledby="activity-title">
-          <h2 id="activity-title" style={{ font: 'var(--ds-font-heading-small)', margin: '0 0 8px' }}>
-            Contribution activity
-          </h2>
-          {!perRepository.data && perRepository.status === 'error' ? (
-            <ErrorState error={perRepository.error} onRetry={perRepository.reload} />
-          ) : !perRepository.data ? (
-            <Skeleton height={160} label="Loading activity" />
-          ) : activity.length === 0 ? (
-            <EmptyState title="No activity in the last year" />
-          ) : (
-            <ul className="activity-list" data-testid="activity-list">
-              {activity.map((m) => (
-                <li key={m.month}>
-                  <span>
-                    <strong>{m.label}</strong>: {formatCount(m.commits)} commit{m.commits === 1 ? '' : 's'} in{' '}
-                    {m.repositories.length} repositor{m.repositories.length === 1 ? 'y' : 'ies'}
-                    <br />
-                    <span className="subtlest">
-                      {m.repositories.map((r) => `${r.name} (${formatCount(r.commits)})`).join(', ')}
-                    </span>
-                  </span>
-                  <span className="subtlest" style={{ textAlign: 'right' }}>
-                    <span className="added">+{formatCount(m.linesAdded)}</span>{' '}
-                    <span className="removed">−{formatCount(m.linesRemoved)}</span>
-                  </span>
-                </li>
-              ))}
-            </ul>
-          )}
-        </section>
-      </div>
+          {neverContributed
+            ? 'Commits show here once this person commits to a repository of the workspace and Tally has indexed it.'
+            : 'Older commits of this person are in the workspace and repository graphs.'}
+          {publicOnly ? ' Only public repositories are counted here.' : null}
+        </EmptyState>
+      ) : (
+        <>
+          <ChartCard
+            id="calendar"
+            title="Contributions calendar"
+            subtitle={`${formatCount(grid.total)} commits from ${from} to ${today}`}
+            state={days}
+            rows={grid.weeks.flat().filter((c) => c !== null)}
+            csvColumns={[
+              { header: 'date', value: (c) => c.date },
+              { header: 'commits', value: (c) => c.commits },
+            ]}
+            fileParts={['calendar', ...fileParts]}
+            isEmpty={grid.total === 0}
+            emptyTitle="No commits in the last year"
+            emptyHint="Commits count once Tally has indexed them; merges are left out unless included."
+            height={130}
+          >
+            <CalendarHeatmap grid={grid} colors={colors} label={`${grid.total} commits in the last year`} />
+          </ChartCard>
+          <div className="grid two">
+            <ChartCard
+              id="profile-repositories"
+              title="By repository"
+              subtitle="Commits in the last year"
+              state={perRepository}
+              rows={repos}
+              csvColumns={[
+                { header: 'repository', value: (r) => r.fullName },
+                { header: 'commits', value: (r) => r.commits },
+                { header: 'lines added', value: (r) => r.linesAdded },
+                { header: 'lines removed', value: (r) => r.linesRemoved },
+              ]}
+              fileParts={['repositories', ...fileParts]}
+              isEmpty={repos.length === 0}
+              emptyTitle="No repositories in the last year"
+              height={160}
+              table={
+                <DataTable
+                  caption="Commits by repository"
+                  rows={repos}
+                  columns={[
+                    { header: 'Repository', cell: (r) => r.fullName },
+                    { header: 'Commits', cell: (r) => formatCount(r.commits), numeric: true },
+                    { header: 'Lines added', cell: (r) => formatCount(r.linesAdded), numeric: true },
+                    { header: 'Lines removed', cell: (r) => formatCount(r.linesRemoved), numeric: true },
+                  ]}
+                />
+              }
+            >
+              <HorizontalBars
+                rows={repos.map((r) => ({ name: r.fullName, commits: r.commits }))}
+                keys={[{ key: 'commits', name: 'Commits', color: colors.brand }]}
+                colors={colors}
+                label="Commits by repository"
+              />
+            </ChartCard>
+            <section className="card" aria-labelledby="activity-title">
+              <h2 id="activity-title" style={{ font: 'var(--ds-font-heading-small)', margin: '0 0 8px' }}>
+                Contribution activity
+              </h2>
+              {!perRepository.data && perRepository.status === 'error' ? (
+                <ErrorState error={perRepository.error} onRetry={perRepository.reload} />
+              ) : !perRepository.data ? (
+                <Skeleton height={160} label="Loading activity" />
+              ) : activity.length === 0 ? (
+                <EmptyState title="No activity in the last year" />
+              ) : (
+                <ul className="activity-list" data-testid="activity-list">
+                  {activity.map((m) => (
+                    <li key={m.month}>
+                      <span>
+                        <strong>{m.label}</strong>: {formatCount(m.commits)} commit
+                        {m.commits === 1 ? '' : 's'} in {m.repositories.length} repositor
+                        {m.repositories.length === 1 ? 'y' : 'ies'}
+                        <br />
+                        <span className="subtlest">
+                          {m.repositories.map((r) => `${r.name} (${formatCount(r.commits)})`).join(', ')}
+                        </span>
+                      </span>
+                      <span className="subtlest" style={{ textAlign: 'right' }}>
+                        <span className="added">+{formatCount(m.linesAdded)}</span>{' '}
+                        <span className="removed">−{formatCount(m.linesRemoved)}</span>
+                      </span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </section>
+          </div>
+        </>
+      )}
     </main>
   );
 }

@@ -67,6 +67,13 @@ export default function RepositoryPage() {
           <div className="label">lines</div>
         </div>
       </div>
+      {activity.data && sums.commits === 0 && filters.range === 'all' ? (
+        <EmptyState title="No commits in this repository yet">
+          {filters.merges && filters.bots
+            ? 'Graphs fill in once commits are pushed and Tally has indexed them.'
+            : 'None that count, at least: merges and bots are left out unless included above.'}
+        </EmptyState>
+      ) : null}
       <ContributorsSection
         contributors={contributors}
         total={activity}
