@@ -1381,7 +1381,7 @@ export interface components {
      * @description - `invalid_request` (400): A parameter, header or body field is missing or invalid.
      *     - `invalid_json` (400): The body is not valid JSON.
      *     - `invalid_text` (400): A value holds bytes that cannot be stored (NUL or other control characters, bad encoding).
-     *     - `range_too_large` (400): The requested range or series has more buckets than allowed.
+     *     - `range_too_large` (400): The requested range, series or answer is larger than allowed.
      *     - `unauthenticated` (401): No token, or the token is malformed, forged or not accepted.
      *     - `token_expired` (401): The token has expired; reload the page for a new one.
      *     - `not_installed` (401): Tally is not (or no longer, or not yet) installed for this client.
