@@ -28,7 +28,9 @@ import {
  * - repository_contributor_rollups_daily/_monthly/_yearly/_total: per (repository, contributor), for anything filtered
  *   or grouped by both over more than a few days (one repository's contributors, all time);
  * - workspace_rollups_hourly_15/_30: the whole workspace per hour starting at :15 / :30 UTC, which are local hours in
- *   zones whose offset is a whole number of hours plus 45 / 30 minutes (Nepal; India, Newfoundland, South Australia).
+ *   zones whose offset is a whole number of hours plus 45 / 30 minutes (Nepal; India, Newfoundland, South Australia);
+ * - workspace_punchcard_rollups_monthly_15/_30, _yearly_15/_30: the same shifted hours per hour of the week, per
+ *   month and year shifted alike (punch cards in those zones).
  * Every row also has the merge and bot flags, and line sums with (lines_*) and without (lines_*_all) exclusions.
  */
 
@@ -79,6 +81,43 @@ export const CUBES = {
   repositoryContributorTotal: cube('repository_contributor_rollups_total', null, true, true),
   workspaceHourly15: cube('workspace_rollups_hourly_15', 'hour', false, false, false, 15),
   workspaceHourly30: cube('workspace_rollups_hourly_30', 'hour', false, false, false, 30),
+  workspacePunchCardMonthly15: cube(
+    'workspace_punchcard_rollups_monthly_15',
+    'month',
+    false,
+    false,
+    true,
+    15,
+  ),
+  workspacePunchCardYearly15: cube('workspace_punchcard_rollups_yearly_15', 'year', false, false, true, 15),
+  workspacePunchCardMonthly30: cube(
+    'workspace_punchcard_rollups_monthly_30',
+    'month',
+    false,
+    false,
+    true,
+    30,
+  ),
+  workspacePunchCardYearly30: cube('workspace_punchcard_rollups_yearly_30', 'year', false, false, true, 30),
+};
+
+/** Punch-card cubes by the UTC minute their hours start at: hours, and hours of the week per month and year. */
+export const PUNCH_CARDS: Record<number, { hour: Cube; month: Cube; year: Cube }> = {
+  0: {
+    hour: CUBES.workspaceHourly,
+    month: CUBES.workspacePunchCardMonthly,
+    year: CUBES.workspacePunchCardYearly,
+  },
+  15: {
+    hour: CUBES.workspaceHourly15,
+    month: CUBES.workspacePunchCardMonthly15,
+    year: CUBES.workspacePunchCardYearly15,
+  },
+  30: {
+    hour: CUBES.workspaceHourly30,
+    month: CUBES.workspacePunchCardMonthly30,
+    year: CUBES.workspacePunchCardYearly30,
+  },
 };
 
 /** The workspace hourly cubes by the UTC minute their hours start at. */
@@ -117,7 +156,7 @@ const keyValueSql = (c: Cube, key: string) =>
   key === 'bucket'
     ? bucketSql(c, 'c.authored_at')
     : key === 'hour_of_week'
-      ? weekHourSql('c.authored_at')
+      ? weekHourSql(c.phase === 0 ? 'c.authored_at' : `(c.authored_at - interval '${c.phase} minutes')`)
       : `c.${key}`;
 
 const SUMS = ['commits', 'lines_added', 'lines_removed', 'lines_added_all', 'lines_removed_all'] as const;

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
 import { badRequest } from '../platform/errors';
 import { membersOf, resolveContributor } from './identities';
-import { CUBES, SHIFTED_HOURS, type Cube } from './rollups';
+import { CUBES, PUNCH_CARDS, SHIFTED_HOURS, type Cube } from './rollups';
 import { effectiveBotPatterns, loadSettings } from './rules';
 import { ceilHour, floorHour, tileRange, type GrainName } from './time-buckets';
 import { phaseOf, validZone, zoneShape, type ZoneShape } from './timezones';
@@ -281,7 +281,7 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     // Hour-of-week rows stand for the time in their bucket's first week with the same UTC weekday and hour: inside
     // the bucket, so at the offset the zone has all through it (sourceFor reads such buckets only).
     const at = c.weekHour
-      ? `x.bucket + ((x.hour_of_week - extract(dow from x.bucket at time zone 'UTC')::int * 24 + 168) % 168) * interval '1 hour'`
+      ? `x.bucket + ((x.hour_of_week - extract(dow from (x.bucket - interval '${c.phase} minutes') at time zone 'UTC')::int * 24 + 168) % 168) * interval '1 hour'`
       : 'x.bucket';
     pieces.push({
       sql: `select ${at} as at, ${c.repository ? 'x.repository_id' : 'null::bigint'} as repository_id,
@@ -342,8 +342,9 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
         piece.to,
       );
   } else if (resolution === 'hours' && family === 'workspace') {
-    // Any other zone: while its offset holds, a UTC hour of the week is one local hour of the week, so the punch-card
-    // rollups answer the months and years inside each stretch of one offset (whole hours), hours the rest. Only the
+    // Any other zone: while its offset holds, an hour of the week (shifted by the zone's phase in :30/:45 zones) is one
+    // local hour of the week, so the punch-card rollups of that phase answer the months and years inside each stretch
+    // of one offset, hours the rest. Only the
     // tenant's extent is split by offset (outside it there are no rows to read; a commit landing meanwhile is still
     // counted, from hourly rollups in whole-hour zones, else from facts).
     const inner = scope.extent
@@ -355,45 +356,24 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
       else facts(from, to);
     };
     outside(start, Math.min(inner.from, end));
-    let pending: { from: number; to: number; minute: number | null } | null = null;
-    const flush = () => {
-      if (pending) phased(pending.from, pending.to, pending.minute);
-      pending = null;
-    };
     for (const span of scope.shape.spans) {
       const from = Math.max(inner.from, span.from);
       const to = Math.min(inner.to, span.to);
       if (from >= to) continue;
-      if (span.offset === null || span.offset % 60 !== 0) {
-        // Daylight saving time in :30 zones keeps the phase: one stretch of shifted hours.
-        const minute = phaseOf(span.offset);
-        if (pending && pending.minute === minute && minute !== null) pending.to = to;
-        else {
-          flush();
-          pending = { from, to, minute };
-        }
-        continue;
-      }
-      flush();
-      const hours = { from: ceilHour(from), to: floorHour(to) };
-      if (hours.from >= hours.to) {
+      const minute = phaseOf(span.offset);
+      const cubes = minute === null ? undefined : PUNCH_CARDS[minute];
+      const shift = (minute ?? 0) * 60_000;
+      const hours = { from: ceilHour(from - shift), to: floorHour(to - shift) };
+      if (!cubes || hours.from >= hours.to) {
         facts(from, to);
         continue;
       }
-      facts(from, hours.from);
+      facts(from, hours.from + shift);
+      // Tiled in UTC, then moved by the phase: months and years of shifted hours start `minute` past midnight UTC.
       for (const piece of tileRange(hours.from, hours.to, ['hour', 'month', 'year']))
-        rollup(
-          piece.grain === 'hour'
-            ? CUBES.workspaceHourly
-            : piece.grain === 'month'
-              ? CUBES.workspacePunchCardMonthly
-              : CUBES.workspacePunchCardYearly,
-          piece.from,
-          piece.to,
-        );
-      facts(hours.to, to);
+        rollup(cubes[piece.grain as 'hour' | 'month' | 'year'], piece.from + shift, piece.to + shift);
+      facts(hours.to + shift, to);
     }
-    flush();
     outside(Math.max(inner.to, inner.from, start), end);
   } else if (resolution === 'totals' || (resolution === 'days' && scope.shape.alwaysUtc && cubes.day)) {
     // Every local bucket (or the whole range) is a union of UTC days, or of UTC hours at ragged ends.

@@ -28,6 +28,10 @@ const TABLES = [
   'repository_contributor_rollups_total',
   'workspace_rollups_hourly_15',
   'workspace_rollups_hourly_30',
+  'workspace_punchcard_rollups_monthly_15',
+  'workspace_punchcard_rollups_yearly_15',
+  'workspace_punchcard_rollups_monthly_30',
+  'workspace_punchcard_rollups_yearly_30',
 ];
 
 describe('rollup upkeep', () => {

@@ -151,7 +151,7 @@ describe('migrations as a non-superuser owner', () => {
     assert.deepEqual(await rebuildJobs(), []);
   });
 
-  it('202612079500 run by that owner builds every tenant’s repository × contributor and shifted hourly rollups', async () => {
+  it('202612079500 and 79501 run by that owner build every tenant’s repository × contributor and shifted rollups', async () => {
     const built = [
       'repository_contributor_rollups_daily',
       'repository_contributor_rollups_monthly',
@@ -159,6 +159,10 @@ describe('migrations as a non-superuser owner', () => {
       'repository_contributor_rollups_total',
       'workspace_rollups_hourly_15',
       'workspace_rollups_hourly_30',
+      'workspace_punchcard_rollups_monthly_15',
+      'workspace_punchcard_rollups_yearly_15',
+      'workspace_punchcard_rollups_monthly_30',
+      'workspace_punchcard_rollups_yearly_30',
     ];
     // As live upkeep built them.
     const before = await snapshot(built);
