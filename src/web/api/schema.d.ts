@@ -87,6 +87,7 @@ export interface paths {
         };
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -132,6 +133,7 @@ export interface paths {
         };
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -179,6 +181,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -225,6 +228,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     delete?: never;
@@ -263,6 +267,7 @@ export interface paths {
         };
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -297,6 +302,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     /** Revoke support access now (configure page only) */
@@ -323,6 +329,7 @@ export interface paths {
         };
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     options?: never;
@@ -393,6 +400,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -470,6 +478,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -549,6 +558,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -630,6 +640,7 @@ export interface paths {
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
         404: components['responses']['NotFound'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -715,6 +726,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -820,6 +832,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -874,6 +887,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -928,6 +942,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -967,6 +982,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     /**
@@ -1016,6 +1032,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     post?: never;
@@ -1061,6 +1078,7 @@ export interface paths {
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
         404: components['responses']['NotFound'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     /**
@@ -1109,6 +1127,7 @@ export interface paths {
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
         404: components['responses']['NotFound'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     post?: never;
@@ -1151,6 +1170,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     put?: never;
@@ -1201,6 +1221,7 @@ export interface paths {
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
         404: components['responses']['NotFound'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     delete?: never;
@@ -1244,6 +1265,122 @@ export interface paths {
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
         404: components['responses']['NotFound'];
+        429: components['responses']['TooManyRequests'];
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/tokens': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Live API tokens, without their secrets (admin pages only) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              tokens: components['schemas']['ApiToken'][];
+            };
+          };
+        };
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
+      };
+    };
+    put?: never;
+    /** Create a read-only API token (configure page only); its secret is in this answer only */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            name: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Created */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['ApiToken'] & {
+              /** @description The secret, shown once: send it as `Authorization: Bearer <token>` */
+              token: string;
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/tokens/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Revoke an API token now (configure page only) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Revoked */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
+        429: components['responses']['TooManyRequests'];
       };
     };
     options?: never;
@@ -1360,9 +1497,9 @@ export interface components {
       id: number;
       /** Format: date-time */
       at: string;
-      /** @description Who acted: `user:<account id>` for people, `bitbucket` for lifecycle events, `system:…` for Tally itself */
+      /** @description Who acted: `user:<account id>` for people, `token:<id>` for an API token, `bitbucket` for lifecycle events, `system:…` for Tally itself */
       actor: string;
-      /** @description e.g. settings.updated, identities.merged, support.consent_granted, data.deleted */
+      /** @description e.g. settings.updated, identities.merged, support.consent_granted, data.deleted, api_token.created, api_token.revoked, api_token.used (one entry per token per minute of use; `details.requests` counts that minute's requests) */
       action: string;
       details: Record<string, never>;
     };
@@ -1415,6 +1552,16 @@ export interface components {
       | 'internal_error'
       | 'query_timeout'
       | 'intake_full';
+    ApiToken: {
+      id: number;
+      name: string;
+      /** @description `user:<account id>` of the admin who created it */
+      created_by: string;
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      last_used_at: string | null;
+    };
   };
   responses: {
     /** @description A parameter or body is invalid */
@@ -1447,6 +1594,17 @@ export interface components {
     /** @description Outside the session token's scope: `outside_scope` (another repository than the repository page's, an admin page's data from another page, pull requests from a person's page) or `admin_only` (a change from a page other than configure) */
     Forbidden: {
       headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Error'];
+      };
+    };
+    /** @description Too many requests with this API token this minute; retry after `Retry-After` seconds. */
+    TooManyRequests: {
+      headers: {
+        /** @description Seconds until the next minute's window */
+        'Retry-After'?: number;
         [name: string]: unknown;
       };
       content: {
