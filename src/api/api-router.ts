@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import { apiViewer } from '../connect/api-token-auth';
 import { requireViewer, type AuthDeps } from '../connect/auth';
+import type { ForgeAuthDeps } from '../connect/forge-auth';
 import type { Database } from '../db/database';
 import { apiTokenRateLimit } from './api-token-limit';
 import { apiTokenRouter } from './api-token-routes';
@@ -21,11 +22,14 @@ export interface ApiDeps extends AuthDeps {
   now: () => Date;
   /** Requests an API token may make per minute (120 unless given). */
   apiTokenRequestsPerMinute?: number;
+  /** The Forge door, when open (FORGE_APP_ID set): `Authorization: Bearer <invocation token>` is accepted too. */
+  forge?: ForgeAuthDeps;
 }
 
 /**
- * The JSON/CSV API under /api/v1, authenticated by Tally's session token (Authorization: JWT …) or an API token
- * (Authorization: Bearer tly_…, rate-limited and counted per token).
+ * The JSON/CSV API under /api/v1, authenticated by Tally's session token (Authorization: JWT …), an API token
+ * (Authorization: Bearer tly_…, rate-limited and counted per token) or, when the Forge door is open, a Forge
+ * invocation token (Authorization: Bearer <JWT>; src/connect/forge-auth.ts), all giving a viewer scope of one model.
  * Routers stay thin: validate, call, present.
  */
 export function apiRouter(deps: ApiDeps): Router {

@@ -21,6 +21,9 @@ const bool = z
   .optional()
   .transform((v) => v === 'true' || v === '1');
 
+const FORGE_APP_ARI =
+  /^ari:cloud:ecosystem::app\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 const baseSchema = z.object({
@@ -51,6 +54,16 @@ const baseSchema = z.object({
   PG_RESTORE_PATH: z.string().min(1).optional(),
   LEDGER_SOURCE_URL: z.url().optional(),
   WEBHOOK_QUEUE_LIMIT: z.coerce.number().int().min(4).max(100_000).default(1000),
+  // The Forge front door (docs/forge.md): open only when the app id is set.
+  FORGE_APP_ID: z
+    .string()
+    .regex(
+      FORGE_APP_ARI,
+      'expected the app id as Forge puts it in the token: ari:cloud:ecosystem::app/<uuid>',
+    )
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  FORGE_JWKS_URL: z.url().default('https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json'),
 });
 
 const configSchema = baseSchema.transform((env) => ({
@@ -83,6 +96,8 @@ const configSchema = baseSchema.transform((env) => ({
   pgTools: { pgDump: env.PG_DUMP_PATH, pgRestore: env.PG_RESTORE_PATH },
   ledgerSourceUrl: env.LEDGER_SOURCE_URL,
   webhookQueueLimit: env.WEBHOOK_QUEUE_LIMIT,
+  /** Forge Remote: the audience invocation tokens must carry (undefined: the Forge door is closed) and their keys. */
+  forge: { appId: env.FORGE_APP_ID, jwksUrl: env.FORGE_JWKS_URL },
 }));
 
 /** A 32-byte key from 64 hex characters or base64; null when it is anything else. */

@@ -13,7 +13,7 @@ export class AceTenantStore {
   async get(key: string, clientKey: string): Promise<unknown> {
     if (key !== 'clientInfo') return this.cache.get(`${clientKey}\u0000${key}`) ?? null;
     const tenant = await this.tenants.findByClientKey(clientKey);
-    if (!tenant || tenant.state === 'pending') return null;
+    if (!tenant || tenant.state === 'pending' || tenant.platform !== 'connect') return null;
     const sharedSecret = await this.tenants.sharedSecret(clientKey);
     return { ...tenant.clientInfo, sharedSecret };
   }
@@ -30,7 +30,9 @@ export class AceTenantStore {
   }
 
   async getAllClientInfos(): Promise<unknown[]> {
-    return (await this.tenants.list()).filter((t) => t.state === 'installed').map((t) => t.clientInfo);
+    return (await this.tenants.list())
+      .filter((t) => t.platform === 'connect' && t.state === 'installed')
+      .map((t) => t.clientInfo);
   }
 
   isMemoryStore(): boolean {

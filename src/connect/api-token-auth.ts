@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import { API_TOKEN_PREFIX, findApiTokenKey } from '../db/api-token-store';
 import type { Database } from '../db/database';
 import { authenticate, type AuthDeps, type Viewer } from './auth';
+import { forgeViewer, type ForgeAuthDeps } from './forge-auth';
 import { TokenError } from './jwt';
 import type { ViewerScope } from './session-scope';
 
@@ -35,11 +36,13 @@ export async function apiTokenViewer(deps: ApiAuthDeps, token: string): Promise<
 
 export interface ApiAuthDeps extends AuthDeps {
   db: Database;
+  /** The Forge door, when open: a bearer JWT is then a Forge invocation token (docs/forge.md). */
+  forge?: ForgeAuthDeps;
 }
 
 /**
- * Who is calling `/api/v1`: `Authorization: JWT <session token>` (the pages), or `Bearer <API token>`. A bearer JWT
- * (a Forge invocation token) is not accepted here.
+ * Who is calling `/api/v1`: `Authorization: JWT <session token>` (the pages), `Bearer <API token>`, or, when the
+ * Forge door is open, `Bearer <Forge invocation token>` (a JWT); with the door closed a bearer JWT is a 401.
  */
 export function apiViewer(deps: ApiAuthDeps): (req: Request) => Promise<Viewer> {
   return async (req) => {
@@ -49,6 +52,7 @@ export function apiViewer(deps: ApiAuthDeps): (req: Request) => Promise<Viewer> 
       case 'api-token':
         return apiTokenViewer(deps, bearer);
       case 'jwt':
+        if (deps.forge) return forgeViewer(deps.forge, req);
         throw new TokenError('bearer JWTs are not accepted here');
       default:
         throw new TokenError('malformed bearer token');

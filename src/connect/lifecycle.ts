@@ -44,7 +44,8 @@ const principal = z
 const lifecycleBase = z
   .object({
     key: text(128),
-    clientKey: text(512),
+    // Forge installation ids are Forge tenants' keys (docs/forge.md): never a Connect clientKey.
+    clientKey: text(512).refine((k) => !k.startsWith('ari:cloud:ecosystem::'), 'not a Connect clientKey'),
     baseUrl: text(),
     baseApiUrl: text(),
     productType: z.literal('bitbucket'),

@@ -29,7 +29,10 @@ export interface Installation {
 
 export interface Tenant {
   id: string;
+  /** Connect: Bitbucket's clientKey; Forge: the installation id (`ari:cloud:ecosystem::installation/<uuid>`). */
   clientKey: string;
+  /** Which front door the tenant came in by (docs/forge.md); only Connect tenants have a shared secret. */
+  platform: 'connect' | 'forge';
   workspaceUuid: string | null;
   workspaceSlug: string | null;
   workspaceName: string | null;
@@ -47,12 +50,13 @@ export interface Tenant {
 interface TenantRow {
   id: string;
   client_key: string;
+  platform: 'connect' | 'forge';
   workspace_uuid: string | null;
   workspace_slug: string | null;
   workspace_name: string | null;
   base_url: string;
   base_api_url: string;
-  shared_secret_enc: string;
+  shared_secret_enc: string | null;
   client_info: Record<string, unknown>;
   state: TenantState;
   installed_at: Date;
@@ -64,6 +68,7 @@ interface TenantRow {
 const toTenant = (row: TenantRow): Tenant => ({
   id: row.id,
   clientKey: row.client_key,
+  platform: row.platform,
   workspaceUuid: row.workspace_uuid,
   workspaceSlug: row.workspace_slug,
   workspaceName: row.workspace_name,
@@ -140,7 +145,7 @@ export class TenantStore {
     if (!loading) {
       const current = (): boolean => this.loadingSecrets.get(clientKey) === loading;
       loading = this.db
-        .withSystem('JWT verification', (trx) => this.rowByClientKey(trx, clientKey))
+        .withSystem('JWT verification', (trx) => this.connectRow(trx, clientKey))
         .then((row) => {
           const value = row ? { tenant: toTenant(row), secret: this.openSecret(row) } : null;
           if (!current()) return value;
@@ -159,9 +164,7 @@ export class TenantStore {
 
   /** The decrypted shared secret; the clientKey is bound in as associated data so rows cannot be swapped. */
   async sharedSecret(clientKey: string): Promise<string | null> {
-    const row = await this.db.withSystem('shared secret for JWT', (trx) =>
-      this.rowByClientKey(trx, clientKey),
-    );
+    const row = await this.db.withSystem('shared secret for JWT', (trx) => this.connectRow(trx, clientKey));
     return row ? this.openSecret(row) : null;
   }
 
@@ -172,7 +175,7 @@ export class TenantStore {
    */
   private openSecret(row: Pick<TenantRow, 'id' | 'client_key' | 'shared_secret_enc'>): string {
     try {
-      return this.box.open(row.shared_secret_enc, row.client_key);
+      return this.box.open(row.shared_secret_enc ?? '', row.client_key);
     } catch (error) {
       if (error instanceof UnreadableSecretError) {
         this.logger?.error(
@@ -190,8 +193,9 @@ export class TenantStore {
    * older secret. Secrets no key opens are left as they are and named.
    */
   async resealSecrets(): Promise<{ resealed: number; current: number; unreadable: string[] }> {
+    // Forge tenants have no secret (Forge signs with its own keys).
     const ids = await this.db.withSystem('key rotation: tenants', (trx) =>
-      trx('tenants').orderBy('installed_at').pluck('id'),
+      trx('tenants').where({ platform: 'connect' }).orderBy('installed_at').pluck('id'),
     );
     const result = { resealed: 0, current: 0, unreadable: [] as string[] };
     for (const id of ids as string[]) {
@@ -200,7 +204,7 @@ export class TenantStore {
           trx<TenantRow>('tenants').where({ id }).first('id', 'client_key', 'shared_secret_enc'),
         );
         if (!row) break; // purged meanwhile
-        if (this.box.isCurrent(row.shared_secret_enc)) {
+        if (this.box.isCurrent(row.shared_secret_enc ?? '')) {
           result.current++;
           break;
         }
@@ -365,6 +369,73 @@ export class TenantStore {
     });
     this.forgetSecret(clientKey);
     return row ? toTenant(row) : null;
+  }
+
+  /**
+   * A valid Forge invocation or `installed` event: the installation's tenant, created on first sight and brought
+   * back if it was marked uninstalled (Forge invokes installed apps only). The workspace and API base URL are
+   * refreshed from the verified token; a workspace once known is never replaced by another (a token naming a
+   * different workspace for the same installation is refused: null).
+   */
+  async saveForgeInstallation(input: {
+    installationId: string;
+    apiBaseUrl: string;
+    workspaceUuid: string | null;
+  }): Promise<Tenant | null> {
+    const now = this.now();
+    const row = await this.db.withSystem('forge install', async (trx) => {
+      const existing = await trx<TenantRow>('tenants').where({ client_key: input.installationId }).first();
+      if (existing && existing.platform !== 'forge') return null;
+      if (existing?.workspace_uuid && input.workspaceUuid && existing.workspace_uuid !== input.workspaceUuid)
+        return null;
+      if (
+        existing &&
+        existing.state === 'installed' &&
+        existing.base_api_url === input.apiBaseUrl &&
+        (input.workspaceUuid === null || existing.workspace_uuid === input.workspaceUuid)
+      )
+        return existing;
+      const fields = {
+        workspace_uuid: input.workspaceUuid ?? existing?.workspace_uuid ?? null,
+        base_url: 'https://bitbucket.org',
+        base_api_url: input.apiBaseUrl,
+        state: 'installed' as const,
+        uninstalled_at: null,
+        delete_after: null,
+        updated_at: now,
+      };
+      const [saved] = existing
+        ? await trx<TenantRow>('tenants').where({ id: existing.id }).update(fields).returning('*')
+        : await trx<TenantRow>('tenants')
+            .insert({
+              ...fields,
+              client_key: input.installationId,
+              platform: 'forge',
+              shared_secret_enc: null,
+              client_info: { installationId: input.installationId, apiBaseUrl: input.apiBaseUrl },
+              installed_at: now,
+            })
+            // Two first invocations at once: one inserts, the other finds it.
+            .onConflict('client_key')
+            .merge(['updated_at'])
+            .returning('*');
+      if (!existing || existing.state !== 'installed')
+        await trx('system_audit_log').insert({
+          actor: 'forge',
+          action: 'tenant.installed',
+          subject_tenant_id: saved!.id,
+          client_key: input.installationId,
+          details: { platform: 'forge' },
+        });
+      return saved!;
+    });
+    return row && row.platform === 'forge' ? toTenant(row) : null;
+  }
+
+  /** Connect's secret lookups never see a Forge tenant: it has no secret, and Connect JWTs cannot name it. */
+  private connectRow(trx: Trx, clientKey: string): Promise<TenantRow | undefined> {
+    if (clientKey.includes('\u0000')) return Promise.resolve(undefined);
+    return trx<TenantRow>('tenants').where({ client_key: clientKey, platform: 'connect' }).first();
   }
 
   private rowByClientKey(trx: Trx, clientKey: string, forUpdate = false): Promise<TenantRow | undefined> {

@@ -9,6 +9,8 @@ import { pagesRouter, type PageAssets } from '../api/pages-router';
 import { requestLog } from '../api/request-log';
 import { mountAddon } from '../connect/addon';
 import { readDescriptor } from '../connect/descriptor';
+import { ForgeVerifier } from '../connect/forge-token';
+import { forgeLifecycleRouter } from '../connect/forge-lifecycle';
 import { lifecycleRouter } from '../connect/lifecycle';
 import { startAfterInstall } from '../ingest/install-verification';
 import { createDeliveryStore, createIntakeAdmission, webhookRouter } from '../ingest/webhook-router';
@@ -93,6 +95,19 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
     res.set('Cache-Control', 'no-store');
     next();
   };
+  // The Forge door (docs/forge.md): closed, its routes do not exist (404) and Bearer tokens are not accepted.
+  const forge = config.forge.appId
+    ? {
+        tenants,
+        verifier: new ForgeVerifier({
+          appId: config.forge.appId,
+          jwksUrl: config.forge.jwksUrl,
+          allowedHosts: config.bitbucketAllowedHosts,
+          requireHttps: config.env === 'production',
+        }),
+      }
+    : undefined;
+  if (forge) app.use('/forge', noStore, forgeLifecycleRouter({ ...forge, logger }));
   app.use(
     lifecycleRouter({
       ...authDeps,
@@ -111,7 +126,7 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
     logger,
   });
 
-  app.use('/api/v1', noStore, apiRouter({ ...authDeps, db: runtime.db, now: runtime.now }));
+  app.use('/api/v1', noStore, apiRouter({ ...authDeps, db: runtime.db, now: runtime.now, forge }));
   app.use(
     '/pages',
     noStore,

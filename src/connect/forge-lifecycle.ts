@@ -1,0 +1,66 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { errorBody } from '../platform/error-codes';
+import { HttpError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
+import { noControlText, validate } from '../platform/validation';
+import { forgeTenant, verifiedInvocation, type ForgeAuthDeps } from './forge-auth';
+import { workspaceOf } from './forge-token';
+import { TokenError } from './jwt';
+
+const text = (max: number) => noControlText.min(1).max(max);
+
+/** A lifecycle event as Forge posts it to a remote endpoint (docs/forge.md); only `context` is read. */
+const lifecycleEvent = z
+  .object({
+    eventType: z.enum(['avi:forge:installed:app', 'avi:forge:upgraded:app']).optional(),
+    id: text(256).optional(),
+    context: z
+      .object({ installContext: text(512).optional(), workspaceId: text(512).optional() })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+/**
+ * The Forge door's lifecycle endpoint (mounted only when FORGE_APP_ID is set): `POST /forge/installed`, the
+ * `endpoint` of the manifest's trigger on `avi:forge:installed:app` and `avi:forge:upgraded:app`. The invocation
+ * token is checked first (401), then the body (400); the installation's tenant is created or brought back, with
+ * its workspace from the token's installation contexts or, failing those, the event's context. Forge sends no
+ * uninstall event (docs/forge.md says what Tally does instead).
+ */
+export function forgeLifecycleRouter(deps: ForgeAuthDeps & { logger: Logger }): Router {
+  const router = express.Router();
+  router.post('/installed', async (req, res, next) => {
+    try {
+      const invocation = await verifiedInvocation(deps, req);
+      const body = validate(lifecycleEvent, await readJson(req), 'event');
+      const fromEvent = workspaceOf(body.context?.installContext) ?? workspaceOf(body.context?.workspaceId);
+      if (invocation.workspaceUuid && fromEvent && fromEvent !== invocation.workspaceUuid)
+        throw new TokenError('the event names another workspace than its invocation token');
+      const tenant = await forgeTenant(deps, {
+        ...invocation,
+        workspaceUuid: invocation.workspaceUuid ?? fromEvent,
+      });
+      deps.logger.info({ tenantId: tenant.id, installationId: tenant.clientKey }, 'forge installed');
+      res.status(204).end();
+    } catch (error) {
+      if (error instanceof HttpError)
+        return void res.status(error.status).json(errorBody(error.code, error.message));
+      next(error);
+    }
+  });
+  return router;
+}
+
+const json = express.json({ limit: '64kb' });
+
+/** The body, parsed only after the token passed: an unauthenticated caller's body is never read. */
+function readJson(req: express.Request): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    json(req, {} as express.Response, (error?: unknown) => {
+      if (error) reject(new HttpError('invalid_request', 'event: not JSON'));
+      else resolve(req.body);
+    }),
+  );
+}
