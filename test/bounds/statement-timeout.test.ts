@@ -18,7 +18,7 @@ describe('statement timeouts', () => {
   const ws = newWorkspace('slow');
   before(async () => {
     app = await startTestApp({ env: { STATEMENT_TIMEOUT_MS: '300', JOB_STATEMENT_TIMEOUT_MS: '45000' } });
-    assert.equal((await install(app.url, ws)).status, 204);
+    assert.equal((await install(app, ws)).status, 204);
   });
   after(() => app.close());
 

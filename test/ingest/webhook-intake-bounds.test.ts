@@ -31,7 +31,7 @@ describe('webhook intake bounds: a tenant share of the queue, pruning after 14 d
     // 8 deliveries in progress at most, 2 per tenant.
     app = await startTestApp({ env: { WEBHOOK_QUEUE_LIMIT: '8' } });
     for (const ws of [a, b]) {
-      assert.equal((await install(app.url, ws)).status, 204);
+      assert.equal((await install(app, ws)).status, 204);
       tenantIds.set(ws, (await app.runtime.tenants.findByClientKey(ws.clientKey))!.id);
     }
     admin = new pg.Client({ connectionString: app.database.adminUrl });
