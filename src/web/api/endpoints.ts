@@ -118,6 +118,15 @@ export interface Consent {
   expiresAt: string;
 }
 
+/** An API token as listed (never its secret). */
+export interface ApiTokenInfo {
+  id: number;
+  name: string;
+  created_by: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
 export interface AuditEntry {
   id: number;
   at: string;
@@ -336,6 +345,19 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
 
     async revokeConsent(): Promise<void> {
       await api.send('DELETE', '/support/consent');
+    },
+
+    async apiTokens(): Promise<ApiTokenInfo[]> {
+      return (await api.get<{ tokens: ApiTokenInfo[] }>('/tokens')).tokens;
+    },
+
+    /** The new token's secret: the only time it is shown. */
+    async createApiToken(name: string): Promise<ApiTokenInfo & { token: string }> {
+      return api.send('POST', '/tokens', { name });
+    },
+
+    async revokeApiToken(id: number): Promise<void> {
+      await api.send('DELETE', `/tokens/${id}`);
     },
 
     async deleteAllData(workspaceSlug: string): Promise<void> {

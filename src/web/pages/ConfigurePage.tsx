@@ -1,6 +1,7 @@
 import { useApp } from '../components/AppContext';
 import { ErrorState, Skeleton } from '../components/States';
 import { useApi } from '../hooks/useApi';
+import { ApiTokensSection } from '../sections/configure/ApiTokensSection';
 import { ExclusionsSection } from '../sections/configure/ExclusionsSection';
 import { BotsSection, TimezoneSection } from '../sections/configure/GeneralSections';
 import { IdentitiesSection } from '../sections/configure/IdentitiesSection';
@@ -34,6 +35,7 @@ export default function ConfigurePage() {
       <IdentitiesSection />
       <h2 className="section-title">Privacy and support</h2>
       <SupportAccessSection />
+      <ApiTokensSection />
       <AuditSection />
       <DeleteDataSection workspace={me.data?.workspace ?? null} />
     </main>

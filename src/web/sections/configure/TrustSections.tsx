@@ -4,7 +4,7 @@ import { ErrorState, Skeleton } from '../../components/States';
 import { useApi } from '../../hooks/useApi';
 import { SaveStatus, useSaver } from './useSaver';
 
-const formatTime = (iso: string) =>
+export const formatTime = (iso: string) =>
   new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 
 /** The server allows 1 to 30 days. */
