@@ -168,6 +168,7 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
       why: 'install payload: the installing user (principal, user, actor)',
     },
     state: structural('installed/uninstalled, check-constrained'),
+    platform: structural('connect/forge, check-constrained'),
   },
 };
 
