@@ -17,7 +17,8 @@ export async function main(): Promise<void> {
   const stack = await startBenchStack();
   try {
     const ws = newWorkspace('fuzz');
-    if ((await install(stack.url, ws)).status !== 204) throw new Error('install failed');
+    if ((await install({ url: stack.url, runtime: stack.runtime }, ws)).status !== 204)
+      throw new Error('install failed');
     const tenant = await stack.runtime.tenants.findByClientKey(ws.clientKey);
     const { uuid } = await loadExport({
       db: stack.runtime.db,
