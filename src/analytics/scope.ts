@@ -15,6 +15,8 @@ export type Exclusions = 'apply' | 'ignore';
 export interface StatsFilters {
   /** Repository uuids, braced and lower-case; empty = the whole workspace. */
   repositories: string[];
+  /** Project uuids, braced and lower-case: their repositories (and the ones above, when given, both). */
+  projects?: string[];
   /** Local dates (YYYY-MM-DD) in the effective zone; half-open [since, until). */
   since?: string;
   until?: string;
@@ -76,12 +78,14 @@ export async function resolveScope(
   const settings = await loadSettings(trx);
   const timezone = await validZone(trx, filters.tz ?? settings.timezone);
   let repositoryIds: number[] | null = null;
-  if (filters.repositories.length > 0 || filters.publicOnly) {
+  const projects = filters.projects ?? [];
+  if (filters.repositories.length > 0 || projects.length > 0 || filters.publicOnly) {
     const rows = await trx('repositories')
       .select('id')
       .modify((q) => {
         if (filters.repositories.length > 0)
           q.whereRaw('lower(uuid) = any(?::text[])', [filters.repositories]);
+        if (projects.length > 0) q.whereRaw('lower(project_uuid) = any(?::text[])', [projects]);
         if (filters.publicOnly) q.where('is_private', false);
       });
     repositoryIds = rows.map((r: { id: number }) => r.id);

@@ -12,10 +12,15 @@ import { validate } from '../platform/validation';
 const UUID =
   /^(\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
 
-export const repositoryUuid = z
-  .string()
-  .regex(UUID, 'expected a repository uuid')
-  .transform((v) => `{${v.replace(/[{}]/g, '').toLowerCase()}}`);
+/** A Bitbucket uuid, braces optional, normalised to braced lower case. */
+const bracedUuid = (what: string) =>
+  z
+    .string()
+    .regex(UUID, `expected a ${what} uuid`)
+    .transform((v) => `{${v.replace(/[{}]/g, '').toLowerCase()}}`);
+
+export const repositoryUuid = bracedUuid('repository');
+export const projectUuid = bracedUuid('project');
 
 const isoDate = z
   .string()
@@ -51,6 +56,10 @@ export const filterShape = {
       z.array(repositoryUuid).max(200, 'at most 200 repositories'),
     ])
     .default([]),
+  // Bitbucket projects: their repositories, intersected with the repositories asked for and the viewer's scope.
+  project: z
+    .union([projectUuid.transform((v) => [v]), z.array(projectUuid).max(100, 'at most 100 projects')])
+    .default([]),
   since: isoDate.optional(),
   until: isoDate.optional(),
   merges: z.enum(['exclude', 'include', 'only']).default('exclude'),
@@ -80,6 +89,7 @@ export function parseQuery<S extends z.ZodRawShape>(shape: S, query: unknown): z
 /** The analytics filters out of parsed common parameters. */
 export function filtersOf(q: {
   repository: string[];
+  project?: string[];
   since?: string;
   until?: string;
   merges: StatsFilters['merges'];
@@ -90,6 +100,7 @@ export function filtersOf(q: {
 }): StatsFilters {
   return {
     repositories: q.repository,
+    projects: q.project ?? [],
     since: q.since,
     until: q.until,
     merges: q.merges,

@@ -22,6 +22,8 @@ export function repositoriesRoutes(deps: ApiDeps): Router {
         repositories: repositories.map((r) => ({
           uuid: r.uuid,
           full_name: r.fullName,
+          // Bitbucket's project of the repository (null until Tally has read it, or in a workspace without them).
+          project: r.project,
           state: r.syncState,
           commits_known: r.commitsKnown,
           commits_with_lines: r.commitsWithLines,

@@ -67,6 +67,11 @@ export const repositorySchema = z
       .loose()
       .nullish(),
     links: z.object({ commits: href.optional() }).loose().optional(),
+    // The repository's project (absent in a personal workspace); only its identity and names are kept.
+    project: z
+      .object({ uuid: bracedUuid, key: z.string().min(1).max(128), name: z.string().min(1).max(512) })
+      .loose()
+      .nullish(),
   })
   .loose();
 export type BitbucketRepository = z.infer<typeof repositorySchema>;

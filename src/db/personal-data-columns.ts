@@ -129,6 +129,9 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
     sync_cursor: structural('Bitbucket paging cursor'),
     last_error: structural('the last sync error (HTTP status and reason)'),
     pull_requests_cursor: structural('Bitbucket paging cursor'),
+    project_uuid: structural('project uuid'),
+    project_key: structural('project key'),
+    project_name: structural('project name'),
   },
   repository_settings: { path_exclusions: structural('setting: path patterns') },
   support_consents: {

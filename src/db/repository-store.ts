@@ -14,6 +14,14 @@ export interface RepositoryInput {
   name: string;
   mainbranch: string | null;
   isPrivate: boolean;
+  /** The repository's Bitbucket project; null (or left out) in a workspace without projects. */
+  project?: RepositoryProject | null;
+}
+
+export interface RepositoryProject {
+  uuid: string;
+  key: string;
+  name: string;
 }
 
 export interface RepositoryRecord {
@@ -23,6 +31,7 @@ export interface RepositoryRecord {
   slug: string;
   name: string;
   mainbranch: string | null;
+  project: RepositoryProject | null;
   deletedAt: Date | null;
   syncState: SyncState;
   syncCursor: string | null;
@@ -43,6 +52,9 @@ interface RepositoryRow {
   slug: string;
   name: string;
   mainbranch: string | null;
+  project_uuid: string | null;
+  project_key: string | null;
+  project_name: string | null;
   deleted_at: Date | null;
   sync_state: SyncState;
   sync_cursor: string | null;
@@ -61,6 +73,10 @@ const toRecord = (row: RepositoryRow): RepositoryRecord => ({
   slug: row.slug,
   name: row.name,
   mainbranch: row.mainbranch,
+  project:
+    row.project_uuid === null
+      ? null
+      : { uuid: row.project_uuid, key: row.project_key ?? '', name: row.project_name ?? '' },
   deletedAt: row.deleted_at,
   syncState: row.sync_state,
   syncCursor: row.sync_cursor,
@@ -90,6 +106,9 @@ export async function upsertRepositories(
         name: r.name,
         mainbranch: r.mainbranch,
         is_private: r.isPrivate,
+        project_uuid: r.project?.uuid ?? null,
+        project_key: r.project?.key ?? null,
+        project_name: r.project?.name ?? null,
         updated_at: now,
       })),
     )
@@ -100,6 +119,9 @@ export async function upsertRepositories(
       name: trx.raw('excluded.name'),
       mainbranch: trx.raw('excluded.mainbranch'),
       is_private: trx.raw('excluded.is_private'),
+      project_uuid: trx.raw('excluded.project_uuid'),
+      project_key: trx.raw('excluded.project_key'),
+      project_name: trx.raw('excluded.project_name'),
       deleted_at: null,
       updated_at: now,
     } as never)

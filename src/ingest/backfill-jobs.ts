@@ -96,6 +96,7 @@ export function toRepositoryInput(repo: BitbucketRepository): RepositoryInput {
     name: repo.name,
     mainbranch: repo.mainbranch?.name ?? null,
     isPrivate: repo.is_private ?? true,
+    project: repo.project ? { uuid: repo.project.uuid, key: repo.project.key, name: repo.project.name } : null,
   };
 }
 

@@ -12,7 +12,7 @@ import { PullRequestMutations } from './pr-mutations.js';
 import { Payloads } from './payloads.js';
 import { synthesizePullRequests } from './pull-requests.js';
 import { SlidingWindowLimiter } from './rate-limit.js';
-import { Repository, SimState, type Installation, type Workspace } from './store.js';
+import { Repository, SimState, type Installation, type Project, type Workspace } from './store.js';
 import type {
   ApiRequestRecord,
   Delivery,
@@ -240,7 +240,15 @@ export class Simulator {
   /** Seeds a repository (no webhook). Pull requests are synthesized from the history. */
   addRepository(
     workspace: string,
-    input: { slug: string; name?: string; history?: HistorySource; mainbranch?: string; isPrivate?: boolean },
+    input: {
+      slug: string;
+      name?: string;
+      history?: HistorySource;
+      mainbranch?: string;
+      isPrivate?: boolean;
+      /** Another project of the workspace (by key) than its first one. */
+      project?: { key: string; name: string };
+    },
   ): Repository {
     const ws = this.workspace(workspace);
     const repos = this.state.repos.get(ws.uuid)!;
@@ -265,9 +273,20 @@ export class Simulator {
       history,
     );
     repo.isPrivate = input.isPrivate ?? true;
+    if (input.project) repo.project = this.projectOf(ws, input.project);
     synthesizePullRequests(repo, this.users);
     repos.set(repo.slug, repo);
     return repo;
+  }
+
+  /** A project of the workspace by key (its uuid derived from workspace and key, so stable across runs). */
+  private projectOf(ws: Workspace, project: { key: string; name: string }): Project {
+    if (project.key === ws.project.key) return ws.project;
+    return {
+      uuid: braced(uuidFrom(`project:${ws.slug}:${project.key}`)),
+      key: project.key,
+      name: project.name,
+    };
   }
 
   repository(workspace: string, repo: string): Repository {
@@ -337,6 +356,15 @@ export class Simulator {
 
   renameRepository(workspace: string, repo: string, newName: string): Promise<MutationResult> {
     return this.mutations.renameRepository(workspace, repo, newName);
+  }
+
+  /** Moves a repository to another project of its workspace (repo:updated). */
+  moveRepository(
+    workspace: string,
+    repo: string,
+    project: { key: string; name: string },
+  ): Promise<MutationResult> {
+    return this.mutations.moveRepository(workspace, repo, this.projectOf(this.workspace(workspace), project));
   }
 
   deleteRepository(workspace: string, repo: string): Promise<MutationResult> {

@@ -3,7 +3,7 @@ import type { Account, AccountRegistry } from './accounts.js';
 import { exportCommitSchema } from './history.js';
 import type { Json, Payloads } from './payloads.js';
 import { pullRequest } from './pr-payloads.js';
-import type { PullRequest, Repository, SimState, Workspace } from './store.js';
+import type { Project, PullRequest, Repository, SimState, Workspace } from './store.js';
 import type { Delivery, ExportCommit, MutationResult, PushCommit, PushResult } from './types.js';
 import { isoSeconds, slugify } from './util.js';
 import { pushChange, webhookRepository, type RefState } from './webhook-payloads.js';
@@ -298,6 +298,24 @@ export class Mutations {
       actor: this.d.payloads.accountRef(repo.workspace.admin),
       repository: webhookRepository(this.d.payloads, repo),
       changes,
+    });
+    return mutationResult(deliveries, {});
+  }
+
+  /**
+   * Moves a repository to another project. Bitbucket's documented repo:updated `changes` keys are the
+   * repository's own fields (name, full_name, …), so none is claimed here; the payload's repository carries the
+   * new project.
+   */
+  async moveRepository(wsSlug: string, repoSlug: string, project: Project): Promise<MutationResult> {
+    const repo = this.repo(wsSlug, repoSlug);
+    repo.project = project;
+    repo.updatedMs = this.nowMs();
+    repo.touch();
+    const deliveries = await this.emit(repo.workspace, 'repo:updated', {
+      actor: this.d.payloads.accountRef(repo.workspace.admin),
+      repository: webhookRepository(this.d.payloads, repo),
+      changes: {},
     });
     return mutationResult(deliveries, {});
   }

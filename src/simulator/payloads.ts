@@ -1,6 +1,6 @@
 import type { Account, AccountRegistry } from './accounts.js';
 import { inferStatus } from './path-spans.js';
-import type { Repository, Workspace } from './store.js';
+import type { Project, Repository, Workspace } from './store.js';
 import type { ExportCommit, ExportFile } from './types.js';
 import { isoMicros, isoSeconds, renderParagraphs } from './util.js';
 
@@ -127,15 +127,15 @@ export class Payloads {
     };
   }
 
-  project(ws: Workspace): Json {
+  project(ws: Workspace, project: Project = ws.project): Json {
     return {
       type: 'project',
-      key: ws.project.key,
-      uuid: ws.project.uuid,
-      name: ws.project.name,
+      key: project.key,
+      uuid: project.uuid,
+      name: project.name,
       links: {
-        html: link(`${this.ctx.webUrl}/${ws.slug}/workspace/projects/${ws.project.key}`),
-        avatar: this.avatar('project', ws.project.key),
+        html: link(`${this.ctx.webUrl}/${ws.slug}/workspace/projects/${project.key}`),
+        avatar: this.avatar('project', project.key),
       },
     };
   }
@@ -176,7 +176,7 @@ export class Payloads {
       has_issues: false,
       has_wiki: false,
       mainbranch: { type: 'branch', name: repo.mainbranch },
-      project: this.project(repo.workspace),
+      project: this.project(repo.workspace, repo.project),
       workspace: this.workspace(repo.workspace),
       owner: this.team(repo.workspace),
       links: {

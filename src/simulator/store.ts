@@ -13,7 +13,15 @@ export interface Workspace {
   createdMs: number;
   /** The workspace admin: installs apps, is `/2.0/user` for the app, default host-page viewer. */
   admin: Account;
-  project: { uuid: string; key: string; name: string };
+  /** The workspace's first project, where repositories go unless seeded into another. */
+  project: Project;
+}
+
+export interface Project {
+  /** Braced `{…}`. */
+  uuid: string;
+  key: string;
+  name: string;
 }
 
 export type PullRequestState = 'OPEN' | 'MERGED' | 'DECLINED' | 'SUPERSEDED';
@@ -74,6 +82,8 @@ export class Repository {
   version = 0;
   /** Bitbucket's `is_private`; repositories are private unless seeded as public. */
   isPrivate = true;
+  /** Bitbucket's `project`: every repository of a workspace belongs to one. */
+  project: Project;
   private readonly queryCache = new Map<string, Int32Array>();
 
   constructor(
@@ -86,6 +96,7 @@ export class Repository {
     public updatedMs: number,
     history?: LoadedHistory,
   ) {
+    this.project = workspace.project;
     this.spans = history?.spans ?? new Map();
     if (!history) return;
     this.graph.addAll(history.meta);

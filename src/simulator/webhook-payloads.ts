@@ -20,7 +20,7 @@ export function webhookRepository(p: Payloads, repo: Repository): Json {
     scm: 'git',
     website: null,
     workspace: p.workspace(repo.workspace),
-    project: p.project(repo.workspace),
+    project: p.project(repo.workspace, repo.project),
     owner: p.team(repo.workspace),
   };
 }

@@ -55,6 +55,16 @@ const BAD: Record<string, { values: fc.Arbitrary<string | string[]>; endpoints: 
     ),
     endpoints: ENDPOINTS,
   },
+  project: {
+    values: fc.oneof(
+      fc.string().filter((s) => !UUID_LIKE.test(s)),
+      fc.array(
+        fc.string().filter((s) => !UUID_LIKE.test(s)),
+        { minLength: 2, maxLength: 3 },
+      ),
+    ),
+    endpoints: ENDPOINTS,
+  },
   since: {
     values: fc.oneof(
       fc.string().filter((s) => !/^\d{4}-\d{2}-\d{2}$/.test(s)),

@@ -29,12 +29,19 @@ export interface Backfill {
  * verified against the simulator (which enqueues the backfill). No worker runs yet.
  */
 export async function startBackfill(
-  options: { sim?: SimulatorOptions; env?: Record<string, string>; repositories?: string[] } = {},
+  options: {
+    sim?: SimulatorOptions;
+    env?: Record<string, string>;
+    repositories?: string[];
+    /** Seeds more of the workspace before the install. */
+    seed?: (sim: Simulator) => void;
+  } = {},
 ): Promise<Backfill> {
   const sim = await startSimulator({ rateLimitPerHour: Infinity, ...options.sim });
   sim.addWorkspace({ slug: 'acme', name: 'Acme' });
   for (const slug of options.repositories ?? ['express'])
     sim.addRepository('acme', { slug, history: { exportFile: EXPRESS_EXPORT } });
+  options.seed?.(sim);
   const app = await startTestApp({
     env: { BITBUCKET_ALLOWED_HOSTS: '127.0.0.1', BITBUCKET_REQUESTS_PER_HOUR: '1000000', ...options.env },
   });

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { recordCommitChanges } from '../../src/analytics/rollups';
 import { insertCommits, saveDiffstats, type CommitDiffstat } from '../../src/db/commit-store';
 import type { Database } from '../../src/db/database';
-import { upsertRepositories } from '../../src/db/repository-store';
+import { upsertRepositories, type RepositoryProject } from '../../src/db/repository-store';
 
 /**
  * Loads a history export (data/express.jsonl.gz format) into the real schema for one tenant, the way ingest
@@ -55,7 +55,7 @@ export interface LoadOptions {
   db: Database;
   tenantId: string;
   commits: ExportCommit[];
-  repository?: { uuid?: string; fullName?: string };
+  repository?: { uuid?: string; fullName?: string; project?: RepositoryProject | null };
   accountOf?: (email: string) => string | null;
   batch?: number;
 }
@@ -78,6 +78,7 @@ export async function loadExport(options: LoadOptions): Promise<{ repositoryId: 
           name: fullName.split('/')[1]!,
           mainbranch: 'master',
           isPrivate: true,
+          project: options.repository?.project ?? null,
         },
       ],
       new Date(),

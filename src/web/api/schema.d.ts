@@ -350,6 +350,8 @@ export interface paths {
         query?: {
           /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
           repository?: components['parameters']['repository'];
+          /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+          project?: components['parameters']['project'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -427,6 +429,8 @@ export interface paths {
         query?: {
           /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
           repository?: components['parameters']['repository'];
+          /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+          project?: components['parameters']['project'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -502,6 +506,8 @@ export interface paths {
         query?: {
           /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
           repository?: components['parameters']['repository'];
+          /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+          project?: components['parameters']['project'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -585,6 +591,8 @@ export interface paths {
         query?: {
           /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
           repository?: components['parameters']['repository'];
+          /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+          project?: components['parameters']['project'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -664,6 +672,8 @@ export interface paths {
         query?: {
           /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
           repository?: components['parameters']['repository'];
+          /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+          project?: components['parameters']['project'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -753,6 +763,8 @@ export interface paths {
         query?: {
           /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
           repository?: components['parameters']['repository'];
+          /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+          project?: components['parameters']['project'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -856,6 +868,8 @@ export interface paths {
         query?: {
           /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
           repository?: components['parameters']['repository'];
+          /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+          project?: components['parameters']['project'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -911,6 +925,8 @@ export interface paths {
         query?: {
           /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
           repository?: components['parameters']['repository'];
+          /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+          project?: components['parameters']['project'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -1481,6 +1497,8 @@ export interface components {
       /** @description Bitbucket repository uuid, braced */
       uuid: string;
       full_name: string;
+      /** @description The repository's Bitbucket project; null until Tally has read it (the next listing, or a repo:updated webhook) or when the workspace has none */
+      project: components['schemas']['Project'] | null;
       /**
        * @description Backfill step: listing commits, fetching line counts (until the pull requests are read as well), ready (every commit with its line counts and the pull requests read), or failed
        * @enum {string}
@@ -1562,6 +1580,12 @@ export interface components {
       /** Format: date-time */
       last_used_at: string | null;
     };
+    Project: {
+      /** @description Bitbucket project uuid, braced */
+      uuid: string;
+      key: string;
+      name: string;
+    };
   };
   responses: {
     /** @description A parameter or body is invalid */
@@ -1615,6 +1639,8 @@ export interface components {
   parameters: {
     /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
     repository: string[];
+    /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+    project: string[];
     /** @description First local day (inclusive) in the effective time zone. */
     since: string;
     /** @description Local day after the last (exclusive); must be after since. */
