@@ -30,7 +30,9 @@ import {
  * - workspace_rollups_hourly_15/_30: the whole workspace per hour starting at :15 / :30 UTC, which are local hours in
  *   zones whose offset is a whole number of hours plus 45 / 30 minutes (Nepal; India, Newfoundland, South Australia);
  * - workspace_punchcard_rollups_monthly_15/_30, _yearly_15/_30: the same shifted hours per hour of the week, per
- *   month and year shifted alike (punch cards in those zones).
+ *   month and year shifted alike (punch cards in those zones);
+ * - repository_punchcard_rollups_monthly/_yearly: per repository, UTC month and year, per UTC hour of the week (punch
+ *   cards filtered by repository).
  * Every row also has the merge and bot flags, and line sums with (lines_*) and without (lines_*_all) exclusions.
  */
 
@@ -99,6 +101,8 @@ export const CUBES = {
     30,
   ),
   workspacePunchCardYearly30: cube('workspace_punchcard_rollups_yearly_30', 'year', false, false, true, 30),
+  repositoryPunchCardMonthly: cube('repository_punchcard_rollups_monthly', 'month', true, false, true),
+  repositoryPunchCardYearly: cube('repository_punchcard_rollups_yearly', 'year', true, false, true),
 };
 
 /** Punch-card cubes by the UTC minute their hours start at: hours, and hours of the week per month and year. */
@@ -118,6 +122,14 @@ export const PUNCH_CARDS: Record<number, { hour: Cube; month: Cube; year: Cube }
     month: CUBES.workspacePunchCardMonthly30,
     year: CUBES.workspacePunchCardYearly30,
   },
+};
+
+/**
+ * Punch-card cubes of repositories (hours starting on the hour only: in :30/:45 zones a repository's punch card reads
+ * facts). Hours are the (repository × contributor) ones, read at ragged range ends only.
+ */
+export const REPOSITORY_PUNCH_CARDS: Record<number, { hour: Cube; month: Cube; year: Cube }> = {
+  0: { hour: CUBES.hourly, month: CUBES.repositoryPunchCardMonthly, year: CUBES.repositoryPunchCardYearly },
 };
 
 /** The workspace hourly cubes by the UTC minute their hours start at. */

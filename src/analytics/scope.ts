@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
 import { badRequest } from '../platform/errors';
 import { membersOf, resolveContributor } from './identities';
-import { CUBES, PUNCH_CARDS, SHIFTED_HOURS, type Cube } from './rollups';
+import { CUBES, PUNCH_CARDS, REPOSITORY_PUNCH_CARDS, SHIFTED_HOURS, type Cube } from './rollups';
 import { effectiveBotPatterns, loadSettings } from './rules';
 import { ceilHour, floorHour, tileRange, type GrainName } from './time-buckets';
 import { phaseOf, validZone, zoneShape, type ZoneShape } from './timezones';
@@ -333,22 +333,18 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     facts(inner.to, to);
   };
   const allTime = scope.extent === null || (start <= scope.extent.first && end >= scope.extent.last + HOUR);
-  if (resolution === 'hours' && family === 'workspace' && scope.shape.alwaysUtc) {
+  // Punch cards (hours of the week) of the whole workspace or of repositories; filtered by contributor, hours.
+  const punchCards =
+    family === 'workspace' ? PUNCH_CARDS : family === 'repository' ? REPOSITORY_PUNCH_CARDS : undefined;
+  if (resolution === 'hours' && punchCards && scope.shape.alwaysUtc) {
     // A UTC punch card: hours of the week per year and month inside the range, hours at its ends.
+    const utc = punchCards[0]!;
     for (const piece of tileRange(ceilHour(start), floorHour(end), ['hour', 'month', 'year']))
-      rollup(
-        piece.grain === 'hour'
-          ? CUBES.workspaceHourly
-          : piece.grain === 'month'
-            ? CUBES.workspacePunchCardMonthly
-            : CUBES.workspacePunchCardYearly,
-        piece.from,
-        piece.to,
-      );
-  } else if (resolution === 'hours' && family === 'workspace') {
+      rollup(utc[piece.grain as 'hour' | 'month' | 'year'], piece.from, piece.to);
+  } else if (resolution === 'hours' && punchCards) {
     // Any other zone: while its offset holds, an hour of the week (shifted by the zone's phase in :30/:45 zones) is one
     // local hour of the week, so the punch-card rollups of that phase answer the months and years inside each stretch
-    // of one offset, hours the rest. Only the
+    // of one offset, hours the rest (facts where no rollup has the phase). Only the
     // tenant's extent is split by offset (outside it there are no rows to read; a commit landing meanwhile is still
     // counted, from hourly rollups in whole-hour zones, else from facts).
     const inner = scope.extent
@@ -356,7 +352,7 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
       : { from: start, to: start };
     const outside = (from: number, to: number) => {
       if (from >= to) return;
-      if (scope.shape.wholeHours) rollup(CUBES.workspaceHourly, from, to);
+      if (scope.shape.wholeHours) rollup(punchCards[0]!.hour, from, to);
       else facts(from, to);
     };
     outside(start, Math.min(inner.from, end));
@@ -365,7 +361,7 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
       const to = Math.min(inner.to, span.to);
       if (from >= to) continue;
       const minute = phaseOf(span.offset);
-      const cubes = minute === null ? undefined : PUNCH_CARDS[minute];
+      const cubes = minute === null ? undefined : punchCards[minute];
       const shift = (minute ?? 0) * 60_000;
       const hours = { from: ceilHour(from - shift), to: floorHour(to - shift) };
       if (!cubes || hours.from >= hours.to) {

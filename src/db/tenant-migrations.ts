@@ -62,24 +62,8 @@ export async function refillDerivedReadModels(knex: Knex | Knex.Transaction): Pr
     for (const [table, grain] of [
       ['workspace_punchcard_rollups_monthly', 'month'],
       ['workspace_punchcard_rollups_yearly', 'year'],
-    ] as const) {
-      const punch = await knex.raw<{ rows: { stale: boolean }[] }>(
-        `select (select sum(commits) from ?? where tenant_id = ${TENANT})
-                  is distinct from
-                (select sum(commits) from workspace_rollups_hourly where tenant_id = ${TENANT}) as stale`,
-        [table],
-      );
-      if (!punch.rows[0]!.stale) continue;
-      await knex.raw(`delete from ?? where tenant_id = ${TENANT}`, [table]);
-      await knex.raw(
-        `insert into ?? select tenant_id, date_trunc(?, bucket, 'UTC'),
-                (extract(dow from bucket at time zone 'UTC') * 24 + extract(hour from bucket at time zone 'UTC'))::smallint,
-                is_merge, is_bot, sum(commits), sum(lines_added), sum(lines_removed), sum(lines_added_all),
-                sum(lines_removed_all)
-           from workspace_rollups_hourly where tenant_id = ${TENANT} group by 1, 2, 3, 4, 5`,
-        [table, grain],
-      );
-    }
+    ] as const)
+      await refillPunchCard(knex, table, grain, false);
     await knex.raw(`
       insert into pull_request_reviewers (tenant_id, user_uuid, account_id, display_name)
       select distinct on (tenant_id, user_uuid) tenant_id, user_uuid, account_id, display_name
@@ -99,4 +83,39 @@ export async function refillDerivedReadModels(knex: Knex | Knex.Transaction): Pr
                              where f.tenant_id = p.tenant_id and f.repository_id = p.repository_id
                                and f.pull_request_id = p.id))`);
   });
+}
+
+/**
+ * A UTC punch-card rollup (whole workspace, or per repository) of the current tenant, rebuilt from its hourly source
+ * when its commit count differs from the source's: a new table, or one a NOBYPASSRLS owner could not fill. The caller
+ * sets app.tenant_id and holds the tenant's exclusive upkeep lock (live upkeep keeps the table from then on).
+ */
+export async function refillPunchCard(
+  knex: Knex | Knex.Transaction,
+  table: string,
+  grain: 'month' | 'year',
+  byRepository: boolean,
+): Promise<void> {
+  // Per repository from the (repository × contributor) hours; the workspace from its own hours.
+  const source = byRepository ? 'rollups_hourly' : 'workspace_rollups_hourly';
+  const repository = byRepository ? 'repository_id,' : '';
+  const punch = await knex.raw<{ rows: { stale: boolean }[] }>(
+    `select (select sum(commits) from ?? where tenant_id = ${TENANT})
+              is distinct from
+            (select sum(commits) from ?? where tenant_id = ${TENANT}) as stale`,
+    [table, source],
+  );
+  if (!punch.rows[0]!.stale) return;
+  await knex.raw(`delete from ?? where tenant_id = ${TENANT}`, [table]);
+  await knex.raw(
+    `insert into ?? (tenant_id, bucket, ${repository} hour_of_week, is_merge, is_bot, commits, lines_added,
+                     lines_removed, lines_added_all, lines_removed_all)
+     select tenant_id, date_trunc(?, bucket, 'UTC'), ${repository}
+            (extract(dow from bucket at time zone 'UTC') * 24 + extract(hour from bucket at time zone 'UTC'))::smallint,
+            is_merge, is_bot, sum(commits), sum(lines_added), sum(lines_removed), sum(lines_added_all),
+            sum(lines_removed_all)
+       from ?? where tenant_id = ${TENANT}
+      group by 1, 2, 3${byRepository ? ', 4' : ''}, is_merge, is_bot`,
+    [table, grain, source],
+  );
 }

@@ -136,6 +136,82 @@ describe('rollup upkeep', () => {
     assert.deepEqual(await snapshot(), after);
   });
 
+  it("each repository's punch card equals its facts, in every kind of zone, after changes, deletions and restores", async () => {
+    const repositories = await inTenant(
+      async (trx) =>
+        (await trx('repositories').select('id', 'uuid').orderBy('id')) as { id: number; uuid: string }[],
+    );
+    assert.equal(repositories.length, 2);
+    // The facts path: every counted commit of the repository, placed in the zone's local week.
+    const fromFacts = (repository: number, tz: string, merges: string, since?: string, until?: string) =>
+      inTenant(async (trx) => {
+        const counts = Array.from({ length: 7 }, () => Array<number>(24).fill(0));
+        const { rows } = await trx.raw(
+          `select extract(dow from authored_at at time zone ?)::int as weekday,
+                  extract(hour from authored_at at time zone ?)::int as hour, count(*)::int as commits
+             from commit_facts
+            where repository_id = ? and not is_bot
+              and (? = 'include' or is_merge = (? = 'only'))
+              and authored_at >= coalesce((?::date::timestamp at time zone ?), '-infinity')
+              and authored_at < coalesce((?::date::timestamp at time zone ?), 'infinity')
+            group by 1, 2`,
+          [tz, tz, repository, merges, merges, since ?? null, tz, until ?? null, tz],
+        );
+        for (const r of rows as { weekday: number; hour: number; commits: number }[])
+          counts[r.weekday]![r.hour] = r.commits;
+        return counts;
+      });
+    const check = async (label: string) => {
+      for (const { id, uuid } of repositories)
+        for (const tz of ['UTC', 'America/New_York', 'Australia/Adelaide', 'Asia/Kolkata'])
+          for (const merges of ['exclude', 'include', 'only'])
+            for (const [since, until] of [[], ['2013-03-05', '2014-11-02']] as string[][]) {
+              const body = await f.api.json<{ counts: number[][] }>('/stats/punchcard', {
+                repository: uuid,
+                tz,
+                merges,
+                since,
+                until,
+              });
+              assert.deepEqual(
+                body.counts,
+                await fromFacts(id, tz, merges, since, until),
+                `${label}: repository ${id} ${tz} ${merges} ${since ?? 'all time'}`,
+              );
+            }
+    };
+    await check('as loaded');
+    const before = await snapshot();
+    // A merge commit and an ordinary one stop counting, another is deleted: each left its punch-card rows.
+    const merge = commits.find((c) => c.parents.length > 1)!;
+    const plain = commits.find((c) => c.parents.length === 1 && c.hash !== merge.hash)!;
+    const deleted = commits.find(
+      (c) => ![merge.hash, plain.hash].includes(c.hash) && c.parents.length === 1,
+    )!;
+    await inTenant(async (trx) => {
+      await trx('commits')
+        .where({ repository_id: repositoryId })
+        .whereIn('hash', [merge.hash, plain.hash])
+        .update({ unreachable_since: new Date() });
+      await trx('commits').where({ repository_id: repositoryId, hash: deleted.hash }).del();
+      await recordCommitChanges(trx, repositoryId, [merge.hash, plain.hash, deleted.hash]);
+    });
+    await check('after changes');
+    const changed = await snapshot();
+    await rebuildFromScratch();
+    assert.deepEqual(await snapshot(), changed, 'upkeep left what a build from scratch builds');
+    await inTenant(async (trx) => {
+      await trx('commits')
+        .where({ repository_id: repositoryId })
+        .whereIn('hash', [merge.hash, plain.hash])
+        .update({ unreachable_since: null });
+      await recordCommitChanges(trx, repositoryId, [merge.hash, plain.hash]);
+    });
+    await check('reachable again');
+    const punch = (rows: Record<string, string[]>) => rows.repository_punchcard_rollups_yearly!.length;
+    assert.ok(punch(before) > 0 && punch(await snapshot()) > 0);
+  });
+
   async function repositoryUuid(): Promise<string> {
     return inTenant(async (trx) => (await trx('repositories').where({ id: repositoryId }).first()).uuid);
   }

@@ -151,6 +151,30 @@ describe('non-whole-hour time zones and one repository over all time, from rollu
     }
   });
 
+  it("one repository's punch card, all time and over ranges, in every kind of zone (repository punch-card rollups)", async () => {
+    for (const tz of ['UTC', ...ZONES, 'America/New_York', 'Europe/Berlin', 'Asia/Tokyo']) {
+      for (const merges of ['exclude', 'include', 'only'] as const) {
+        const all = await f.api.json<{ counts: number[][] }>('/stats/punchcard', { tz, repository, merges });
+        assert.deepEqual(all.counts, punchCard(commits, { ...base, merges }, tz), `${tz} ${merges}`);
+      }
+      // Across Adelaide's and Berlin's daylight saving changes, New York's too; ends inside months and years.
+      for (const [since, until] of [
+        ['2014-09-28', '2016-04-10'],
+        ['2015-03-20', '2015-10-20'],
+        ['2012-01-01', '2015-01-01'],
+      ] as const) {
+        const bounded = { ...base, from: localMidnight(since, tz), to: localMidnight(until, tz) };
+        const body = await f.api.json<{ counts: number[][] }>('/stats/punchcard', {
+          tz,
+          repository,
+          since,
+          until,
+        });
+        assert.deepEqual(body.counts, punchCard(commits, bounded, tz), `${tz} ${since}..${until}`);
+      }
+    }
+  });
+
   it('contributors with range ends inside local days, whole workspace and one repository', async () => {
     for (const tz of ZONES) {
       const range = { since: '2013-10-06', until: '2015-04-05' };
@@ -273,6 +297,28 @@ describe('which rows a zone reads', () => {
     assert.ok(berlin.includes('workspace_punchcard_rollups_monthly'), 'months between the changes');
     assert.ok(berlin.includes('workspace_rollups_hourly'), 'hours in the months of a change');
     assert.ok(!berlin.includes('commit_facts'), 'changes happen on whole UTC hours');
+  });
+
+  it("a repository's punch card reads its hour-of-week years and months (hours only at the ends and DST months)", () => {
+    const ranged = (tz: string) => ({
+      ...scope(tz, [1]),
+      start: Date.UTC(2019, 0, 1),
+      end: Date.UTC(2022, 0, 1),
+    });
+    assert.deepEqual(tables(sourceFor(scope('UTC', [1]), 'hours').sql), [
+      'repository_punchcard_rollups_yearly',
+    ]);
+    assert.deepEqual(tables(sourceFor(ranged('Asia/Tokyo'), 'hours').sql), [
+      'repository_punchcard_rollups_yearly',
+    ]);
+    const berlin = tables(sourceFor(ranged('Europe/Berlin'), 'hours').sql);
+    assert.ok(berlin.includes('repository_punchcard_rollups_monthly'), 'months between the changes');
+    assert.ok(berlin.includes('rollups_hourly'), 'hours in the months of a change');
+    assert.ok(!berlin.includes('commit_facts'), 'changes happen on whole UTC hours');
+    assert.ok(
+      tables(sourceFor(ranged('Asia/Kolkata'), 'hours').sql).every((t) => t === 'commit_facts'),
+      'no shifted repository rollups: facts',
+    );
   });
 
   it('one repository over all time reads one row per contributor (years if a commit lands meanwhile)', () => {

@@ -151,7 +151,7 @@ describe('migrations as a non-superuser owner', () => {
     assert.deepEqual(await rebuildJobs(), []);
   });
 
-  it('202612079500 and 79501 run by that owner build every tenant’s repository × contributor and shifted rollups', async () => {
+  it('202612079500, 79501 and 88000 run by that owner build every tenant’s repository × contributor, shifted and repository punch-card rollups', async () => {
     const built = [
       'repository_contributor_rollups_daily',
       'repository_contributor_rollups_monthly',
@@ -163,6 +163,8 @@ describe('migrations as a non-superuser owner', () => {
       'workspace_punchcard_rollups_yearly_15',
       'workspace_punchcard_rollups_monthly_30',
       'workspace_punchcard_rollups_yearly_30',
+      'repository_punchcard_rollups_monthly',
+      'repository_punchcard_rollups_yearly',
     ];
     // As live upkeep built them.
     const before = await snapshot(built);
