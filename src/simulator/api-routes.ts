@@ -16,6 +16,7 @@ import {
 import { foldCommitFiles } from './diff-fold.js';
 import { errorBody, link, type Json, type Payloads } from './payloads.js';
 import { activityEntry, pullRequest } from './pr-payloads.js';
+import type { ApiCaller } from './auth.js';
 import type { Installation, PullRequest, Repository, SimState, Workspace } from './store.js';
 import type { ExportFile } from './types.js';
 
@@ -25,9 +26,9 @@ export interface RouteDeps {
   payloads: Payloads;
 }
 
-/** Set by the pipeline in api-server.ts once the JWT is verified. */
-export function installationOf(res: Response): Installation {
-  return res.locals.installation as Installation;
+/** Set by the pipeline in api-server.ts once the JWT or user token is verified. */
+export function callerOf(res: Response): ApiCaller {
+  return res.locals.caller as ApiCaller;
 }
 
 /** Query params plus, for POST, form-body params (POST …/commits takes include/exclude there). */
@@ -56,7 +57,9 @@ function hasScope(inst: Installation, scope: string): boolean {
 }
 
 function requireScope(res: Response, scope: string): boolean {
-  if (hasScope(installationOf(res), scope)) return true;
+  // A user token carries the Forge app's read scopes; what it may read is the user's permissions.
+  const installation = callerOf(res).installation;
+  if (!installation || hasScope(installation, scope)) return true;
   send(
     res,
     403,
@@ -107,6 +110,27 @@ function pageOf<T>(
   send(res, 200, body);
 }
 
+/** Whether the caller may read a repository of its workspace: an app every one, a user token as its user may. */
+const readable = (res: Response, repo: Repository): boolean => {
+  const caller = callerOf(res);
+  return caller.installation !== undefined || repo.readableBy(caller.account);
+};
+
+function permissionField(repo: Repository, permission: string, field: string): string | undefined {
+  switch (field) {
+    case 'permission':
+      return permission;
+    case 'repository.name':
+      return repo.name;
+    case 'repository.full_name':
+      return repo.fullName;
+    case 'repository.uuid':
+      return repo.uuid;
+    default:
+      return undefined;
+  }
+}
+
 export function apiRoutes(deps: RouteDeps): express.Router {
   const { state, users, payloads } = deps;
   const router = express.Router({ strict: false });
@@ -118,7 +142,7 @@ export function apiRoutes(deps: RouteDeps): express.Router {
       notFound(res, `No workspace with identifier '${String(req.params.workspace)}'.`);
       return undefined;
     }
-    if (ws.uuid !== installationOf(res).workspace.uuid) {
+    if (ws.uuid !== callerOf(res).workspace.uuid) {
       send(res, 403, errorBody('Access denied. You must have read access to this workspace.'));
       return undefined;
     }
@@ -131,12 +155,17 @@ export function apiRoutes(deps: RouteDeps): express.Router {
     if (!ws) return undefined;
     const repo = state.findRepository(ws, String(req.params.repo));
     if (!repo) notFound(res, `Repository ${ws.slug}/${String(req.params.repo)} not found`);
+    else if (!readable(res, repo)) {
+      // Bitbucket's exact answer to a user without access to a private repository: UNCONFIRMED (403 or 404).
+      send(res, 403, errorBody('Access denied. You must have read access to this repository.'));
+      return undefined;
+    }
     return repo;
   };
 
   router.get('/2.0/user', (_req, res) => {
     if (!requireScope(res, 'account')) return;
-    send(res, 200, payloads.user(installationOf(res).workspace.admin));
+    send(res, 200, payloads.user(callerOf(res).account));
   });
 
   const emailJson = (e: { email: string; is_primary: boolean; is_confirmed: boolean }): Json => ({
@@ -149,20 +178,12 @@ export function apiRoutes(deps: RouteDeps): express.Router {
 
   router.get('/2.0/user/emails', (req, res) => {
     if (!requireScope(res, 'email')) return;
-    pageOf(
-      payloads,
-      req,
-      res,
-      paramsOf(req),
-      REPOSITORIES_PAGING,
-      installationOf(res).workspace.admin.emails,
-      emailJson,
-    );
+    pageOf(payloads, req, res, paramsOf(req), REPOSITORIES_PAGING, callerOf(res).account.emails, emailJson);
   });
 
   router.get('/2.0/user/emails/:email', (req, res) => {
     if (!requireScope(res, 'email')) return;
-    const found = installationOf(res).workspace.admin.emails.find(
+    const found = callerOf(res).account.emails.find(
       (e) => e.email === String(req.params.email).toLowerCase(),
     );
     if (!found) return notFound(res, 'Email address not found');
@@ -180,10 +201,63 @@ export function apiRoutes(deps: RouteDeps): express.Router {
     if (!requireScope(res, 'repository')) return;
     const ws = workspaceFor(req, res);
     if (!ws) return;
-    pageOf(payloads, req, res, paramsOf(req), REPOSITORIES_PAGING, state.repositoriesOf(ws), (r) =>
-      payloads.repository(r),
-    );
+    const visible = state.repositoriesOf(ws).filter((r) => readable(res, r));
+    pageOf(payloads, req, res, paramsOf(req), REPOSITORIES_PAGING, visible, (r) => payloads.repository(r));
   });
+
+  /**
+   * The caller's repository permissions: one `repository_permission` per repository it has a permission in
+   * (explicit, or as the workspace admin), never a public repository it merely may read (the OpenAPI
+   * description). `q` filters on `permission`, `repository.name`, `repository.full_name`, `repository.uuid`;
+   * `sort` on `repository.name` or `permission`.
+   */
+  const listPermissions = (req: Request, res: Response, workspaces: Workspace[]): void => {
+    if (!requireScope(res, 'repository')) return;
+    const { account } = callerOf(res);
+    const params = paramsOf(req);
+    let entries = workspaces.flatMap((ws) =>
+      state.repositoriesOf(ws).flatMap((repo) => {
+        const permission = repo.permissionOf(account);
+        return permission ? [{ repo, permission }] : [];
+      }),
+    );
+    const q = params.get('q');
+    if (q) {
+      try {
+        const match = compileBbql(q);
+        entries = entries.filter(({ repo, permission }) =>
+          match((field) => permissionField(repo, permission, field)),
+        );
+      } catch (err) {
+        if (err instanceof BbqlError) return badRequest(res, err.message);
+        throw err;
+      }
+    }
+    const sort = params.get('sort');
+    if (sort) {
+      const field = sort.replace(/^-/, '');
+      if (field !== 'repository.name' && field !== 'permission')
+        return badRequest(res, `Invalid sort field: ${field}`);
+      const key = (e: (typeof entries)[number]) => String(permissionField(e.repo, e.permission, field));
+      entries.sort((a, b) => key(a).localeCompare(key(b)) * (sort.startsWith('-') ? -1 : 1));
+    }
+    pageOf(payloads, req, res, params, REPOSITORIES_PAGING, entries, ({ repo, permission }) => ({
+      type: 'repository_permission',
+      user: payloads.accountRef(account),
+      repository: payloads.repositoryRef(repo),
+      permission,
+    }));
+  };
+
+  router.get('/2.0/user/workspaces/:workspace/permissions/repositories', (req, res) => {
+    const ws = workspaceFor(req, res);
+    if (ws) listPermissions(req, res, [ws]);
+  });
+
+  // Deprecated in the OpenAPI document in favour of the workspace-scoped one; the caller's workspace only.
+  router.get('/2.0/user/permissions/repositories', (req, res) =>
+    listPermissions(req, res, [callerOf(res).workspace]),
+  );
 
   router.get('/2.0/repositories/:workspace/:repo', (req, res) => {
     const repo = repositoryFor(req, res);

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { apiRoutes, type RouteDeps } from './api-routes.js';
-import { verifyApiRequest } from './auth.js';
+import { appCaller, verifyApiRequest, verifyUserToken } from './auth.js';
 import { errorBody } from './payloads.js';
 import type { SlidingWindowLimiter } from './rate-limit.js';
 import type { ApiRequestRecord, SimulatorKnobs } from './types.js';
@@ -27,8 +27,8 @@ const FAULTS: { status: number; message: string }[] = [
 ];
 
 /**
- * api.bitbucket.org stand-in. Every request goes through: latency → JWT → rate limit (only
- * /2.0/repositories/*, per clientKey) → seeded faults → the routes. Everything is logged.
+ * api.bitbucket.org stand-in. Every request goes through: latency → JWT or user token → rate limit (only
+ * /2.0/repositories/*, per clientKey or user) → seeded faults → the routes. Everything is logged.
  */
 export function createApiApp(deps: ApiServerDeps): express.Express {
   const app = express();
@@ -76,25 +76,23 @@ export function createApiApp(deps: ApiServerDeps): express.Express {
   app.use(express.urlencoded({ extended: false }));
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    const auth = verifyApiRequest({
-      authorization: req.headers.authorization,
-      method: req.method,
-      originalUrl: req.originalUrl,
-      body: req.body,
-      nowSec: Math.floor(deps.now().getTime() / 1000),
-      installationFor: (clientKey) => deps.state.installationByClientKey(clientKey),
-    });
+    const nowSec = Math.floor(deps.now().getTime() / 1000);
+    // Bearer: a user token (Forge's x-forge-oauth-user); otherwise Connect's JWT of an installation.
+    const auth = /^Bearer\s/.test(req.headers.authorization ?? '')
+      ? verifyUserToken(req.headers.authorization, deps.now().getTime(), deps.state.userTokens)
+      : connectCaller(req, nowSec);
     if (!auth.ok) {
       res.status(401).json(errorBody(auth.message, auth.detail));
       return;
     }
-    res.locals.installation = auth.installation;
-    res.locals.clientKey = auth.installation.clientKey;
+    const { caller } = auth;
+    res.locals.caller = caller;
+    res.locals.clientKey = caller.installation?.clientKey ?? null;
     if (req.path.startsWith('/2.0/repositories/')) {
       const k = deps.knobs;
       if (
         !deps.limiter.admit(
-          `${auth.installation.clientKey}|repositories`,
+          `${caller.key}|repositories`,
           deps.now().getTime(),
           k.rateLimitPerHour,
           k.rateWindowMs,
@@ -116,7 +114,7 @@ export function createApiApp(deps: ApiServerDeps): express.Express {
     if (r < faultRate + timeoutRate) {
       // Hang: never answer, then drop the connection, as an overloaded upstream would.
       res.locals.hung = true;
-      log(req, 0, auth.installation.clientKey, 'timeout');
+      log(req, 0, caller.installation?.clientKey ?? null, 'timeout');
       const timer = setTimeout(() => {
         deps.hangTimers.delete(timer);
         req.socket.destroy();
@@ -126,6 +124,18 @@ export function createApiApp(deps: ApiServerDeps): express.Express {
     }
     next();
   });
+
+  const connectCaller = (req: Request, nowSec: number) => {
+    const auth = verifyApiRequest({
+      authorization: req.headers.authorization,
+      method: req.method,
+      originalUrl: req.originalUrl,
+      body: req.body,
+      nowSec,
+      installationFor: (clientKey) => deps.state.installationByClientKey(clientKey),
+    });
+    return auth.ok ? { ok: true as const, caller: appCaller(auth.installation) } : auth;
+  };
 
   app.use(apiRoutes(deps));
 

@@ -6,10 +6,53 @@ import {
   fromMethodAndUrl,
   SymmetricAlgorithm,
 } from 'atlassian-jwt';
-import type { Installation } from './store.js';
+import type { Account } from './accounts.js';
+import type { Installation, UserToken, Workspace } from './store.js';
 
 export type ApiAuth =
   { ok: true; installation: Installation } | { ok: false; message: string; detail: string };
+
+/**
+ * Who an authenticated REST call acts as: an app (Connect JWT: its installation, whose `/2.0/user` is the
+ * workspace admin who installed it) or a user token (that account, reading what the account may read).
+ */
+export interface ApiCaller {
+  workspace: Workspace;
+  /** `/2.0/user`: the installer for an app, the token's account for a user token. */
+  account: Account;
+  /** Set for app credentials: its descriptor's scopes apply and it reads every repository of its workspace. */
+  installation?: Installation;
+  /** Rate-limit key: the clientKey, or `user:<account uuid>`. */
+  key: string;
+}
+
+export const appCaller = (installation: Installation): ApiCaller => ({
+  workspace: installation.workspace,
+  account: installation.workspace.admin,
+  installation,
+  key: installation.clientKey,
+});
+
+/**
+ * `Authorization: Bearer <user token>`: a token the simulator issued (Simulator.issueUserToken), unexpired. The
+ * token is opaque: only the simulator's own table knows whom it stands for.
+ */
+export function verifyUserToken(
+  authorization: string | undefined,
+  nowMs: number,
+  tokens: ReadonlyMap<string, UserToken>,
+): { ok: true; caller: ApiCaller } | { ok: false; message: string; detail: string } {
+  const fail = (detail: string) => ({ ok: false as const, message: 'Unauthorized', detail });
+  const match = /^Bearer\s+(\S+)$/.exec(authorization ?? '');
+  if (!match) return fail('Authorization scheme must be "Bearer".');
+  const token = tokens.get(match[1]!);
+  if (!token) return fail('Invalid or revoked access token.');
+  if (token.expiresMs <= nowMs) return fail('Access token expired.');
+  return {
+    ok: true,
+    caller: { workspace: token.workspace, account: token.account, key: `user:${token.account.uuid}` },
+  };
+}
 
 interface Claims {
   iss?: unknown;

@@ -12,7 +12,14 @@ import { PullRequestMutations } from './pr-mutations.js';
 import { Payloads } from './payloads.js';
 import { synthesizePullRequests } from './pull-requests.js';
 import { SlidingWindowLimiter } from './rate-limit.js';
-import { Repository, SimState, type Installation, type Project, type Workspace } from './store.js';
+import {
+  Repository,
+  SimState,
+  type Installation,
+  type Project,
+  type RepositoryPermission,
+  type Workspace,
+} from './store.js';
 import type {
   ApiRequestRecord,
   Delivery,
@@ -26,12 +33,12 @@ import type {
   SimulatorKnobs,
   SimulatorOptions,
 } from './types.js';
-import { braced, mulberry32, unitHash, uuidFrom } from './util.js';
+import { braced, mulberry32, randomSecret, unitHash, uuidFrom } from './util.js';
 import { WebhookSender } from './webhooks.js';
 
 export type * from './types.js';
 export type { Account, AddUserInput } from './accounts.js';
-export type { Installation, PullRequest, Workspace } from './store.js';
+export type { Installation, PullRequest, RepositoryPermission, Workspace } from './store.js';
 export { Repository } from './store.js';
 export { AccountRegistry } from './accounts.js';
 export { RATE_LIMIT_MESSAGE } from './api-server.js';
@@ -291,6 +298,45 @@ export class Simulator {
 
   repository(workspace: string, repo: string): Repository {
     return this.mutations.repo(workspace, repo);
+  }
+
+  /**
+   * Gives an account a permission on a repository (Bitbucket's repository permissions: read, write, admin); null
+   * takes it away. The workspace admin has admin everywhere without one.
+   */
+  setRepositoryPermission(
+    workspace: string,
+    repo: string,
+    user: string,
+    permission: RepositoryPermission | null,
+  ): void {
+    const repository = this.repository(workspace, repo);
+    const account = this.users.get(user);
+    if (!account) throw new Error(`Unknown user ${user}`);
+    if (permission === null) repository.permissions.delete(account.uuid);
+    else repository.permissions.set(account.uuid, permission);
+  }
+
+  /**
+   * A user token for an account in a workspace, as Forge sends one in `x-forge-oauth-user`: an opaque bearer token
+   * with which the REST API reads what that account may read in that workspace. Lifetime: UNCONFIRMED (Forge does
+   * not publish it); an hour here.
+   */
+  issueUserToken(workspace: string, user: string, ttlMs = 3_600_000): string {
+    const account = this.users.get(user);
+    if (!account) throw new Error(`Unknown user ${user}`);
+    const token = randomSecret(64);
+    this.state.userTokens.set(token, {
+      account,
+      workspace: this.workspace(workspace),
+      expiresMs: this.now().getTime() + ttlMs,
+    });
+    return token;
+  }
+
+  /** Revokes a user token (the next call with it is a 401). */
+  revokeUserToken(token: string): void {
+    this.state.userTokens.delete(token);
   }
 
   /** The installation of a workspace (kept after uninstall, with `active: false`). */

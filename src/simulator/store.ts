@@ -69,6 +69,8 @@ export interface PullRequest {
   activity: ActivityEntry[];
 }
 
+export type RepositoryPermission = 'read' | 'write' | 'admin';
+
 /** One repository: its commit DAG, refs and pull requests. */
 export class Repository {
   readonly graph = new CommitGraph();
@@ -84,6 +86,11 @@ export class Repository {
   isPrivate = true;
   /** Bitbucket's `project`: every repository of a workspace belongs to one. */
   project: Project;
+  /**
+   * Explicit repository permissions by account uuid (OpenAPI `repository_permission`: read, write, admin). The
+   * workspace admin has admin on every repository without an entry; anyone reads a public repository.
+   */
+  readonly permissions = new Map<string, RepositoryPermission>();
   private readonly queryCache = new Map<string, Int32Array>();
 
   constructor(
@@ -158,6 +165,18 @@ export class Repository {
     this.version++;
   }
 
+  /** An account's effective permission (the highest it has), or null: explicit, else admin for the workspace admin. */
+  permissionOf(account: Account): RepositoryPermission | null {
+    return (
+      this.permissions.get(account.uuid) ?? (account.uuid === this.workspace.admin.uuid ? 'admin' : null)
+    );
+  }
+
+  /** Whether an account may read it: public, or a permission of its own. */
+  readableBy(account: Account): boolean {
+    return !this.isPrivate || this.permissionOf(account) !== null;
+  }
+
   private setRef(map: Map<string, number>, name: string, hash: string): void {
     const id = this.graph.idOf(hash);
     if (id === undefined) throw new Error(`Ref ${name} points at unknown commit ${hash}`);
@@ -177,6 +196,16 @@ export interface Installation {
   hookUuids: string[];
 }
 
+/**
+ * A user token (as Forge's `x-forge-oauth-user` carries): it acts as one account, with that account's permissions,
+ * in the workspace of the installation it was issued for.
+ */
+export interface UserToken {
+  account: Account;
+  workspace: Workspace;
+  expiresMs: number;
+}
+
 /** Everything bitbucket.org knows: workspaces, repositories, installations. */
 export class SimState {
   readonly workspaces = new Map<string, Workspace>();
@@ -184,6 +213,8 @@ export class SimState {
   readonly repos = new Map<string, Map<string, Repository>>();
   /** workspace uuid → installation (kept after uninstall: its secret signs the next install). */
   readonly installations = new Map<string, Installation>();
+  /** Opaque bearer token → the user it acts as. */
+  readonly userTokens = new Map<string, UserToken>();
 
   /** By slug or `{uuid}` (braces optional, case-insensitive), as Bitbucket paths accept. */
   findWorkspace(id: string): Workspace | undefined {
