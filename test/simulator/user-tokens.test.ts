@@ -81,10 +81,11 @@ describe('simulator: user tokens and repository permissions', () => {
     const validate = ajv.getSchema(
       'bb#/components/schemas/paginated_repository_permissions',
     ) as ValidateFunction;
+    const conforms = (body: unknown) => assert.ok(validate(body), ajv.errorsText(validate.errors));
     const ws = encodeURIComponent(sim.workspace('acme').uuid);
     const page = await get(token, `/2.0/user/workspaces/${ws}/permissions/repositories`);
     assert.equal(page.status, 200);
-    assert.ok(validate(page.body), ajv.errorsText(validate.errors));
+    conforms(page.body);
     assert.deepEqual(
       page.body.values.map((v: Loose) => [v.repository.full_name, v.permission, v.user.uuid]),
       [['acme/granted', 'write', dev.uuid]],
@@ -94,7 +95,7 @@ describe('simulator: user tokens and repository permissions', () => {
 
     const admin = sim.issueUserToken('acme', sim.workspace('acme').admin.account_id);
     const first = await get(admin, '/2.0/user/workspaces/acme/permissions/repositories?pagelen=2');
-    assert.ok(validate(first.body), ajv.errorsText(validate.errors));
+    conforms(first.body);
     assert.equal(first.body.values.length, 2);
     assert.equal(first.body.size, 4);
     const second = await fetch(first.body.next, { headers: { authorization: `Bearer ${admin}` } });
