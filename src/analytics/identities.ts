@@ -217,3 +217,30 @@ export async function listIdentities(trx: Trx, onlyId?: number): Promise<Identit
   );
   return rows as Identity[];
 }
+
+/**
+ * Every contributor id credited to a team's members (each member key resolved to its root, then the root's
+ * members), or null when the tenant has no such team. A key nobody has committed as yet adds nothing.
+ */
+export async function teamMembersOf(trx: Trx, teamId: number): Promise<number[] | null> {
+  const { rows } = await trx.raw(
+    `with team as (select t.id from teams t where t.id = ?),
+     roots as (
+       select coalesce(c.merged_into, c.id) as root
+         from team_members m join contributors c on c.tenant_id = m.tenant_id and c.account_id = substr(m.contributor_key, 3)
+        where m.team_id = (select id from team) and m.contributor_key like 'a:%'
+       union
+       select coalesce(c.merged_into, c.id)
+         from team_members m
+         join contributor_emails e on e.tenant_id = m.tenant_id and e.email = substr(m.contributor_key, 3)
+         join contributors c on c.tenant_id = e.tenant_id and c.id = e.contributor_id
+        where m.team_id = (select id from team) and m.contributor_key like 'e:%'
+     )
+     select (select id from team) as team,
+            array(select c.id from contributors c where coalesce(c.merged_into, c.id) in (select root from roots)
+                   order by c.id) as ids`,
+    [teamId],
+  );
+  const row = rows[0] as { team: number | null; ids: (number | string)[] };
+  return row.team === null ? null : row.ids.map(Number);
+}

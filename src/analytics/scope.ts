@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
-import { badRequest } from '../platform/errors';
-import { membersOf, resolveContributor } from './identities';
+import { badRequest, notFound } from '../platform/errors';
+import { membersOf, resolveContributor, teamMembersOf } from './identities';
 import { CUBES, PUNCH_CARDS, REPOSITORY_PUNCH_CARDS, SHIFTED_HOURS, type Cube } from './rollups';
 import { effectiveBotPatterns, loadSettings } from './rules';
 import { ceilHour, floorHour, tileRange, type GrainName } from './time-buckets';
@@ -26,6 +26,8 @@ export interface StatsFilters {
   tz?: string;
   /** A contributor key (`a:…`, `e:…`) or Bitbucket user uuid. */
   contributor?: string;
+  /** A team's id (GET /teams): its members' contributions only. */
+  team?: number;
   /** Public repositories only (a viewer whose private repositories are not known: src/api/viewer-scope.ts). */
   publicOnly?: boolean;
 }
@@ -95,6 +97,12 @@ export async function resolveScope(
     const root = await resolveContributor(trx, filters.contributor);
     // A person with no commits here (most people who open a profile) is an empty answer, not an error.
     contributorIds = root === null ? [] : await membersOf(trx, root);
+  }
+  if (filters.team !== undefined) {
+    const members = await teamMembersOf(trx, filters.team);
+    if (members === null) throw notFound('no such team');
+    // With a contributor too: that person, if in the team.
+    contributorIds = contributorIds === null ? members : contributorIds.filter((id) => members.includes(id));
   }
   // One round trip when the range is given (freshness included); a default range needs today's date first.
   const instants = (since: string | null, until: string | null) =>

@@ -42,6 +42,12 @@ export const contributorKey = z
     'expected a contributor key (a:…, e:…) or a user uuid {…}',
   );
 
+/** A team's id (GET /teams). */
+export const teamId = z
+  .string()
+  .regex(/^\d{1,15}$/, 'expected a team id')
+  .transform(Number);
+
 export const positiveInt = (max: number) =>
   z
     .string()
@@ -60,6 +66,7 @@ export const filterShape = {
   project: z
     .union([projectUuid.transform((v) => [v]), z.array(projectUuid).max(100, 'at most 100 projects')])
     .default([]),
+  team: teamId.optional(),
   since: isoDate.optional(),
   until: isoDate.optional(),
   merges: z.enum(['exclude', 'include', 'only']).default('exclude'),
@@ -97,6 +104,7 @@ export function filtersOf(q: {
   exclusions: StatsFilters['exclusions'];
   tz?: string;
   contributor?: string;
+  team?: number;
 }): StatsFilters {
   return {
     repositories: q.repository,
@@ -108,6 +116,7 @@ export function filtersOf(q: {
     exclusions: q.exclusions,
     tz: q.tz,
     contributor: q.contributor,
+    team: q.team,
   };
 }
 

@@ -15,6 +15,7 @@ import { routeAccess } from './route-access';
 import { settingsRouter } from './settings-routes';
 import { statsRouter } from './stats-routes';
 import { supportConsentRouter } from './support-consent-routes';
+import { teamRouter } from './team-routes';
 import { visibilityOf } from './viewer-scope';
 
 export interface ApiDeps extends AuthDeps {
@@ -70,5 +71,6 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use(exportRouter(deps));
   router.use(settingsRouter(deps));
   router.use(apiTokenRouter(deps));
+  router.use(teamRouter(deps));
   return router;
 }

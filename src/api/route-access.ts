@@ -46,6 +46,11 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /tokens': 'admin-page',
   'POST /tokens': 'configure',
   'DELETE /tokens/{id}': 'configure',
+  // Members are contributor keys, emails among them: read on the admin pages (like /identities), changed on configure.
+  'GET /teams': 'admin-page',
+  'POST /teams': 'configure',
+  'PUT /teams/{id}': 'configure',
+  'DELETE /teams/{id}': 'configure',
 };
 
 /** `METHOD /path/{param}` → a matcher of request paths as Express routes them (case-insensitive, optional `/`). */

@@ -138,6 +138,12 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
     granted_by: value('`user:<account id>` of the admin'),
     reason: text('free text'),
   },
+  team_members: {
+    contributor_key: text(
+      'contributor key `a:<account id>` / `e:<email>`: rewritten like the contributor it names',
+    ),
+  },
+  teams: { name: text('the name an admin gave a team (free text)') },
   tenant_settings: {
     timezone: structural('setting: IANA time zone'),
     path_exclusions: structural('setting: path patterns'),

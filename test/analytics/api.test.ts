@@ -80,6 +80,14 @@ const BAD: Record<string, { values: fc.Arbitrary<string | string[]>; endpoints: 
     ),
     endpoints: ENDPOINTS,
   },
+  team: {
+    values: fc.oneof(
+      fc.string().filter((s) => !/^\d{1,15}$/.test(s)),
+      fc.constantFrom('-1', '1.5', '0x10', '1234567890123456'),
+      fc.array(fc.constant('1'), { minLength: 2, maxLength: 2 }),
+    ),
+    endpoints: ENDPOINTS,
+  },
   merges: { values: notOneOf(['exclude', 'include', 'only']), endpoints: ENDPOINTS },
   bots: { values: notOneOf(['exclude', 'include']), endpoints: ENDPOINTS },
   exclusions: { values: notOneOf(['apply', 'ignore']), endpoints: ENDPOINTS },
@@ -350,5 +358,15 @@ describe('analytics API', () => {
     await conforms('put', '/settings', await f.admin.send('PUT', '/settings', { timezone: 'UTC' }));
     await conforms('post', '/tokens', await f.admin.send('POST', '/tokens', { name: 'a test' }), '201');
     await conforms('get', '/tokens', await f.api.get('/tokens'));
+    const team = await f.admin.send('POST', '/teams', { name: 'Conformance', members: ['e:x@example.com'] });
+    const { id } = (await team.clone().json()) as { id: number };
+    await conforms('post', '/teams', team, '201');
+    await conforms('get', '/teams', await f.api.get('/teams'));
+    await conforms(
+      'put',
+      '/teams/{id}',
+      await f.admin.send('PUT', `/teams/${id}`, { name: 'Conformance 2', members: [] }),
+    );
+    assert.equal((await f.admin.send('DELETE', `/teams/${id}`, {})).status, 204);
   });
 });

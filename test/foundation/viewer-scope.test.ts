@@ -142,6 +142,22 @@ describe('viewer scope: every route, every token kind', () => {
     'POST /tokens': { access: 'configure', path: '/tokens', body: { name: 'scope test' }, status: 201 },
     // No such token: access is granted, nothing is revoked.
     'DELETE /tokens/{id}': { access: 'configure', path: '/tokens/999999', status: 404 },
+    'GET /teams': { access: 'admin-page', path: '/teams', status: 200 },
+    // A control character in the name: access is granted, nothing is created.
+    'POST /teams': {
+      access: 'configure',
+      path: '/teams',
+      body: { name: 'a\u0007b', members: [] },
+      status: 400,
+    },
+    // No such team: access is granted, nothing changes.
+    'PUT /teams/{id}': {
+      access: 'configure',
+      path: '/teams/999999',
+      body: { name: 'scope test', members: [] },
+      status: 404,
+    },
+    'DELETE /teams/{id}': { access: 'configure', path: '/teams/999999', status: 404 },
   });
 
   before(async () => {

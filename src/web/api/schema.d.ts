@@ -352,6 +352,8 @@ export interface paths {
           repository?: components['parameters']['repository'];
           /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
           project?: components['parameters']['project'];
+          /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+          team?: components['parameters']['team'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -402,6 +404,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
         429: components['responses']['TooManyRequests'];
       };
     };
@@ -431,6 +434,8 @@ export interface paths {
           repository?: components['parameters']['repository'];
           /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
           project?: components['parameters']['project'];
+          /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+          team?: components['parameters']['team'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -482,6 +487,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
         429: components['responses']['TooManyRequests'];
       };
     };
@@ -508,6 +514,8 @@ export interface paths {
           repository?: components['parameters']['repository'];
           /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
           project?: components['parameters']['project'];
+          /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+          team?: components['parameters']['team'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -564,6 +572,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
         429: components['responses']['TooManyRequests'];
       };
     };
@@ -593,6 +602,8 @@ export interface paths {
           repository?: components['parameters']['repository'];
           /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
           project?: components['parameters']['project'];
+          /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+          team?: components['parameters']['team'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -674,6 +685,8 @@ export interface paths {
           repository?: components['parameters']['repository'];
           /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
           project?: components['parameters']['project'];
+          /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+          team?: components['parameters']['team'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -736,6 +749,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
         429: components['responses']['TooManyRequests'];
       };
     };
@@ -765,6 +779,8 @@ export interface paths {
           repository?: components['parameters']['repository'];
           /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
           project?: components['parameters']['project'];
+          /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+          team?: components['parameters']['team'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -844,6 +860,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
         429: components['responses']['TooManyRequests'];
       };
     };
@@ -870,6 +887,8 @@ export interface paths {
           repository?: components['parameters']['repository'];
           /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
           project?: components['parameters']['project'];
+          /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+          team?: components['parameters']['team'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -901,6 +920,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
         429: components['responses']['TooManyRequests'];
       };
     };
@@ -927,6 +947,8 @@ export interface paths {
           repository?: components['parameters']['repository'];
           /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
           project?: components['parameters']['project'];
+          /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+          team?: components['parameters']['team'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -958,6 +980,7 @@ export interface paths {
         400: components['responses']['BadRequest'];
         401: components['responses']['Unauthorized'];
         403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
         429: components['responses']['TooManyRequests'];
       };
     };
@@ -1404,6 +1427,175 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/teams': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Teams of contributors with their member keys (admin pages only) */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              teams: components['schemas']['Team'][];
+            };
+          };
+        };
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
+      };
+    };
+    put?: never;
+    /** Create a team (configure page only); at most 100 per workspace, 200 members each */
+    post: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description No control characters; unique in the workspace, case ignored */
+            name: string;
+            /** @description Contributor keys as GET /identities lists them (`a:<account id>`, `e:<email>`); a key nobody has committed as yet is kept and counts once they do */
+            members: string[];
+          };
+        };
+      };
+      responses: {
+        /** @description Created */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Team'];
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        /** @description Another team has this name, or the workspace has 100 teams already */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        429: components['responses']['TooManyRequests'];
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/teams/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Rename a team and replace its members (configure page only) */
+    put: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody: {
+        content: {
+          'application/json': {
+            /** @description No control characters; unique in the workspace, case ignored */
+            name: string;
+            /** @description Contributor keys as GET /identities lists them (`a:<account id>`, `e:<email>`); a key nobody has committed as yet is kept and counts once they do */
+            members: string[];
+          };
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Team'];
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
+        /** @description Another team has this name, or the workspace has 100 teams already */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': components['schemas']['Error'];
+          };
+        };
+        429: components['responses']['TooManyRequests'];
+      };
+    };
+    post?: never;
+    /** Delete a team (configure page only) */
+    delete: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path: {
+          id: number;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Deleted */
+        204: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content?: never;
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        404: components['responses']['NotFound'];
+        429: components['responses']['TooManyRequests'];
+      };
+    };
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1586,6 +1778,16 @@ export interface components {
       key: string;
       name: string;
     };
+    Team: {
+      id: number;
+      name: string;
+      /** @description Contributor keys (`a:<account id>`, `e:<email>`), sorted */
+      members: string[];
+      /** Format: date-time */
+      created_at: string;
+      /** Format: date-time */
+      updated_at: string;
+    };
   };
   responses: {
     /** @description A parameter or body is invalid */
@@ -1655,6 +1857,8 @@ export interface components {
     /** @description A contributor key (`a:<account id>` or `e:<email>`) or a Bitbucket user uuid `{…}`; one with no commits in scope (or unknown) gets an empty answer: 200 with zeros. */
     contributor: string;
     exportFormat: 'csv' | 'jsonl';
+    /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+    team: number;
   };
   requestBodies: never;
   headers: never;
