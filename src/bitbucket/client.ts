@@ -174,18 +174,36 @@ export class BitbucketClient {
   }
 
   private async request<S extends z.ZodType>(rawUrl: string, schema: S): Promise<z.infer<S>> {
+    return this.withRetries(rawUrl, (url) => this.attempt(url, schema));
+  }
+
+  /**
+   * GET a text body (a patch series) as a stream: each chunk goes to `onChunk` as it arrives and is not kept.
+   * Past `maxBytes` the body is abandoned (`complete: false`), as it is when the connection fails mid-body:
+   * retries happen only before the first byte, so no chunk is ever delivered twice. 555 (Bitbucket's "too large,
+   * timed out") is not retried: the caller asks for less instead.
+   */
+  async streamText(
+    rawUrl: string,
+    onChunk: (chunk: Buffer) => void,
+    maxBytes: number,
+  ): Promise<{ complete: boolean; bytes: number }> {
+    return this.withRetries(rawUrl, (url) => this.attemptText(url, onChunk, maxBytes));
+  }
+
+  private async withRetries<T>(rawUrl: string, attempt: (url: URL) => Promise<T>): Promise<T> {
     const url = new URL(rawUrl);
     const refused = disallowedReason(url, this.options.credentials.baseApiUrl);
     if (refused) throw new BitbucketApiError(`refused to call ${url.pathname}: ${refused}`, 0, url.href);
     let delay = this.retry.baseDelayMs;
-    for (let attempt = 1; ; attempt++) {
+    for (let tries = 1; ; tries++) {
       try {
-        return await this.attempt(url, schema);
+        return await attempt(url);
       } catch (error) {
         if (!(error instanceof RetryableError)) throw error;
-        if (attempt >= this.retry.attempts) {
+        if (tries >= this.retry.attempts) {
           throw new BitbucketApiError(
-            `${pathOf(url)} failed ${attempt} times, last: ${error.message}`,
+            `${pathOf(url)} failed ${tries} times, last: ${error.message}`,
             error.kind === 'throttled' ? 429 : 503,
             url.href,
           );
@@ -195,13 +213,73 @@ export class BitbucketClient {
         // Full jitter keeps many workers from retrying in lockstep.
         const wait = error.retryAfterMs ?? Math.round(base / 2 + (Math.random() * base) / 2);
         this.options.logger.debug(
-          { path: pathOf(url), attempt, kind: error.kind, waitMs: wait, reason: error.message },
+          { path: pathOf(url), attempt: tries, kind: error.kind, waitMs: wait, reason: error.message },
           'bitbucket request retried',
         );
         await this.sleep(Math.min(wait, this.retry.maxDelayMs));
         delay = Math.min(base * 2, this.retry.maxDelayMs);
       }
     }
+  }
+
+  private async attemptText(
+    url: URL,
+    onChunk: (chunk: Buffer) => void,
+    maxBytes: number,
+  ): Promise<{ complete: boolean; bytes: number }> {
+    await this.takeBudget();
+    this.stats.requests++;
+    const timeout = this.options.timeoutMs ?? 30_000;
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, {
+        headers: { authorization: `JWT ${this.sign(url)}`, accept: 'text/plain' },
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+    } catch (error) {
+      this.stats.networkErrors++;
+      throw new RetryableError(error instanceof Error ? error.message : String(error), 'network');
+    }
+    const status = res.statusCode;
+    if (status < 200 || status >= 300) {
+      const retryAfter = res.headers['retry-after'];
+      await res.body.dump().catch(() => undefined);
+      this.checkStatus(url, status, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, [555]);
+    }
+    let bytes = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (bytes > maxBytes) {
+          res.body.destroy();
+          return { complete: false, bytes };
+        }
+        onChunk(chunk);
+      }
+    } catch (error) {
+      this.stats.networkErrors++;
+      this.options.logger.debug(
+        { path: pathOf(url), bytes, reason: error instanceof Error ? error.message : String(error) },
+        'bitbucket text body cut off',
+      );
+      return { complete: false, bytes };
+    }
+    return { complete: true, bytes };
+  }
+
+  /** Throws the error a non-2xx status means: retryable (429, 5xx but `final`) or final. */
+  private checkStatus(url: URL, status: number, retryAfter: string | undefined, final: number[] = []): never {
+    if (status === 429) {
+      this.stats.throttled++;
+      throw new RetryableError('429 rate limited', 'throttled', retryAfterMs(retryAfter ?? null, Date.now()));
+    }
+    // 555 is Bitbucket's diffstat timeout (reference §4): a server error like the rest of 5xx.
+    if (status >= 500 && !final.includes(status)) {
+      this.stats.serverErrors++;
+      throw new RetryableError(`${status}`, 'server');
+    }
+    throw new BitbucketApiError(`${pathOf(url)} answered ${status}`, status, url.href);
   }
 
   private async attempt<S extends z.ZodType>(url: URL, schema: S): Promise<z.infer<S>> {
@@ -226,19 +304,8 @@ export class BitbucketClient {
       this.stats.networkErrors++;
       throw new RetryableError(error instanceof Error ? error.message : String(error), 'network');
     }
-    if (status === 429) {
-      this.stats.throttled++;
-      const header = Array.isArray(retryAfter) ? retryAfter[0] : retryAfter;
-      throw new RetryableError('429 rate limited', 'throttled', retryAfterMs(header ?? null, Date.now()));
-    }
-    // 555 is Bitbucket's diffstat timeout (reference §4): a server error like the rest of 5xx.
-    if (status >= 500) {
-      this.stats.serverErrors++;
-      throw new RetryableError(`${status}`, 'server');
-    }
-    if (status < 200 || status >= 300) {
-      throw new BitbucketApiError(`${pathOf(url)} answered ${status}`, status, url.href);
-    }
+    if (status < 200 || status >= 300)
+      this.checkStatus(url, status, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
     let json: unknown;
     try {
       json = JSON.parse(text);

@@ -12,6 +12,8 @@ const ALLOWED_PATHS: RegExp[] = [
   `${REPO}/commits`,
   `${REPO}/commit/${SEGMENT}`,
   `${REPO}/diffstat/${SEGMENT}`,
+  // Only with the workspace's opt-in (line_counts_from_patches): diff text, counted in a stream, never kept.
+  `${REPO}/patch/${SEGMENT}`,
   `${REPO}/pullrequests`,
   `${REPO}/pullrequests/\\d+`,
   `${REPO}/pullrequests/\\d+/activity`,
@@ -61,6 +63,9 @@ export const endpoints = {
   /** One commit against its first parent; pagelen at its maximum so one request covers almost every commit. */
   diffstat: (base: string, workspace: string, repo: string, hash: string) =>
     apiUrl(base, `/repositories/${seg(workspace)}/${seg(repo)}/diffstat/${seg(hash)}`, { pagelen: 5000 }),
+  /** The patch series of `newer ^older` (format-patch: one patch per non-merge commit, oldest first). */
+  patchSeries: (base: string, workspace: string, repo: string, newer: string, older: string) =>
+    apiUrl(base, `/repositories/${seg(workspace)}/${seg(repo)}/patch/${seg(newer)}..${seg(older)}`),
   user: (base: string) => apiUrl(base, '/user'),
   userEmails: (base: string) => apiUrl(base, '/user/emails'),
   users: (base: string, user: string) => apiUrl(base, `/users/${seg(user)}`),

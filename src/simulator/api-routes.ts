@@ -14,6 +14,7 @@ import {
   type PagelenRule,
 } from './paging.js';
 import { foldCommitFiles } from './diff-fold.js';
+import { renderPatch, seriesCommits } from './patch-series.js';
 import { errorBody, link, type Json, type Payloads } from './payloads.js';
 import { activityEntry, pullRequest } from './pr-payloads.js';
 import type { ApiCaller } from './auth.js';
@@ -357,6 +358,33 @@ export function apiRoutes(deps: RouteDeps): express.Router {
       });
     }
     pageOf(payloads, req, res, params, DIFFSTAT_PAGING, entries, (e) => e);
+  });
+
+  // A patch (one commit) or a patch series (`A..B`: A's commits that B lacks), text/plain, streamed as it is made.
+  router.get('/2.0/repositories/:workspace/:repo/patch/*', async (req, res) => {
+    const repo = repositoryFor(req, res);
+    if (!repo) return;
+    const spec = wildcard(req);
+    const range = /^(.+?)\.\.(.+)$/.exec(spec);
+    let ids: number[];
+    if (range) {
+      const source = repo.resolve(range[1]!);
+      const destination = repo.resolve(range[2]!);
+      if (source === undefined || destination === undefined)
+        return notFound(res, `Commit not found: ${spec}`);
+      ids = seriesCommits(repo, source, destination);
+    } else {
+      const id = repo.resolve(spec);
+      if (id === undefined) return notFound(res, `Commit not found: ${spec}`);
+      ids = [id];
+    }
+    res.status(200).type('text/plain');
+    for (let k = 0; k < ids.length; k++) {
+      if (res.destroyed) return;
+      const more = res.write(renderPatch(repo, ids[k]!, range ? { n: k + 1, of: ids.length } : undefined));
+      if (!more) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+    }
+    res.end();
   });
 
   const prFor = (req: Request, res: Response): [Repository, PullRequest] | undefined => {
