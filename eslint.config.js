@@ -19,7 +19,7 @@ const layer = (dir, forbidden) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'public/**', '.data/**', 'data/**'] },
+  { ignores: ['node_modules/**', 'public/**', 'forge/static/**', '.data/**', 'data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

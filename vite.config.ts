@@ -1,9 +1,11 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import react from '@vitejs/plugin-react';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig, type Plugin, type UserConfig } from 'vite';
 
 const OUT_DIR = path.resolve(import.meta.dirname, 'public');
+/** The Forge Custom UI resource (`vite build --mode forge`): forge/manifest.yml's `resources: ui` path. */
+const FORGE_OUT_DIR = path.resolve(import.meta.dirname, 'forge/static/ui');
 
 /**
  * public/ also holds files that are not ours, so Vite must not empty it; instead only the previous build's
@@ -20,19 +22,22 @@ function cleanPreviousBuild(): Plugin {
   };
 }
 
-export default defineConfig({
+/** Atlassian's feature-gate client, which ADS consults, is a stub that says every gate is off (docs/ui.md). */
+const resolve = {
+  alias: {
+    '@atlaskit/feature-gate-js-client/feature-gates': path.resolve(
+      import.meta.dirname,
+      'src/web/host/feature-gates-off.ts',
+    ),
+  },
+};
+
+const connectConfig: UserConfig = {
   root: path.resolve(import.meta.dirname, 'src/web'),
   base: '/',
   publicDir: false,
   plugins: [react(), cleanPreviousBuild()],
-  resolve: {
-    alias: {
-      '@atlaskit/feature-gate-js-client/feature-gates': path.resolve(
-        import.meta.dirname,
-        'src/web/host/feature-gates-off.ts',
-      ),
-    },
-  },
+  resolve,
   build: {
     outDir: OUT_DIR,
     emptyOutDir: false,
@@ -46,4 +51,30 @@ export default defineConfig({
       input: path.resolve(import.meta.dirname, 'src/web/main.tsx'),
     },
   },
-});
+};
+
+/**
+ * Two outputs from one source: the Connect pages (default mode, served by Tally under /assets) and, with
+ * `--mode forge`, the Forge Custom UI resource, a self-contained folder with relative asset URLs that Forge
+ * uploads on `forge deploy` (docs/forge.md).
+ */
+export default defineConfig(({ mode }) =>
+  mode === 'forge'
+    ? {
+        root: path.resolve(import.meta.dirname, 'src/web/forge'),
+        base: './',
+        publicDir: false,
+        plugins: [react()],
+        resolve,
+        build: {
+          outDir: FORGE_OUT_DIR,
+          emptyOutDir: true,
+          assetsDir: 'assets',
+          sourcemap: false,
+          target: 'es2022',
+          reportCompressedSize: true,
+          chunkSizeWarningLimit: 600,
+        },
+      }
+    : connectConfig,
+);

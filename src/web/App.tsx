@@ -34,19 +34,18 @@ export function App({
   Page,
   client,
   api,
+  params,
   today,
 }: {
   Page: ComponentType;
   client: ApiClient;
   api: Endpoints;
+  params: URLSearchParams;
   today: string;
 }) {
   const [expired, setExpired] = useState(false);
   useEffect(() => client.onSessionExpired(() => setExpired(true)), [client]);
-  const value = useMemo(
-    () => ({ api, params: new URLSearchParams(window.location.search), today }),
-    [api, today],
-  );
+  const value = useMemo(() => ({ api, params, today }), [api, params, today]);
   return (
     <AppContext.Provider value={value}>
       {expired ? <SessionExpired /> : null}

@@ -1,6 +1,9 @@
+import type { Transport } from '../host/host';
+
 /**
- * The page's only way to the server: `/api/v1/*` with the session token from the page's meta tag
- * (`Authorization: JWT …`). A 401 means the 15-minute session is over; the app then asks for a reload.
+ * The page's only way to the server: `/api/v1/*` through the host's transport (Connect: the session token from the
+ * page's meta tag, `Authorization: JWT …`; Forge: invokeRemote, with Forge's invocation token). A 401 means the
+ * session is over; the app then asks for a reload.
  */
 export class SessionExpiredError extends Error {
   constructor() {
@@ -52,10 +55,7 @@ export interface ApiClient {
   prefetch(start: () => unknown): void;
 }
 
-export function createApiClient(
-  token: string,
-  fetchImpl: typeof fetch = (...args) => fetch(...args),
-): ApiClient {
+export function createApiClient(transport: Transport): ApiClient {
   const listeners = new Set<ExpiryListener>();
   let expired = false;
   let prefetching = false;
@@ -66,14 +66,13 @@ export function createApiClient(
     path: string,
     init: { body?: unknown; signal?: AbortSignal; accept: string },
   ) {
-    const headers: Record<string, string> = { authorization: `JWT ${token}`, accept: init.accept };
+    const headers: Record<string, string> = { accept: init.accept };
     if (init.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetchImpl(`/api/v1${path}`, {
+    const res = await transport(path, {
       method,
       headers,
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
-      signal: init.signal,
-      credentials: 'omit',
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      ...(init.signal ? { signal: init.signal } : {}),
     });
     if (res.status === 401) {
       expired = true;

@@ -3,7 +3,7 @@ import type { Endpoints } from '../api/endpoints';
 
 export interface AppContextValue {
   api: Endpoints;
-  /** The module parameters Bitbucket put in the page URL (repoUuid, repoPath, workspace, user). */
+  /** The page's parameters (repoUuid, repoPath, workspace, user): the page URL's (Connect) or the module context's (Forge). */
   params: URLSearchParams;
   /** Today as `YYYY-MM-DD`: ranges end here. */
   today: string;

@@ -1,5 +1,5 @@
 import { useCallback, useState } from 'react';
-import { hostState, writeUrlQuery } from '../host/ap';
+import { hostState, writeUrlQuery } from '../host/host';
 import { parseFilters, serializeFilters, type Filters } from '../state/url-filters';
 
 /** The filters a page starts with: its own URL's, else those the host kept for it (AP.history). */

@@ -1,8 +1,12 @@
+import type { PageName } from '../App';
+import type { Host, Transport } from './host';
+
 /**
- * The host bridge from Bitbucket's `all.js` (`window.AP`). Everything is optional: the page also works when
+ * The Connect host: Bitbucket's `all.js` (`window.AP`) around a page the server rendered with the page name and a
+ * 15-minute session token in meta tags (views/page.html). Everything from AP is optional: the page also works when
  * opened directly (development) or when all.js failed to load.
  */
-interface HostBridge {
+interface ApBridge {
   resize?: (width?: string, height?: string) => void;
   history?: {
     getState?: (type?: string, callback?: (state: unknown) => void) => unknown;
@@ -10,64 +14,46 @@ interface HostBridge {
   };
 }
 
-function bridge(): HostBridge | undefined {
-  return (window as unknown as { AP?: HostBridge }).AP;
+function bridge(): ApBridge | undefined {
+  return (window as unknown as { AP?: ApBridge }).AP;
 }
 
-/** The height the frame needs so no inner scrollbar shows. */
-function contentHeight(): number {
-  return Math.ceil(document.documentElement.getBoundingClientRect().height);
+const PAGE_NAMES: PageName[] = ['repository', 'workspace', 'configure', 'profile'];
+
+/** `/api/v1` on Tally's own origin with `Authorization: JWT <session token>`. */
+export function sessionTransport(
+  token: string,
+  fetchImpl: typeof fetch = (...args) => fetch(...args),
+): Transport {
+  return (path, request) =>
+    fetchImpl(`/api/v1${path}`, {
+      method: request.method,
+      headers: { ...request.headers, authorization: `JWT ${token}` },
+      body: request.body,
+      signal: request.signal,
+      credentials: 'omit',
+    });
 }
 
-/**
- * Keeps the iframe as tall as the content (`AP.resize`), once per animation frame at most.
- * Returns a stop function.
- */
-export function startAutoResize(): () => void {
-  let lastHeight = -1;
-  let frame = 0;
-  const resize = () => {
-    frame = 0;
-    const height = contentHeight();
-    if (height === lastHeight) return;
-    lastHeight = height;
-    bridge()?.resize?.('100%', `${height}px`);
+/** The Connect host of this page, or null when the server did not render a page with a session token. */
+export function connectHost(): Host | null {
+  const meta = (name: string) =>
+    document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? '';
+  const page = meta('tally-page') as PageName;
+  const token = meta('tally-token');
+  if (!PAGE_NAMES.includes(page) || !token) return null;
+  return {
+    kind: 'connect',
+    page,
+    params: new URLSearchParams(window.location.search),
+    transport: sessionTransport(token),
+    resize: (height) => bridge()?.resize?.('100%', `${height}px`),
+    // Where the host's all.js offers AP.history (Jira's does), the filters reach the host's address; Bitbucket
+    // then signs a fresh iframe URL and the filters come back through AP.history.getState().
+    saveState: (query) => bridge()?.history?.replaceState?.(query),
+    savedState: () => {
+      const state = bridge()?.history?.getState?.();
+      return typeof state === 'string' ? state : '';
+    },
   };
-  const schedule = () => {
-    if (!frame) frame = requestAnimationFrame(resize);
-  };
-  const observer = new ResizeObserver(schedule);
-  observer.observe(document.documentElement);
-  observer.observe(document.body);
-  schedule();
-  return () => {
-    observer.disconnect();
-    if (frame) cancelAnimationFrame(frame);
-  };
-}
-
-/**
- * Filters live in the iframe's own query (history.replaceState, without Bitbucket's one-time `jwt`), and are
- * mirrored to the host's address through `AP.history` where the host offers it, so a copied Bitbucket URL
- * reopens the same view. Bitbucket then signs a fresh iframe URL; the filters come back through
- * `AP.history.getState()`.
- */
-export function writeUrlQuery(query: string): void {
-  const url = `${window.location.pathname}${query}${window.location.hash}`;
-  window.history.replaceState(window.history.state, '', url);
-  try {
-    bridge()?.history?.replaceState?.(query.replace(/^\?/, ''));
-  } catch {
-    // A host without history support: the iframe URL still holds the state.
-  }
-}
-
-/** Filters that the host kept for this page (`AP.history`), if any. */
-export function hostState(): string {
-  try {
-    const state = bridge()?.history?.getState?.();
-    return typeof state === 'string' ? state : '';
-  } catch {
-    return '';
-  }
 }
