@@ -6,13 +6,31 @@ import { BudgetExhaustedError, type RequestBudget, type RequestPriority } from '
 import { disallowedReason } from './endpoints';
 import { paginated, type Page } from './schemas';
 
-/** What Tally knows about one installation to call its API. */
-export interface TenantCredentials {
+/** A Connect installation: every call is signed with its shared secret (a JWT per request). */
+export interface ConnectCredentials {
   tenantId: string;
   clientKey: string;
   sharedSecret: string;
   baseApiUrl: string;
 }
+
+/**
+ * A Forge installation: every call carries the newest system token Forge sent (`x-forge-oauth-system`) as
+ * `Authorization: Bearer`, under the invocation token's `app.apiBaseUrl` (a path prefix). Null when Tally holds no
+ * usable token: the call waits for the next invocation to bring one (CredentialsUnavailableError).
+ */
+export interface ForgeCredentials {
+  tenantId: string;
+  baseApiUrl: string;
+  systemToken: string | null;
+  /** When the token says it expires (null: it does not say). */
+  systemTokenExpiresAt: Date | null;
+}
+
+/** What Tally knows about one installation to call its API: one client, two ways of authenticating. */
+export type TenantCredentials = ConnectCredentials | ForgeCredentials;
+
+const isForge = (c: TenantCredentials): c is ForgeCredentials => 'systemToken' in c;
 
 export interface RetryPolicy {
   /** Attempts per call before the error goes to the caller (whose job is retried later by the queue). */
@@ -46,7 +64,30 @@ export interface ClientOptions {
   maxPrepaid?: number;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
+  /** Forge: Bitbucket refused the system token (401); called once per refusal, before the error is thrown. */
+  onTokenRefused?: () => Promise<void>;
+  /** Forge: how long a call without a usable system token waits before it is tried again; 5 minutes unless set. */
+  credentialsRetryMs?: number;
 }
+
+/**
+ * A Forge tenant's calls cannot be authenticated now: no system token stored, the stored one expired, or Bitbucket
+ * refused it (401). Only the next invocation from Forge brings a new one, so the job waits and tries again at
+ * `retryAt`, exactly as it does for a spent request budget (every job already reschedules itself on that error),
+ * instead of failing its repository.
+ */
+export class CredentialsUnavailableError extends BudgetExhaustedError {
+  constructor(
+    readonly reason: 'missing' | 'expired' | 'refused',
+    retryAt: Date,
+  ) {
+    super(retryAt);
+    this.message = `no usable Forge system token (${reason}); tried again at ${retryAt.toISOString()}`;
+    this.name = 'CredentialsUnavailableError';
+  }
+}
+
+const DEFAULT_CREDENTIALS_RETRY_MS = 5 * 60_000;
 
 /** A non-retryable answer (4xx other than 429), or retries exhausted. */
 export class BitbucketApiError extends Error {
@@ -106,7 +147,8 @@ function zodReason(error: z.ZodError): string {
 
 /**
  * Bitbucket Cloud REST client for one tenant. Each request is signed with the tenant's shared secret against
- * its `baseApiUrl` (ACE's httpClient only signs for `baseUrl`, reference §3), spends the tenant's request
+ * its `baseApiUrl` (ACE's httpClient only signs for `baseUrl`, reference §3), or for a Forge tenant carries its
+ * system token as a Bearer token under its `apiBaseUrl` (docs/forge.md); either way it spends the tenant's request
  * budget, and is validated with zod. 429, 5xx, timeouts, network errors and malformed payloads are retried with
  * exponential backoff and jitter; nothing is returned that did not validate. Connections are kept alive by
  * undici's connection pool.
@@ -227,13 +269,14 @@ export class BitbucketClient {
     onChunk: (chunk: Buffer) => void,
     maxBytes: number,
   ): Promise<{ complete: boolean; bytes: number }> {
+    const authorization = this.authorization(url);
     await this.takeBudget();
     this.stats.requests++;
     const timeout = this.options.timeoutMs ?? 30_000;
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(url, {
-        headers: { authorization: `JWT ${this.sign(url)}`, accept: 'text/plain' },
+        headers: { authorization, accept: 'text/plain' },
         headersTimeout: timeout,
         bodyTimeout: timeout,
       });
@@ -245,6 +288,7 @@ export class BitbucketClient {
     if (status < 200 || status >= 300) {
       const retryAfter = res.headers['retry-after'];
       await res.body.dump().catch(() => undefined);
+      await this.refusedToken(status);
       this.checkStatus(url, status, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, [555]);
     }
     let bytes = 0;
@@ -268,6 +312,17 @@ export class BitbucketClient {
     return { complete: true, bytes };
   }
 
+  /** Forge: a 401 means Bitbucket refused the system token; recorded, and the job waits for a new one. */
+  private async refusedToken(status: number): Promise<void> {
+    if (status !== 401 || !isForge(this.options.credentials)) return;
+    await this.options
+      .onTokenRefused?.()
+      .catch((error: unknown) =>
+        this.options.logger.warn({ err: error }, 'forge token refusal not recorded'),
+      );
+    throw this.credentialsUnavailable('refused');
+  }
+
   /** Throws the error a non-2xx status means: retryable (429, 5xx but `final`) or final. */
   private checkStatus(url: URL, status: number, retryAfter: string | undefined, final: number[] = []): never {
     if (status === 429) {
@@ -283,6 +338,8 @@ export class BitbucketClient {
   }
 
   private async attempt<S extends z.ZodType>(url: URL, schema: S): Promise<z.infer<S>> {
+    // Checked before any budget is spent: a call that cannot be authenticated is not made.
+    const authorization = this.authorization(url);
     await this.takeBudget();
     this.stats.requests++;
     const timeout = this.options.timeoutMs ?? 30_000;
@@ -293,7 +350,7 @@ export class BitbucketClient {
       // undici's request API: the HTTP client under Node's fetch without fetch's web-stream layers (a third of
       // the client's CPU per request), on a keep-alive connection pool. A hung connection times out per phase.
       const res = await request(url, {
-        headers: { authorization: `JWT ${this.sign(url)}`, accept: 'application/json' },
+        headers: { authorization, accept: 'application/json' },
         headersTimeout: timeout,
         bodyTimeout: timeout,
       });
@@ -304,8 +361,10 @@ export class BitbucketClient {
       this.stats.networkErrors++;
       throw new RetryableError(error instanceof Error ? error.message : String(error), 'network');
     }
-    if (status < 200 || status >= 300)
+    if (status < 200 || status >= 300) {
+      await this.refusedToken(status);
       this.checkStatus(url, status, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+    }
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -323,11 +382,29 @@ export class BitbucketClient {
     throw new RetryableError(`malformed payload: ${reason}`, 'payload');
   }
 
+  /** The Authorization header of one call: Forge's system token as it is, or a fresh Connect JWT. */
+  private authorization(url: URL): string {
+    const credentials = this.options.credentials;
+    if (!isForge(credentials)) return `JWT ${this.sign(url, credentials)}`;
+    if (credentials.systemToken === null) throw this.credentialsUnavailable('missing');
+    if (credentials.systemTokenExpiresAt && credentials.systemTokenExpiresAt <= this.now())
+      throw this.credentialsUnavailable('expired');
+    return `Bearer ${credentials.systemToken}`;
+  }
+
+  private credentialsUnavailable(reason: CredentialsUnavailableError['reason']): CredentialsUnavailableError {
+    const retryAt = new Date(
+      this.now().getTime() + (this.options.credentialsRetryMs ?? DEFAULT_CREDENTIALS_RETRY_MS),
+    );
+    this.options.logger.info({ reason, retryAt }, 'forge system token unusable; the job waits');
+    return new CredentialsUnavailableError(reason, retryAt);
+  }
+
   /** Connect JWT for an app → Bitbucket call: iss = app key, sub = clientKey, qsh over GET + path + query. */
-  private sign(url: URL): string {
+  private sign(url: URL, credentials: ConnectCredentials): string {
     const iat = Math.floor(Date.now() / 1000);
     const qsh = createQueryStringHash(fromMethodAndUrl('GET', `${url.pathname}${url.search}`));
-    const { clientKey, sharedSecret } = this.options.credentials;
+    const { clientKey, sharedSecret } = credentials;
     return encodeSymmetric(
       { iss: this.options.appKey, sub: clientKey, iat, exp: iat + TOKEN_SECONDS, qsh },
       sharedSecret,

@@ -1,13 +1,15 @@
 import type { Request } from 'express';
-import type { Tenant, TenantStore } from '../db/tenant-store';
+import type { InTransaction, Tenant, TenantStore } from '../db/tenant-store';
 import type { Viewer } from './auth';
-import { bearerToken, type ForgeInvocation, type ForgeVerifier } from './forge-token';
+import { bearerToken, systemTokenOf, type ForgeInvocation, type ForgeVerifier } from './forge-token';
 import { TokenError } from './jwt';
 import type { ViewerScope } from './session-scope';
 
 export interface ForgeAuthDeps {
   tenants: TenantStore;
   verifier: ForgeVerifier;
+  /** Runs in the transaction that installs a new (or returning) Forge tenant: its backfill starts there. */
+  afterInstall?: InTransaction;
 }
 
 /** Bitbucket's admin-only Forge pages: the workspace settings page is Connect's configure page (docs/forge.md). */
@@ -43,10 +45,22 @@ export async function verifiedInvocation(deps: ForgeAuthDeps, req: Request): Pro
   return deps.verifier.verify(token);
 }
 
-/** The installation's tenant, created on first sight (docs/forge.md); nothing is requested from its apiBaseUrl. */
-export async function forgeTenant(deps: ForgeAuthDeps, invocation: ForgeInvocation): Promise<Tenant> {
-  const tenant = await deps.tenants.saveForgeInstallation(invocation);
+/**
+ * The installation's tenant, created on first sight (docs/forge.md), with the request's system token kept as its
+ * newest (the worker's Bitbucket calls use it). Nothing is requested from its apiBaseUrl here.
+ */
+export async function forgeTenant(
+  deps: ForgeAuthDeps,
+  invocation: ForgeInvocation,
+  req: Request,
+): Promise<Tenant> {
+  const systemToken = systemTokenOf(req.get('x-forge-oauth-system'));
+  const tenant = await deps.tenants.saveForgeInstallation(
+    { ...invocation, systemToken },
+    { afterInstall: deps.afterInstall },
+  );
   if (!tenant) throw new TokenError('invocation token does not match its installation');
+  await deps.tenants.recordForgeInvocation(tenant, systemToken);
   return tenant;
 }
 
@@ -55,6 +69,6 @@ export async function forgeViewer(deps: ForgeAuthDeps, req: Request): Promise<Vi
   const invocation = await verifiedInvocation(deps, req);
   // The scope is decided before any write: a token without a page context creates no tenant.
   const { scope, page } = scopeForInvocation(invocation);
-  const tenant = await forgeTenant(deps, invocation);
+  const tenant = await forgeTenant(deps, invocation, req);
   return { tenant, accountId: invocation.accountId ?? undefined, page, scope };
 }

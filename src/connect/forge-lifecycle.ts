@@ -38,10 +38,14 @@ export function forgeLifecycleRouter(deps: ForgeAuthDeps & { logger: Logger }): 
       const fromEvent = workspaceOf(body.context?.installContext) ?? workspaceOf(body.context?.workspaceId);
       if (invocation.workspaceUuid && fromEvent && fromEvent !== invocation.workspaceUuid)
         throw new TokenError('the event names another workspace than its invocation token');
-      const tenant = await forgeTenant(deps, {
-        ...invocation,
-        workspaceUuid: invocation.workspaceUuid ?? fromEvent,
-      });
+      const tenant = await forgeTenant(
+        deps,
+        {
+          ...invocation,
+          workspaceUuid: invocation.workspaceUuid ?? fromEvent,
+        },
+        req,
+      );
       deps.logger.info({ tenantId: tenant.id, installationId: tenant.clientKey }, 'forge installed');
       res.status(204).end();
     } catch (error) {

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
+import { HttpError } from '../platform/errors';
 import { noControlText } from '../platform/validation';
 import { TokenError } from './jwt';
 import { isAllowedHost } from './lifecycle';
@@ -211,4 +212,39 @@ function reasonOf(error: unknown): string {
 export function bearerToken(header: string | undefined): string | null {
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   return match ? match[1]! : null;
+}
+
+/** Forge's system token for Bitbucket REST calls, as `x-forge-oauth-system` carries it, with its expiry if known. */
+export interface SystemToken {
+  token: string;
+  expiresAt: Date | null;
+}
+
+/** A bearer token: visible ASCII, no spaces, bounded (it goes into an Authorization header as it is). */
+const systemTokenSchema = z.string().regex(/^[\x21-\x7e]{1,8192}$/, 'expected a bearer token');
+const jwtExpiry = z.object({ exp: z.number().int().positive().max(1e11) }).loose();
+
+/**
+ * The request's `x-forge-oauth-system` token, or null when Forge sent none (the manifest's remote asks for it with
+ * `auth.appSystemToken`). Atlassian does not document the token's form; when it is a JWT, its `exp` is its expiry
+ * (read, not verified: the token is Bitbucket's to check), otherwise the expiry is unknown. A malformed header is a
+ * 400 (the invocation token itself passed).
+ */
+export function systemTokenOf(header: string | undefined): SystemToken | null {
+  if (header === undefined || header === '') return null;
+  const parsed = systemTokenSchema.safeParse(header);
+  if (!parsed.success)
+    throw new HttpError('invalid_request', 'x-forge-oauth-system: expected a bearer token');
+  const token = parsed.data;
+  const parts = token.split('.');
+  let expiresAt: Date | null = null;
+  if (parts.length === 3) {
+    try {
+      const claims = jwtExpiry.safeParse(JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')));
+      if (claims.success) expiresAt = new Date(claims.data.exp * 1000);
+    } catch {
+      // Not a JWT after all: its expiry is unknown.
+    }
+  }
+  return { token, expiresAt };
 }

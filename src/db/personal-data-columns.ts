@@ -178,6 +178,7 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
     },
     state: structural('installed/uninstalled, check-constrained'),
     platform: structural('connect/forge, check-constrained'),
+    forge_system_token_enc: structural('sealed Forge system token'),
   },
 };
 

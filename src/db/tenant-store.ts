@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from '../platform/logger';
 import { UnreadableSecretError, type SecretBox } from '../platform/secret-box';
 import type { Database, Trx } from './database';
@@ -5,6 +6,14 @@ import type { Database, Trx } from './database';
 export const RETENTION_DAYS = 60;
 /** How long a first install may wait for Bitbucket's word (a verified request) before the purge deletes it. */
 export const PENDING_TTL_MS = 3_600_000;
+
+/**
+ * An unchanged system token's invocation time is written at most this often per process: every UI call carries the
+ * token, and the uninstall sweep counts in days (docs/forge.md).
+ */
+const INVOCATION_RECORD_MS = 5 * 60_000;
+/** Forge: a tenant no valid invocation reached for this long, whose token is unusable, is swept as uninstalled. */
+export const FORGE_SILENCE_DAYS = 30;
 
 /** How long another replica's install or uninstall may take to be seen by this one. */
 const SECRET_CACHE_MS = 5_000;
@@ -85,6 +94,8 @@ const toTenant = (row: TenantRow): Tenant => ({
 export class TenantStore {
   private readonly secrets = new Map<string, { value: { tenant: Tenant; secret: string }; at: number }>();
   private readonly loadingSecrets = new Map<string, Promise<{ tenant: Tenant; secret: string } | null>>();
+  /** Forge tenants' last recorded token (its SHA-256, never the token) and when, to skip unchanged writes. */
+  private readonly recordedTokens = new Map<string, { digest: string; at: number }>();
 
   constructor(
     private readonly db: Database,
@@ -377,11 +388,16 @@ export class TenantStore {
    * refreshed from the verified token; a workspace once known is never replaced by another (a token naming a
    * different workspace for the same installation is refused: null).
    */
-  async saveForgeInstallation(input: {
-    installationId: string;
-    apiBaseUrl: string;
-    workspaceUuid: string | null;
-  }): Promise<Tenant | null> {
+  async saveForgeInstallation(
+    input: {
+      installationId: string;
+      apiBaseUrl: string;
+      workspaceUuid: string | null;
+      /** The invocation's system token: stored with a new or returning tenant, before its backfill starts. */
+      systemToken?: { token: string; expiresAt: Date | null } | null;
+    },
+    options: { afterInstall?: InTransaction } = {},
+  ): Promise<Tenant | null> {
     const now = this.now();
     const row = await this.db.withSystem('forge install', async (trx) => {
       const existing = await trx<TenantRow>('tenants').where({ client_key: input.installationId }).first();
@@ -403,6 +419,14 @@ export class TenantStore {
         uninstalled_at: null,
         delete_after: null,
         updated_at: now,
+        forge_invoked_at: now,
+        ...(input.systemToken
+          ? {
+              forge_system_token_enc: this.box.seal(input.systemToken.token, input.installationId),
+              forge_system_token_expires_at: input.systemToken.expiresAt,
+              forge_token_refused_at: null,
+            }
+          : {}),
       };
       const [saved] = existing
         ? await trx<TenantRow>('tenants').where({ id: existing.id }).update(fields).returning('*')
@@ -427,9 +451,90 @@ export class TenantStore {
           client_key: input.installationId,
           details: { platform: 'forge' },
         });
+      // A new tenant, one back from `uninstalled`, or one whose workspace just became known: its backfill starts
+      // (as a Connect install's does).
+      const started = !existing || existing.state !== 'installed' || !existing.workspace_uuid;
+      if (started && saved!.platform === 'forge' && saved!.workspace_uuid)
+        await options.afterInstall?.(trx, toTenant(saved!));
       return saved!;
     });
     return row && row.platform === 'forge' ? toTenant(row) : null;
+  }
+
+  /**
+   * A valid Forge invocation reached Tally: keep its system token (`x-forge-oauth-system`, when sent) as the
+   * tenant's newest, sealed with the key ring (the installation id bound in), with its expiry when known, and note
+   * the time (the uninstall sweep reads it). A write never replaces a token recorded at a later moment. An unchanged
+   * token is written again at most every INVOCATION_RECORD_MS per process.
+   */
+  async recordForgeInvocation(
+    tenant: Tenant,
+    systemToken: { token: string; expiresAt: Date | null } | null,
+  ): Promise<void> {
+    if (tenant.platform !== 'forge') return;
+    const now = this.now();
+    const digest = systemToken ? createHash('sha256').update(systemToken.token).digest('hex') : '';
+    const seen = this.recordedTokens.get(tenant.id);
+    if (seen && seen.digest === digest && now.getTime() - seen.at < INVOCATION_RECORD_MS) return;
+    await this.db.withSystem('forge invocation', (trx) =>
+      trx('tenants')
+        .where({ id: tenant.id, platform: 'forge' })
+        .where((q) => q.whereNull('forge_invoked_at').orWhere('forge_invoked_at', '<=', now))
+        .update({
+          forge_invoked_at: now,
+          ...(systemToken
+            ? {
+                forge_system_token_enc: this.box.seal(systemToken.token, tenant.clientKey),
+                forge_system_token_expires_at: systemToken.expiresAt,
+                forge_token_refused_at: null,
+              }
+            : {}),
+        }),
+    );
+    if (this.recordedTokens.size >= SECRET_CACHE_MAX) this.recordedTokens.clear();
+    this.recordedTokens.set(tenant.id, { digest, at: now.getTime() });
+  }
+
+  /**
+   * A Forge tenant's newest system token and its expiry, or null when none is stored, Bitbucket refused it (a new
+   * token clears the refusal), or no configured key opens it (sealed under a key since dropped): the next invocation
+   * brings a new one.
+   */
+  async forgeSystemToken(tenantId: string): Promise<{ token: string; expiresAt: Date | null } | null> {
+    const row = await this.db.withSystem('forge system token', (trx) =>
+      trx('tenants').where({ id: tenantId, platform: 'forge' }).first<
+        | {
+            client_key: string;
+            forge_system_token_enc: string | null;
+            forge_system_token_expires_at: Date | null;
+            forge_token_refused_at: Date | null;
+          }
+        | undefined
+      >('client_key', 'forge_system_token_enc', 'forge_system_token_expires_at', 'forge_token_refused_at'),
+    );
+    if (!row?.forge_system_token_enc || row.forge_token_refused_at) return null;
+    try {
+      return {
+        token: this.box.open(row.forge_system_token_enc, row.client_key),
+        expiresAt: row.forge_system_token_expires_at,
+      };
+    } catch (error) {
+      if (!(error instanceof UnreadableSecretError)) throw error;
+      this.logger?.warn(
+        { tenantId, sealedWith: error.keyId },
+        'forge system token unreadable; waiting for a new one',
+      );
+      return null;
+    }
+  }
+
+  /** Bitbucket answered 401 to the stored system token (the uninstall sweep reads this). */
+  async markForgeTokenRefused(tenantId: string): Promise<void> {
+    const now = this.now();
+    await this.db.withSystem('forge token refused', (trx) =>
+      trx('tenants').where({ id: tenantId, platform: 'forge' }).update({ forge_token_refused_at: now }),
+    );
+    this.recordedTokens.delete(tenantId);
   }
 
   /** Connect's secret lookups never see a Forge tenant: it has no secret, and Connect JWTs cannot name it. */

@@ -37,7 +37,12 @@ export interface JobDeps {
   /** Backfill step sizes (tests and benchmarks). */
   backfill?: Partial<BackfillTuning>;
   /** Bitbucket client behaviour (tests use short retry delays). */
-  bitbucket?: { retry?: Partial<RetryPolicy>; timeoutMs?: number; maxBudgetWaitMs?: number };
+  bitbucket?: {
+    retry?: Partial<RetryPolicy>;
+    timeoutMs?: number;
+    maxBudgetWaitMs?: number;
+    credentialsRetryMs?: number;
+  };
 }
 
 const HOUR_MS = 3_600_000;

@@ -1,4 +1,4 @@
-import { BitbucketClient, type RetryPolicy } from '../bitbucket/client';
+import { BitbucketClient, type RetryPolicy, type TenantCredentials } from '../bitbucket/client';
 import type { RequestBudget, RequestPriority } from '../bitbucket/budget';
 import type { Tenant, TenantStore } from '../db/tenant-store';
 import type { Logger } from '../platform/logger';
@@ -11,6 +11,8 @@ export interface ClientFactoryDeps {
   timeoutMs?: number;
   maxBudgetWaitMs?: number;
   maxPrepaid?: number;
+  /** Forge: how long a call without a usable system token waits (tests shorten it). */
+  credentialsRetryMs?: number;
 }
 
 export interface TenantSession {
@@ -20,7 +22,11 @@ export interface TenantSession {
   workspace: string;
 }
 
-/** A REST client for an installed tenant, or null when the tenant is gone or uninstalled (its jobs just stop). */
+/**
+ * A REST client for an installed tenant, or null when the tenant is gone or uninstalled (its jobs just stop). A
+ * Forge tenant's client carries its newest system token; without a usable one its calls throw
+ * CredentialsUnavailableError, which the jobs answer by trying again later.
+ */
 export async function openTenantSession(
   deps: ClientFactoryDeps,
   tenantId: string,
@@ -29,8 +35,19 @@ export async function openTenantSession(
   const tenant = await deps.tenants.findById(tenantId);
   if (!tenant || tenant.state !== 'installed') return null;
   const workspace = workspaceOf(tenant);
+  if (!workspace) return null;
+  if (tenant.platform === 'forge') {
+    const stored = await deps.tenants.forgeSystemToken(tenant.id);
+    const credentials = {
+      tenantId: tenant.id,
+      baseApiUrl: tenant.baseApiUrl,
+      systemToken: stored?.token ?? null,
+      systemTokenExpiresAt: stored?.expiresAt ?? null,
+    };
+    return { tenant, client: newClient(deps, tenant, credentials, priority), workspace };
+  }
   const sharedSecret = await deps.tenants.sharedSecret(tenant.clientKey);
-  if (!workspace || !sharedSecret) return null;
+  if (!sharedSecret) return null;
   return { tenant, client: tenantClient(deps, tenant, sharedSecret, priority), workspace };
 }
 
@@ -44,15 +61,27 @@ export function tenantClient(
   sharedSecret: string,
   priority: RequestPriority,
 ): BitbucketClient {
+  const credentials = {
+    tenantId: tenant.id,
+    clientKey: tenant.clientKey,
+    sharedSecret,
+    baseApiUrl: tenant.baseApiUrl,
+  };
+  return newClient(deps, tenant, credentials, priority);
+}
+
+function newClient(
+  deps: ClientFactoryDeps,
+  tenant: Tenant,
+  credentials: TenantCredentials,
+  priority: RequestPriority,
+): BitbucketClient {
   const appKey = typeof tenant.clientInfo.key === 'string' ? tenant.clientInfo.key : 'tally';
   return new BitbucketClient({
     appKey,
-    credentials: {
-      tenantId: tenant.id,
-      clientKey: tenant.clientKey,
-      sharedSecret,
-      baseApiUrl: tenant.baseApiUrl,
-    },
+    credentials,
+    onTokenRefused: () => deps.tenants.markForgeTokenRefused(tenant.id),
+    credentialsRetryMs: deps.credentialsRetryMs,
     budget: deps.budget,
     priority,
     logger: deps.logger.child({ tenantId: tenant.id }),

@@ -99,6 +99,7 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
   const forge = config.forge.appId
     ? {
         tenants,
+        afterInstall: startAfterInstall,
         verifier: new ForgeVerifier({
           appId: config.forge.appId,
           jwksUrl: config.forge.jwksUrl,

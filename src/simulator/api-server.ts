@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { apiRoutes, type RouteDeps } from './api-routes.js';
 import { appCaller, verifyApiRequest, verifyUserToken } from './auth.js';
+import { GATEWAY_PREFIX, type ForgeApps } from './forge-app.js';
 import { errorBody } from './payloads.js';
 import type { SlidingWindowLimiter } from './rate-limit.js';
 import type { ApiRequestRecord, SimulatorKnobs } from './types.js';
@@ -15,6 +16,8 @@ export interface ApiServerDeps extends RouteDeps {
   requestLogLimit: number;
   /** Timers of hung requests, cleared on close. */
   hangTimers: Set<NodeJS.Timeout>;
+  /** Forge system tokens (Bearer), checked beside Connect JWTs. */
+  forgeApps?: ForgeApps;
 }
 
 /** Message Bitbucket sends with its 429 (the exact JSON body is UNCONFIRMED; the message is documented). */
@@ -75,12 +78,33 @@ export function createApiApp(deps: ApiServerDeps): express.Express {
   // POST …/commits carries include/exclude as a form body; the qsh check may need it.
   app.use(express.urlencoded({ extended: false }));
 
+  // A Forge app's apiBaseUrl is a gateway path (`/ex/bitbucket/<workspace uuid>`) in front of /2.0: the routes see
+  // the path without it (next links keep it: they are built from the URL as requested).
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const gateway = GATEWAY_PREFIX.exec(req.url);
+    if (gateway) {
+      res.locals.gatewayWorkspace = gateway[1];
+      req.url = gateway[2]!;
+    }
+    next();
+  });
+
   app.use((req: Request, res: Response, next: NextFunction) => {
     const nowSec = Math.floor(deps.now().getTime() / 1000);
-    // Bearer: a user token (Forge's x-forge-oauth-user); otherwise Connect's JWT of an installation.
-    const auth = /^Bearer\s/.test(req.headers.authorization ?? '')
-      ? verifyUserToken(req.headers.authorization, deps.now().getTime(), deps.state.userTokens)
-      : connectCaller(req, nowSec);
+    const gatewayWorkspace = res.locals.gatewayWorkspace as string | undefined;
+    // Bearer: a Forge system token (the app), else a user token (Forge's x-forge-oauth-user); otherwise Connect's
+    // JWT of an installation, which the gateway does not take.
+    const bearer = /^Bearer\s+(\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const system = bearer !== undefined ? deps.forgeApps?.verifyBearer(bearer, gatewayWorkspace) : undefined;
+    const auth = system
+      ? system.ok
+        ? { ok: true as const, caller: appCaller(system.installation) }
+        : { ok: false as const, message: 'Unauthorized', detail: system.detail }
+      : /^Bearer\s/.test(req.headers.authorization ?? '')
+        ? verifyUserToken(req.headers.authorization, deps.now().getTime(), deps.state.userTokens)
+        : gatewayWorkspace !== undefined
+          ? { ok: false as const, message: 'Unauthorized', detail: 'The gateway takes Bearer tokens only.' }
+          : connectCaller(req, nowSec);
     if (!auth.ok) {
       res.status(401).json(errorBody(auth.message, auth.detail));
       return;

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { AccountRegistry, type Account, type AddUserInput } from './accounts.js';
 import { createApiApp } from './api-server.js';
 import { createWebApp, hostPagePath } from './host-page.js';
+import { ForgeApps, type ForgeInstallation } from './forge-app.js';
+import type { ForgeSimulator } from './forge.js';
 import { findModule, signedIframeUrl } from './iframe.js';
 import { loadHistory } from './history.js';
 import { Lifecycle } from './lifecycle.js';
@@ -100,6 +102,8 @@ export class Simulator {
   readonly requestLog: ApiRequestRecord[] = [];
   readonly state = new SimState();
   readonly limiter = new SlidingWindowLimiter();
+  /** The Forge app's installations, system tokens and events (src/simulator/forge-app.ts). */
+  readonly forgeApps: ForgeApps;
   private readonly knobValues: SimulatorKnobs;
   private readonly now: () => Date;
   private readonly appKey: string;
@@ -135,12 +139,18 @@ export class Simulator {
       now: this.now,
       timeoutMs,
     });
+    this.forgeApps = new ForgeApps({
+      apiUrl: opts.publicUrls?.api ?? apiUrl,
+      deliveries: this.deliveries,
+      now: this.now,
+    });
     const deps = {
       state: this.state,
       users: this.users,
       payloads: this.payloads,
       sender: this.sender,
       now: this.now,
+      forge: this.forgeApps,
     };
     this.mutations = new Mutations(deps);
     this.prMutations = new PullRequestMutations(this.mutations, deps);
@@ -174,6 +184,7 @@ export class Simulator {
         requestLog: sim.requestLog,
         requestLogLimit: opts.requestLogLimit ?? 100_000,
         hangTimers: sim.hangTimers,
+        forgeApps: sim.forgeApps,
       }),
     );
     web.on(
@@ -350,6 +361,26 @@ export class Simulator {
 
   uninstall(workspace: string): Promise<{ status: number }> {
     return this.lifecycle.uninstall(this.workspace(workspace));
+  }
+
+  /**
+   * Installs the Forge app (signed by `forge`) whose remote is `remoteUrl`: Forge posts `avi:forge:installed:app`
+   * to `${remoteUrl}/forge/installed`, and from then on the workspace's changes also go to `/forge/events`.
+   */
+  installForge(
+    workspace: string,
+    input: { forge: ForgeSimulator; remoteUrl: string; wrapPayload?: boolean },
+  ): Promise<{ installation: ForgeInstallation; delivery: Delivery }> {
+    return this.forgeApps.install(this.workspace(workspace), input);
+  }
+
+  /** Uninstalls the Forge app: no event reaches the remote (Forge sends none); its system tokens stop working. */
+  uninstallForge(workspace: string): void {
+    this.forgeApps.uninstall(this.workspace(workspace));
+  }
+
+  forgeInstallation(workspace: string): ForgeInstallation | undefined {
+    return this.forgeApps.installations.get(this.workspace(workspace).uuid);
   }
 
   push(

@@ -7,6 +7,7 @@ import type { Project, PullRequest, Repository, SimState, Workspace } from './st
 import type { Delivery, ExportCommit, MutationResult, PushCommit, PushResult } from './types.js';
 import { isoSeconds, slugify } from './util.js';
 import { pushChange, webhookRepository, type RefState } from './webhook-payloads.js';
+import type { ForgeApps } from './forge-app.js';
 import type { WebhookSender } from './webhooks.js';
 
 export interface MutationDeps {
@@ -15,6 +16,8 @@ export interface MutationDeps {
   payloads: Payloads;
   sender: WebhookSender;
   now: () => Date;
+  /** Forge installations: the same changes also become Forge events (src/simulator/forge-app.ts). */
+  forge?: ForgeApps;
 }
 
 /** Deliveries plus mutation-specific fields; `delivery` is the first one, for convenience. */
@@ -54,8 +57,11 @@ export class Mutations {
     return account;
   }
 
+  /** The webhook for a Connect installation, and the Forge events for a Forge one (either, both or none). */
   async emit(ws: Workspace, event: string, data: Json): Promise<Delivery[]> {
-    return this.d.sender.send(this.d.state.installations.get(ws.uuid), event, data);
+    const webhooks = await this.d.sender.send(this.d.state.installations.get(ws.uuid), event, data);
+    const forge = (await this.d.forge?.emit(ws, event, data)) ?? [];
+    return [...webhooks, ...forge];
   }
 
   nowMs(): number {

@@ -94,7 +94,8 @@ export interface SimulatorOptions extends Partial<SimulatorKnobs> {
 export interface Delivery {
   /** X-Request-UUID: stable across retries and redeliveries. */
   id: string;
-  kind: 'webhook' | 'lifecycle';
+  /** `forge`: a Forge lifecycle or product event posted to a Forge remote (src/simulator/forge-app.ts). */
+  kind: 'webhook' | 'lifecycle' | 'forge';
   event: string;
   url: string;
   /** X-Hook-UUID for webhooks; absent for lifecycle calls. */
