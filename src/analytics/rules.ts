@@ -45,6 +45,8 @@ export interface AnalyticsSettings {
   useDefaultExclusions: boolean;
   botPatterns: string[];
   useDefaultBots: boolean;
+  /** The workspace's Jira site (`https://<host>`), where issue keys in commit messages link to; null: none. */
+  jiraSiteUrl: string | null;
 }
 
 const DEFAULT_SETTINGS: AnalyticsSettings = {
@@ -53,6 +55,7 @@ const DEFAULT_SETTINGS: AnalyticsSettings = {
   useDefaultExclusions: true,
   botPatterns: [],
   useDefaultBots: true,
+  jiraSiteUrl: null,
 };
 
 interface SettingsRow {
@@ -61,6 +64,7 @@ interface SettingsRow {
   use_default_exclusions: boolean;
   bot_patterns: string[];
   use_default_bots: boolean;
+  jira_site_url: string | null;
 }
 
 export async function loadSettings(trx: Trx): Promise<AnalyticsSettings> {
@@ -72,6 +76,7 @@ export async function loadSettings(trx: Trx): Promise<AnalyticsSettings> {
     useDefaultExclusions: row.use_default_exclusions,
     botPatterns: row.bot_patterns,
     useDefaultBots: row.use_default_bots,
+    jiraSiteUrl: row.jira_site_url,
   };
 }
 
@@ -84,6 +89,7 @@ export async function saveSettings(trx: Trx, settings: AnalyticsSettings): Promi
       use_default_exclusions: settings.useDefaultExclusions,
       bot_patterns: JSON.stringify(settings.botPatterns),
       use_default_bots: settings.useDefaultBots,
+      jira_site_url: settings.jiraSiteUrl,
       updated_at: trx.fn.now(),
     })
     .onConflict('tenant_id')

@@ -22,7 +22,7 @@ const bracedUuid = (what: string) =>
 export const repositoryUuid = bracedUuid('repository');
 export const projectUuid = bracedUuid('project');
 
-const isoDate = z
+export const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
   .refine((v) => {

@@ -6,6 +6,7 @@ import type { Database } from '../db/database';
 import { apiTokenRateLimit } from './api-token-limit';
 import { apiTokenRouter } from './api-token-routes';
 import { boundedJson } from './bounded-json';
+import { commitRouter } from './commit-routes';
 import { dataRouter } from './data-routes';
 import { exportRouter } from './export-routes';
 import { openApiRouter } from './openapi-routes';
@@ -69,6 +70,7 @@ export function apiRouter(deps: ApiDeps): Router {
   router.use(statsRouter(deps));
   router.use(pullRequestRouter(deps));
   router.use(exportRouter(deps));
+  router.use(commitRouter(deps));
   router.use(settingsRouter(deps));
   router.use(apiTokenRouter(deps));
   router.use(teamRouter(deps));

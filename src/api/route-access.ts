@@ -28,6 +28,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /stats/calendar': 'scoped',
   'GET /stats/top': 'scoped',
   'GET /export/commits': 'scoped',
+  // The commits behind a number: a repository page's token its repository's, a profile's that person's public ones.
+  'GET /commits': 'scoped',
   'GET /pull-requests/stats': 'scoped-repositories',
   'GET /export/pull-requests': 'scoped-repositories',
   'GET /audit': 'admin-page',

@@ -33,12 +33,45 @@ const botPatterns = z
   .array(noControlText.trim().min(2, 'a bot pattern has at least 2 characters').max(200))
   .max(200, 'at most 200 bot patterns');
 
+/**
+ * The workspace's Jira site: an https address with nothing after the host (no credentials, path, query or
+ * fragment), stored as its origin; null removes it. Only links are built from it: Tally never calls it.
+ */
+const jiraSiteUrl = noControlText
+  .max(200, 'at most 200 characters')
+  .transform((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected an https address, e.g. https://example.atlassian.net',
+      });
+      return z.NEVER;
+    }
+    if (
+      url.protocol !== 'https:' ||
+      url.username ||
+      url.password ||
+      url.search ||
+      url.hash ||
+      url.pathname !== '/'
+    ) {
+      ctx.addIssue({ code: 'custom', message: 'expected https://<host> with nothing after the host' });
+      return z.NEVER;
+    }
+    return url.origin;
+  })
+  .nullable();
+
 const settingsBody = z.strictObject({
   timezone: noControlText.min(1).max(64).optional(),
   path_exclusions: pathPatterns.optional(),
   default_path_exclusions: z.boolean().optional(),
   bot_patterns: botPatterns.optional(),
   default_bot_patterns: z.boolean().optional(),
+  jira_site_url: jiraSiteUrl.optional(),
 });
 
 const repositoryBody = z.strictObject({ path_exclusions: pathPatterns });
@@ -56,6 +89,7 @@ const present = (s: AnalyticsSettings) => ({
   default_path_exclusions: s.useDefaultExclusions,
   bot_patterns: s.botPatterns,
   default_bot_patterns: s.useDefaultBots,
+  jira_site_url: s.jiraSiteUrl,
   defaults: { path_exclusions: DEFAULT_PATH_EXCLUSIONS, bot_patterns: DEFAULT_BOT_PATTERNS },
 });
 
@@ -114,10 +148,12 @@ export function settingsRouter(deps: ApiDeps): Router {
           useDefaultExclusions: body.default_path_exclusions ?? current.useDefaultExclusions,
           botPatterns: body.bot_patterns ?? current.botPatterns,
           useDefaultBots: body.default_bot_patterns ?? current.useDefaultBots,
+          jiraSiteUrl: body.jira_site_url === undefined ? current.jiraSiteUrl : body.jira_site_url,
         };
         await saveSettings(trx, next);
-        const { timezone: _a, ...countingNow } = next;
-        const { timezone: _b, ...countingBefore } = current;
+        // Neither the zone nor the Jira site changes what is counted.
+        const { timezone: _a, jiraSiteUrl: _c, ...countingNow } = next;
+        const { timezone: _b, jiraSiteUrl: _d, ...countingBefore } = current;
         const queued = !same(countingNow, countingBefore);
         if (queued) await enqueueRollupRebuild(trx, { tenantId: tenantOf(res) });
         await audit(trx, res, 'settings.updated', { before: present(current), after: present(next) });

@@ -148,6 +148,7 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
     timezone: structural('setting: IANA time zone'),
     path_exclusions: structural('setting: path patterns'),
     bot_patterns: structural('setting: bot name patterns'),
+    jira_site_url: structural('setting: the Jira site address'),
   },
   unnamed_heads: { hash: structural('commit hash') },
   webhook_deliveries: {

@@ -29,6 +29,7 @@ const ENDPOINTS = [
   '/pull-requests/stats',
   '/export/commits',
   '/export/pull-requests',
+  '/commits',
 ];
 
 const UUID_LIKE = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
@@ -104,8 +105,10 @@ const BAD: Record<string, { values: fc.Arbitrary<string | string[]>; endpoints: 
   },
   contributor: {
     values: fc.string().filter((s) => !/^(a:|e:|\{)/.test(s)),
-    endpoints: ['/stats/activity', '/stats/punchcard', '/stats/calendar'],
+    endpoints: ['/stats/activity', '/stats/punchcard', '/stats/calendar', '/commits'],
   },
+  cursor: { values: fc.string({ minLength: 1 }), endpoints: ['/commits'] },
+  day: { values: fc.string().filter((s) => !/^\d{4}-\d{2}-\d{2}$/.test(s)), endpoints: ['/commits'] },
   by: { values: notOneOf(['commits', 'lines']), endpoints: ['/stats/top'] },
   period: { values: notOneOf(['week', 'month', 'quarter', 'year', 'all']), endpoints: ['/stats/top'] },
   limit: {
@@ -343,6 +346,7 @@ describe('analytics API', () => {
       '/stats/calendar',
       '/stats/top',
       '/pull-requests/stats',
+      '/commits',
     ])
       await conforms('get', path, await f.api.get(path));
     const uuid = encodeURIComponent(repository);

@@ -107,6 +107,7 @@ describe('viewer scope: every route, every token kind', () => {
     'GET /stats/top': { access: 'scoped', path: '/stats/top', status: 200 },
     'GET /pull-requests/stats': { access: 'scoped-repositories', path: '/pull-requests/stats', status: 200 },
     'GET /export/commits': { access: 'scoped', path: '/export/commits', status: 200 },
+    'GET /commits': { access: 'scoped', path: '/commits', status: 200 },
     'GET /export/pull-requests': {
       access: 'scoped-repositories',
       path: '/export/pull-requests',
@@ -292,6 +293,13 @@ describe('viewer scope: every route, every token kind', () => {
     assert.ok(commits.every((c) => c.repository_uuid === repo.A));
     assert.equal(commits.length, (await lines(f.api, '/export/commits', { repository: repo.A })).length);
     assert.ok((await lines(f.api, '/export/commits')).length > commits.length);
+    // The drill-down lists the same commits, newest first, and nothing of another repository.
+    type Listed = { commits: { hash: string; repository: { uuid: string } }[]; next_cursor: string | null };
+    const listedA = await mine.json<Listed>('/commits', { merges: 'include', bots: 'include', limit: '200' });
+    assert.equal(listedA.commits.length, Math.min(200, commits.length));
+    assert.ok(listedA.commits.every((c) => c.repository.uuid === repo.A));
+    const refusedB = await mine.get('/commits', { repository: repo.B });
+    assert.deepEqual([refusedB.status, (await refusedB.json()).error.code], [403, 'outside_scope']);
     const pulls = await lines(mine, '/export/pull-requests');
     assert.deepEqual(
       pulls.map((p) => p.repository_uuid),
@@ -359,6 +367,14 @@ describe('viewer scope: every route, every token kind', () => {
       .map((l) => JSON.parse(l) as { repository_uuid: string; author_key: string });
     assert.equal(exported.length, inC.commits);
     assert.ok(exported.every((c) => c.repository_uuid === repo.C && c.author_key === key));
+    // The drill-down: the same person's public commits only, whoever else is asked for.
+    type Listed = { commits: { repository: { uuid: string }; author_key: string }[] };
+    const drilled = await profile.json<Listed>('/commits', { ...all, limit: '200' });
+    assert.equal(drilled.commits.length, Math.min(200, inC.commits));
+    assert.ok(drilled.commits.every((c) => c.repository.uuid === repo.C && c.author_key === key));
+    assert.deepEqual((await profile.json<Listed>('/commits', { ...all, repository: repo.A })).commits, []);
+    const someoneElse = await profile.get('/commits', { contributor: 'e:someone-else@example.com' });
+    assert.equal(someoneElse.status, 403);
   });
 
   it('pages mint the scope from their signed query; a page that names nothing valid mints no token', async () => {

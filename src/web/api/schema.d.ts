@@ -992,6 +992,98 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/commits': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The commits behind a number: counted commits in scope, newest first, keyset-paged
+     * @description The same filters as the stats endpoints (and the same viewer scope: a repository page's token lists its repository's commits only, a profile page's token that person's commits in public repositories only), plus `contributor` and one graph bucket (`day`, `week` or `month`). Every commit the graphs count for those filters, and only those. A bucket outside since/until is an empty page.
+     */
+    get: {
+      parameters: {
+        query?: {
+          /** @description Repository uuid (braces optional); repeatable. Absent: every repository the token may read (a repository page's token: its repository; a profile page's: the public ones; the admin pages': the whole workspace). One outside the token's scope: 403 `outside_scope`. A repository the tenant does not have matches nothing. */
+          repository?: components['parameters']['repository'];
+          /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
+          project?: components['parameters']['project'];
+          /** @description First local day (inclusive) in the effective time zone. */
+          since?: components['parameters']['since'];
+          /** @description Local day after the last (exclusive); must be after since. */
+          until?: components['parameters']['until'];
+          merges?: components['parameters']['merges'];
+          bots?: components['parameters']['bots'];
+          /** @description Whether path exclusions apply to line counts. */
+          exclusions?: components['parameters']['exclusions'];
+          /** @description IANA time zone for dates and buckets; default: the workspace's setting (UTC unless set). */
+          tz?: components['parameters']['tz'];
+          /** @description A contributor key (`a:<account id>` or `e:<email>`) or a Bitbucket user uuid `{…}`; one with no commits in scope (or unknown) gets an empty answer: 200 with zeros. */
+          contributor?: components['parameters']['contributor'];
+          /** @description One local day (the effective time zone): a calendar day's or a daily bar's commits. Applies together with since/until (both must hold). At most one of day, week, month. */
+          day?: string;
+          /** @description The Monday a local week starts on (as the weekly series starts them): a weekly bar's commits. */
+          week?: string;
+          /** @description A local month YYYY-MM: a monthly bar's commits. */
+          month?: string;
+          /** @description The `next_cursor` of the previous page (opaque; anything else is a 400). */
+          cursor?: string;
+          /** @description Commits per page. */
+          limit?: number;
+        };
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description OK */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            'application/json': {
+              timezone: string;
+              /** Format: date */
+              since: string | null;
+              /** Format: date */
+              until: string | null;
+              merges: string;
+              bots: string;
+              exclusions: string;
+              /** @description True when every repository in scope is `ready` (every commit listed and counted, pull requests read) and the analytics have applied every change: the numbers are final for now. The UI shows “updating…” while false. */
+              complete: boolean;
+              /** @description Stored commits whose changes the analytics have not applied yet (seconds at most while a worker runs). */
+              pending_commits: number;
+              /** @description Stored pull requests whose changes the analytics have not applied yet. */
+              pending_pull_requests: number;
+              /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
+              commits_without_lines: number;
+              /** @description The workspace's Jira site (settings), where issue keys in messages (ABC-123) link to: `<jira_site_url>/browse/ABC-123`; null: no links. */
+              jira_site_url: string | null;
+              commits: components['schemas']['CommitListItem'][];
+              /** @description Pass as `cursor` for the next (older) page; null on the last page. */
+              next_cursor: string | null;
+            };
+          };
+        };
+        400: components['responses']['BadRequest'];
+        401: components['responses']['Unauthorized'];
+        403: components['responses']['Forbidden'];
+        429: components['responses']['TooManyRequests'];
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/settings': {
     parameters: {
       query?: never;
@@ -1046,6 +1138,8 @@ export interface paths {
             /** @description Case-insensitive substrings of author email or name. */
             bot_patterns?: string[];
             default_bot_patterns?: boolean;
+            /** @description https://<host> with nothing after the host (stored as its origin); null removes it. Only links are built from it. */
+            jira_site_url?: string | null;
           };
         };
       };
@@ -1676,6 +1770,8 @@ export interface components {
         path_exclusions: string[];
         bot_patterns: string[];
       };
+      /** @description The workspace's Jira site (https://<host>); issue keys in commit messages link there. null: none. */
+      jira_site_url: string | null;
     };
     RepositorySettings: {
       repository: string;
@@ -1787,6 +1883,31 @@ export interface components {
       created_at: string;
       /** Format: date-time */
       updated_at: string;
+    };
+    CommitListItem: {
+      hash: string;
+      /**
+       * Format: date-time
+       * @description Author date, UTC
+       */
+      date: string;
+      /** @description Contributor key (after identity merges) */
+      author_key: string;
+      author_name: string;
+      repository: {
+        uuid: string;
+        full_name: string;
+      };
+      /** @description The message's first line, at most 200 characters */
+      summary: string;
+      merge: boolean;
+      lines_added: number;
+      lines_removed: number;
+      /**
+       * Format: uri
+       * @description The commit on Bitbucket: <bitbucket>/<workspace>/<repository>/commits/<hash>
+       */
+      link: string;
     };
   };
   responses: {

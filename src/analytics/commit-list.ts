@@ -1,0 +1,111 @@
+import type { Trx } from '../db/database';
+import { keySql } from './identities';
+import { scopeFilters, type Scope } from './scope';
+
+/**
+ * The commits behind a number (GET /api/v1/commits): counted commits in scope, newest first, one keyset page at a
+ * time, so a click on a bar, a calendar day or a person lists exactly what that figure sums.
+ */
+
+/** How much of a message's first line an answer carries. */
+export const SUMMARY_CHARS = 200;
+
+/** Where a page ended: the last commit's time (UTC, microseconds), repository id and hash. */
+export interface CommitCursor {
+  at: string;
+  repositoryId: number;
+  hash: string;
+}
+
+export interface CommitListItem {
+  hash: string;
+  date: string;
+  author_key: string;
+  author_name: string;
+  repository: { uuid: string; full_name: string };
+  summary: string;
+  merge: boolean;
+  lines_added: number;
+  lines_removed: number;
+}
+
+export interface CommitList {
+  commits: CommitListItem[];
+  next: CommitCursor | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export async function commitList(
+  trx: Trx,
+  scope: Scope,
+  after: CommitCursor | null,
+  limit: number,
+): Promise<CommitList> {
+  const filters = scopeFilters(scope, 'f');
+  const added = scope.exclusions === 'apply' ? 'lines_added' : 'lines_added_all';
+  const removed = scope.exclusions === 'apply' ? 'lines_removed' : 'lines_removed_all';
+  // The page of facts first (a backward keyset scan of a date index), then its few rows joined to names and
+  // messages; one row more than asked says whether there is a next page.
+  const { rows } = await trx.raw(
+    `with page as materialized (
+       select f.* from commit_facts f
+        where f.authored_at >= coalesce(?::timestamptz, '-infinity') and f.authored_at < coalesce(?::timestamptz, 'infinity')
+          ${filters.sql}
+          ${after ? 'and (f.authored_at, f.repository_id, f.hash) < (?::timestamptz, ?::bigint, ?::text)' : ''}
+        order by f.authored_at desc, f.repository_id desc, f.hash desc
+        limit ?
+     )
+     select f.hash, to_char(f.authored_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
+            ${keySql('root')} as author_key, root.display_name as author_name,
+            r.uuid as repository_uuid, r.full_name as repository, f.repository_id,
+            left(split_part(c.message, E'\\n', 1), ${SUMMARY_CHARS}) as summary,
+            f.is_merge as merge, f.${added} as lines_added, f.${removed} as lines_removed
+       from page f
+       join commits c on c.tenant_id = f.tenant_id and c.repository_id = f.repository_id and c.hash = f.hash
+       join repositories r on r.tenant_id = f.tenant_id and r.id = f.repository_id
+       join contributors m on m.tenant_id = f.tenant_id and m.id = f.contributor_id
+       join contributors root on root.tenant_id = f.tenant_id and root.id = coalesce(m.merged_into, m.id)
+      order by f.authored_at desc, f.repository_id desc, f.hash desc`,
+    [
+      iso(scope.start),
+      iso(scope.end),
+      ...filters.bindings,
+      ...(after ? [after.at, after.repositoryId, after.hash] : []),
+      limit + 1,
+    ],
+  );
+  const page = (rows as CommitRow[]).slice(0, limit);
+  const last = page.at(-1);
+  return {
+    commits: page.map((r) => ({
+      hash: r.hash,
+      date: r.at,
+      author_key: r.author_key,
+      author_name: r.author_name,
+      repository: { uuid: r.repository_uuid, full_name: r.repository },
+      summary: r.summary,
+      merge: r.merge,
+      lines_added: r.lines_added,
+      lines_removed: r.lines_removed,
+    })),
+    next:
+      rows.length > limit && last
+        ? { at: last.at, repositoryId: Number(last.repository_id), hash: last.hash }
+        : null,
+  };
+}
+
+interface CommitRow {
+  hash: string;
+  at: string;
+  author_key: string;
+  author_name: string;
+  repository_uuid: string;
+  repository: string;
+  repository_id: string | number;
+  summary: string;
+  merge: boolean;
+  lines_added: number;
+  lines_removed: number;
+}
