@@ -1010,6 +1010,8 @@ export interface paths {
           repository?: components['parameters']['repository'];
           /** @description Bitbucket project uuid (braces optional); repeatable: the repositories of these projects (each repository's project is in `GET /repositories`). Combined with `repository`, only repositories that match both; always inside the token's scope (a repository page's token still sees only its repository). A project the tenant does not have matches nothing. */
           project?: components['parameters']['project'];
+          /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
+          team?: components['parameters']['team'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
