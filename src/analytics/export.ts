@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
 import { keySql } from './identities';
+import { pullRequestFilters } from './pull-requests';
 import { scopeFilters, type Scope } from './scope';
 
 /**
@@ -103,10 +104,9 @@ export async function pullRequestPage(
 ): Promise<Page<PullRequestRow>> {
   const bindings: Knex.Value[] = [iso(scope.start), iso(scope.end)];
   let filters = '';
-  if (scope.repositoryIds !== null) {
-    filters += ' and p.repository_id = any(?::bigint[])';
-    bindings.push(scope.repositoryIds);
-  }
+  const people = pullRequestFilters(scope, 'p', 'p.id');
+  filters += ` ${people.sql}`;
+  bindings.push(...people.bindings);
   if (scope.bots === 'exclude') {
     filters += ` and not exists (select 1 from unnest(?::text[]) b where strpos(lower(coalesce(p.author_name, '')), b) > 0)`;
     bindings.push(scope.botPatterns);

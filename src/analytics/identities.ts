@@ -244,3 +244,38 @@ export async function teamMembersOf(trx: Trx, teamId: number): Promise<number[] 
   const row = rows[0] as { team: number | null; ids: (number | string)[] };
   return row.team === null ? null : row.ids.map(Number);
 }
+
+/** A person as pull requests name them: Bitbucket account ids, and user uuids (braced, lower-case). */
+export interface PullRequestPeople {
+  accountIds: string[];
+  uuids: string[];
+}
+
+/**
+ * The account ids and user uuids of contributors (and of `key` itself: `a:<account id>` or a user uuid, for someone
+ * who reviews without committing), with the uuids pull-request participants of those accounts carry.
+ */
+export async function pullRequestPeople(
+  trx: Trx,
+  contributorIds: number[],
+  key?: string,
+): Promise<PullRequestPeople> {
+  const account = key?.startsWith('a:') ? key.slice(2) : null;
+  const uuid = key?.startsWith('{') ? key.toLowerCase() : null;
+  const { rows } = await trx.raw(
+    `with accounts as (
+       select c.account_id from contributors c where c.id = any(?::bigint[]) and c.account_id is not null
+       union select ?::text where ?::text is not null
+     ),
+     uuids as (
+       select lower(c.user_uuid) as uuid from contributors c where c.id = any(?::bigint[]) and c.user_uuid is not null
+       union select lower(n.user_uuid) from pull_request_reviewers n where n.account_id in (select account_id from accounts)
+       union select ?::text where ?::text is not null
+     )
+     select array(select account_id from accounts order by 1) as account_ids,
+            array(select uuid from uuids order by 1) as uuids`,
+    [contributorIds, account, account, contributorIds, uuid, uuid],
+  );
+  const row = rows[0] as { account_ids: string[]; uuids: string[] };
+  return { accountIds: row.account_ids, uuids: row.uuids };
+}

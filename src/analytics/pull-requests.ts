@@ -17,8 +17,8 @@ import type { Fragment } from './upkeep';
 /**
  * Pull-request statistics from pull-request facts and rollups (pull-request-facts.ts, docs/analytics.md):
  * workspace-wide answers read the rollups (UTC days, months and years; facts for ragged range ends and, for the
- * series, zones other than UTC); answers filtered by repository read the facts (one row per pull request or
- * review). Percentiles are exact (percentile_cont over the merged pull requests) up to EXACT_PERCENTILES_UP_TO
+ * series, zones other than UTC); answers filtered by repository or person (author=, reviewer=, team=) read the facts
+ * (one row per pull request or review). Percentiles are exact (percentile_cont over the merged pull requests) up to EXACT_PERCENTILES_UP_TO
  * merged pull requests in scope, and interpolated from log-spaced bins above that. `merges` and `exclusions` do not
  * apply to pull requests; `bots` drops pull requests whose author name matches a bot pattern, and reviewers whose
  * name does.
@@ -74,16 +74,48 @@ const join = (pieces: Fragment[]): Fragment => ({
   bindings: pieces.flatMap((p) => p.bindings),
 });
 
-/** `and …` restricting alias f (pull-request facts) to the scope's repositories and, unless included, non-bots. */
-function factFilters(scope: Scope): Fragment {
+/** True when the scope names repositories or people: the workspace-wide rollups cannot answer, the facts do. */
+const filtered = (scope: Scope) =>
+  scope.repositoryIds !== null || scope.pullRequestAuthors.length > 0 || scope.pullRequestReviewer !== null;
+
+/**
+ * `and …` restricting alias f (a row with repository_id and pull_request_id: pull-request or review facts) to pull
+ * requests of the scope's repositories, authored by each author set (author=, team=) and reviewed by the reviewer.
+ */
+export function pullRequestFilters(
+  scope: Scope,
+  alias = 'f',
+  pullRequest = `${alias}.pull_request_id`,
+): Fragment {
   const parts: string[] = [];
   const bindings: Fragment['bindings'] = [];
   if (scope.repositoryIds !== null) {
-    parts.push('and f.repository_id = any(?::bigint[])');
+    parts.push(`and ${alias}.repository_id = any(?::bigint[])`);
     bindings.push(scope.repositoryIds);
   }
-  if (scope.bots === 'exclude') parts.push('and not f.is_bot');
+  for (const people of scope.pullRequestAuthors) {
+    parts.push(`and exists (select 1 from pull_requests a
+                             where a.tenant_id = ${alias}.tenant_id and a.repository_id = ${alias}.repository_id
+                               and a.id = ${pullRequest}
+                               and (a.author_account_id = any(?::text[]) or lower(a.author_uuid) = any(?::text[])))`);
+    bindings.push(people.accountIds, people.uuids);
+  }
+  if (scope.pullRequestReviewer !== null) {
+    parts.push(`and exists (select 1 from pull_request_review_facts v
+                             where v.tenant_id = ${alias}.tenant_id and v.repository_id = ${alias}.repository_id
+                               and v.pull_request_id = ${pullRequest} and lower(v.user_uuid) = any(?::text[]))`);
+    bindings.push(scope.pullRequestReviewer.uuids);
+  }
   return { sql: parts.join(' '), bindings };
+}
+
+/** `and …` restricting alias f (pull-request facts) to the scope and, unless included, non-bots. */
+function factFilters(scope: Scope): Fragment {
+  const filters = pullRequestFilters(scope);
+  return {
+    sql: `${filters.sql} ${scope.bots === 'exclude' ? 'and not f.is_bot' : ''}`,
+    bindings: filters.bindings,
+  };
 }
 
 /** `and col >= from and col < to`, open ends unbounded. */
@@ -122,7 +154,7 @@ function tiles(scope: Scope): {
 
 /** Created / merged / declined events in the scope's range, as rows (at, created, merged, declined). */
 function events(scope: Scope): Fragment {
-  if (scope.repositoryIds === null && scope.shape.alwaysUtc) {
+  if (!filtered(scope) && scope.shape.alwaysUtc) {
     // UTC days tile the range (since and until are UTC midnights): the daily rollup is exact.
     const range = between('r.bucket', scope.start, scope.end);
     return {
@@ -152,17 +184,20 @@ function events(scope: Scope): Fragment {
 function reviewCounts(scope: Scope): Fragment {
   const facts = (from: number | null, to: number | null): Fragment => {
     const range = between('f.reviewed_at', from, to);
-    const repositories: Fragment =
-      scope.repositoryIds === null
-        ? { sql: '', bindings: [] }
-        : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
+    // With reviewer=, that person's reviews only (of the pull requests in scope).
+    const filters = pullRequestFilters(scope);
     return {
       sql: `select f.user_uuid, 1 as reviews, f.approved::int as approvals, f.changes_requested::int as changes_requested
-              from pull_request_review_facts f where true ${range.sql} ${repositories.sql}`,
-      bindings: [...range.bindings, ...repositories.bindings],
+              from pull_request_review_facts f where true ${range.sql} ${filters.sql}
+               ${scope.pullRequestReviewer === null ? '' : 'and lower(f.user_uuid) = any(?::text[])'}`,
+      bindings: [
+        ...range.bindings,
+        ...filters.bindings,
+        ...(scope.pullRequestReviewer === null ? [] : [scope.pullRequestReviewer.uuids]),
+      ],
     };
   };
-  if (scope.repositoryIds !== null) return facts(scope.start, scope.end);
+  if (filtered(scope)) return facts(scope.start, scope.end);
   const { rollups, ends } = tiles(scope);
   return join([
     ...ends.map(([from, to]) => facts(from, to)),
@@ -302,7 +337,7 @@ async function exactDurations(trx: Trx, scope: Scope): Promise<Durations> {
 
 /** Durations of the merged pull requests in scope: exact when few (or filtered by repository), else binned. */
 async function durations(trx: Trx, scope: Scope): Promise<Durations> {
-  if (scope.repositoryIds !== null) return exactDurations(trx, scope);
+  if (filtered(scope)) return exactDurations(trx, scope);
   const bins = await durationBins(trx, scope);
   const histogram = HISTOGRAM_LABELS.map((_l, i) => bins.get(METRICS.histogram)?.get(i) ?? 0);
   if (histogram.reduce((a, b) => a + b, 0) <= EXACT_PERCENTILES_UP_TO) return exactDurations(trx, scope);

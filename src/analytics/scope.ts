@@ -1,7 +1,13 @@
 import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
 import { badRequest, notFound } from '../platform/errors';
-import { membersOf, resolveContributor, teamMembersOf } from './identities';
+import {
+  membersOf,
+  pullRequestPeople,
+  resolveContributor,
+  teamMembersOf,
+  type PullRequestPeople,
+} from './identities';
 import { CUBES, PUNCH_CARDS, REPOSITORY_PUNCH_CARDS, SHIFTED_HOURS, type Cube } from './rollups';
 import { effectiveBotPatterns, loadSettings } from './rules';
 import { ceilHour, floorHour, tileRange, type GrainName } from './time-buckets';
@@ -26,8 +32,11 @@ export interface StatsFilters {
   tz?: string;
   /** A contributor key (`a:…`, `e:…`) or Bitbucket user uuid. */
   contributor?: string;
-  /** A team's id (GET /teams): its members' contributions only. */
+  /** A team's id (GET /teams): its members' contributions only (for pull requests: those they authored). */
   team?: number;
+  /** Pull requests only: a contributor key or user uuid whose pull requests, or reviews, are wanted. */
+  author?: string;
+  reviewer?: string;
   /** Public repositories only (a viewer whose private repositories are not known: src/api/viewer-scope.ts). */
   publicOnly?: boolean;
 }
@@ -35,6 +44,10 @@ export interface StatsFilters {
 export interface Scope {
   repositoryIds: number[] | null;
   contributorIds: number[] | null;
+  /** Pull requests: each set must have authored it (author=, team=); empty = any author. */
+  pullRequestAuthors: PullRequestPeople[];
+  /** Pull requests this person reviewed, and only their reviews (reviewer=); null = anyone's. */
+  pullRequestReviewer: PullRequestPeople | null;
   merges: Merges;
   bots: Bots;
   exclusions: Exclusions;
@@ -93,6 +106,7 @@ export async function resolveScope(
     repositoryIds = rows.map((r: { id: number }) => r.id);
   }
   let contributorIds: number[] | null = null;
+  let teamIds: number[] | null = null;
   if (filters.contributor !== undefined) {
     const root = await resolveContributor(trx, filters.contributor);
     // A person with no commits here (most people who open a profile) is an empty answer, not an error.
@@ -103,7 +117,12 @@ export async function resolveScope(
     if (members === null) throw notFound('no such team');
     // With a contributor too: that person, if in the team.
     contributorIds = contributorIds === null ? members : contributorIds.filter((id) => members.includes(id));
+    teamIds = members;
   }
+  const pullRequestAuthors: PullRequestPeople[] = [];
+  if (filters.author !== undefined) pullRequestAuthors.push(await peopleOf(trx, filters.author));
+  if (teamIds !== null) pullRequestAuthors.push(await pullRequestPeople(trx, teamIds));
+  const pullRequestReviewer = filters.reviewer === undefined ? null : await peopleOf(trx, filters.reviewer);
   // One round trip when the range is given (freshness included); a default range needs today's date first.
   const instants = (since: string | null, until: string | null) =>
     trx.raw(
@@ -136,6 +155,8 @@ export async function resolveScope(
   return {
     repositoryIds,
     contributorIds,
+    pullRequestAuthors,
+    pullRequestReviewer,
     merges: filters.merges,
     bots: filters.bots,
     exclusions: filters.exclusions,
@@ -150,6 +171,12 @@ export async function resolveScope(
     extent: times.first === null || times.last === null ? null : { first: times.first, last: times.last },
     freshness,
   };
+}
+
+/** How pull requests name a person given by key or uuid: the key itself, and every identity merged with it. */
+async function peopleOf(trx: Trx, key: string): Promise<PullRequestPeople> {
+  const root = await resolveContributor(trx, key);
+  return pullRequestPeople(trx, root === null ? [] : await membersOf(trx, root), key);
 }
 
 /**

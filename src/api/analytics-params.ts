@@ -105,6 +105,8 @@ export function filtersOf(q: {
   tz?: string;
   contributor?: string;
   team?: number;
+  author?: string;
+  reviewer?: string;
 }): StatsFilters {
   return {
     repositories: q.repository,
@@ -117,8 +119,16 @@ export function filtersOf(q: {
     tz: q.tz,
     contributor: q.contributor,
     team: q.team,
+    author: q.author,
+    reviewer: q.reviewer,
   };
 }
+
+/** `author=` and `reviewer=` of the pull-request routes: a contributor key or a Bitbucket user uuid. */
+export const pullRequestPeopleShape = {
+  author: contributorKey.optional(),
+  reviewer: contributorKey.optional(),
+};
 
 /** An async route handler whose rejections reach the error handler (Express 4 does not await handlers). */
 export const route =

@@ -13,7 +13,7 @@ import { resolveScope, type Scope } from '../analytics/scope';
 import type { Trx } from '../db/database';
 import type { ApiDeps } from './api-router';
 import { scopedFilters } from './viewer-scope';
-import { filterShape, parseQuery, route } from './analytics-params';
+import { filterShape, parseQuery, pullRequestPeopleShape, route } from './analytics-params';
 
 const PAGE_ROWS = 5000;
 
@@ -48,6 +48,7 @@ const PULL_REQUEST_COLUMNS: (keyof PullRequestRow & string)[] = [
 ];
 
 const exportShape = { ...filterShape, format: z.enum(['csv', 'jsonl']).default('csv') };
+const pullRequestExportShape = { ...exportShape, ...pullRequestPeopleShape };
 
 /**
  * `GET /export/commits` and `GET /export/pull-requests`: every row in scope, streamed as CSV or JSON lines.
@@ -57,12 +58,13 @@ export function exportRouter(deps: ApiDeps): Router {
   const router = express.Router();
 
   function streamed<T>(
+    shape: typeof pullRequestExportShape | typeof exportShape,
     name: string,
     columns: (keyof T & string)[],
     page: (trx: Trx, scope: Scope, after: Cursor | null, limit: number) => Promise<Page<T>>,
   ) {
     return route(async (req: Request, res: Response) => {
-      const q = parseQuery(exportShape, req.query);
+      const q = parseQuery(shape, req.query);
       const tenantId = res.locals.viewer!.tenant.id;
       const scope = await deps.db.withTenant(tenantId, (trx) =>
         resolveScope(trx, scopedFilters(res, q), deps.now()),
@@ -105,10 +107,10 @@ export function exportRouter(deps: ApiDeps): Router {
     });
   }
 
-  router.get('/export/commits', streamed<CommitRow>('commits', COMMIT_COLUMNS, commitPage));
+  router.get('/export/commits', streamed<CommitRow>(exportShape, 'commits', COMMIT_COLUMNS, commitPage));
   router.get(
     '/export/pull-requests',
-    streamed<PullRequestRow>('pull-requests', PULL_REQUEST_COLUMNS, pullRequestPage),
+    streamed<PullRequestRow>(pullRequestExportShape, 'pull-requests', PULL_REQUEST_COLUMNS, pullRequestPage),
   );
   return router;
 }

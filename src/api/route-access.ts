@@ -7,8 +7,7 @@ import { viewerScope } from './viewer-scope';
  * - `public`: no token (the API's own description);
  * - `session`: any session token (who am I);
  * - `scoped`: any session token, the answer narrowed to its scope (src/api/viewer-scope.ts);
- * - `scoped-repositories`: the same, but refused to a person's (profile) scope: pull requests cannot be narrowed to
- *   one person's contributions;
+ * - `scoped-repositories`: the same, but refused to a person's (profile) scope (the pull-request export);
  * - `admin-page`: the admin pages only (workspace analytics and configure; Bitbucket shows them to workspace
  *   admins only), else 403 `outside_scope`;
  * - `configure`: changes, from the configure page only, else 403 `admin_only`.
@@ -30,7 +29,8 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /export/commits': 'scoped',
   // The commits behind a number: a repository page's token its repository's, a profile's that person's public ones.
   'GET /commits': 'scoped',
-  'GET /pull-requests/stats': 'scoped-repositories',
+  // A person's page may read their own pull requests and reviews (author=/reviewer= them; pull-request-routes.ts).
+  'GET /pull-requests/stats': 'scoped',
   'GET /export/pull-requests': 'scoped-repositories',
   'GET /audit': 'admin-page',
   'GET /support/consent': 'admin-page',

@@ -39,6 +39,29 @@ export function withinScope(scope: ViewerScope, requested: StatsFilters): StatsF
 export const scopedFilters = (res: Response, query: Parameters<typeof filtersOf>[0]): StatsFilters =>
   withinScope(viewerScope(res), filtersOf(query));
 
+/**
+ * The pull-request routes' filters narrowed to the request's scope. A person's (profile) scope reads that person's
+ * own pull requests (`author=` them) or reviews (`reviewer=` them), in public repositories; anything else there is a
+ * 403. The person is not forced as a commit contributor: pull requests have authors and reviewers instead.
+ */
+export function pullRequestScopedFilters(
+  res: Response,
+  query: Parameters<typeof filtersOf>[0],
+): StatsFilters {
+  const scope = viewerScope(res);
+  const requested = filtersOf(query);
+  if (scope.contributor === undefined) return withinScope(scope, requested);
+  const person = scope.contributor;
+  const mine = (key: string | undefined) => key === undefined || key.toLowerCase() === person;
+  if (
+    (requested.author === undefined && requested.reviewer === undefined) ||
+    !mine(requested.author) ||
+    !mine(requested.reviewer)
+  )
+    throw forbidden("a person's page shows their own pull requests (author=) and reviews (reviewer=) only");
+  return withinScope({ ...scope, contributor: undefined }, requested);
+}
+
 /** The repositories the request's viewer may see listed. */
 export function visibleRepositories(res: Response): RepositoryVisibility {
   const scope = viewerScope(res);

@@ -109,6 +109,17 @@ const BAD: Record<string, { values: fc.Arbitrary<string | string[]>; endpoints: 
   },
   cursor: { values: fc.string({ minLength: 1 }), endpoints: ['/commits'] },
   day: { values: fc.string().filter((s) => !/^\d{4}-\d{2}-\d{2}$/.test(s)), endpoints: ['/commits'] },
+  author: {
+    values: fc.string().filter((s) => !/^(a:|e:|\{)/.test(s)),
+    endpoints: ['/pull-requests/stats', '/export/pull-requests'],
+  },
+  reviewer: {
+    values: fc.oneof(
+      fc.string().filter((s) => !/^(a:|e:|\{)/.test(s)),
+      fc.constantFrom('{not-a-uuid}', 'a:', 'e:x\u0001y', `a:${'x'.repeat(400)}`),
+    ),
+    endpoints: ['/pull-requests/stats', '/export/pull-requests'],
+  },
   by: { values: notOneOf(['commits', 'lines']), endpoints: ['/stats/top'] },
   period: { values: notOneOf(['week', 'month', 'quarter', 'year', 'all']), endpoints: ['/stats/top'] },
   limit: {

@@ -239,6 +239,8 @@ describe('which rows a zone reads', () => {
   const scope = (timezone: string, repositoryIds: number[] | null = null): Scope => ({
     repositoryIds,
     contributorIds: null,
+    pullRequestAuthors: [],
+    pullRequestReviewer: null,
     merges: 'exclude',
     bots: 'exclude',
     exclusions: 'apply',

@@ -770,7 +770,7 @@ export interface paths {
     };
     /**
      * Pull requests created, merged and declined per period; time to merge; cycle phases; reviewers
-     * @description merges and exclusions do not apply to pull requests; bots=exclude drops pull requests and reviewers whose name matches a bot pattern. Durations are in hours. Percentiles are exact (percentile_cont) when at most 5,000 merged pull requests are in scope or repositories are filtered; above that, workspace-wide percentiles are interpolated from log-spaced bins and are within 2.2% of the exact value. Counts and the histogram are always exact.
+     * @description merges and exclusions do not apply to pull requests; bots=exclude drops pull requests and reviewers whose name matches a bot pattern. Durations are in hours. Percentiles are exact (percentile_cont) when at most 5,000 merged pull requests are in scope or repositories are filtered; above that, workspace-wide percentiles are interpolated from log-spaced bins and are within 2.2% of the exact value. Counts and the histogram are always exact. A profile page's token reads its own person's pull requests (`author=` them) or reviews (`reviewer=` them), in public repositories only; without either, 403 `outside_scope`.
      */
     get: {
       parameters: {
@@ -781,6 +781,10 @@ export interface paths {
           project?: components['parameters']['project'];
           /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
           team?: components['parameters']['team'];
+          /** @description Pull requests this person authored: a contributor key (`a:<account id>`, `e:<email>`) or a Bitbucket user uuid `{…}`, with every identity merged into it. Nobody known: an empty answer. A profile page's token must name its own person here or in `reviewer` (else 403 `outside_scope`). */
+          author?: components['parameters']['author'];
+          /** @description Pull requests this person reviewed, and only their reviews in `reviewers`: a contributor key or a Bitbucket user uuid (someone who reviews without committing is found by account id or uuid). */
+          reviewer?: components['parameters']['reviewer'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -949,6 +953,10 @@ export interface paths {
           project?: components['parameters']['project'];
           /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
           team?: components['parameters']['team'];
+          /** @description Pull requests this person authored: a contributor key (`a:<account id>`, `e:<email>`) or a Bitbucket user uuid `{…}`, with every identity merged into it. Nobody known: an empty answer. A profile page's token must name its own person here or in `reviewer` (else 403 `outside_scope`). */
+          author?: components['parameters']['author'];
+          /** @description Pull requests this person reviewed, and only their reviews in `reviewers`: a contributor key or a Bitbucket user uuid (someone who reviews without committing is found by account id or uuid). */
+          reviewer?: components['parameters']['reviewer'];
           /** @description First local day (inclusive) in the effective time zone. */
           since?: components['parameters']['since'];
           /** @description Local day after the last (exclusive); must be after since. */
@@ -1982,6 +1990,10 @@ export interface components {
     exportFormat: 'csv' | 'jsonl';
     /** @description A team's id (GET /teams): only its members' contributions (each member key with every identity merged into it); with `contributor`, that person if in the team. For pull requests, those its members authored. An unknown team is a 404 `not_found`. */
     team: number;
+    /** @description Pull requests this person authored: a contributor key (`a:<account id>`, `e:<email>`) or a Bitbucket user uuid `{…}`, with every identity merged into it. Nobody known: an empty answer. A profile page's token must name its own person here or in `reviewer` (else 403 `outside_scope`). */
+    author: string;
+    /** @description Pull requests this person reviewed, and only their reviews in `reviewers`: a contributor key or a Bitbucket user uuid (someone who reviews without committing is found by account id or uuid). */
+    reviewer: string;
   };
   requestBodies: never;
   headers: never;
