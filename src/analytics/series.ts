@@ -79,15 +79,42 @@ export interface PeriodTotals {
   commits: number;
   lines_added: number;
   lines_removed: number;
+  /**
+   * Lines in the code at the end of the period: added − removed by every commit in scope up to then, counted from
+   * the first commit even when the range starts later (code frequency's running total).
+   */
+  lines_total: number;
 }
 
-/** Commits and lines per local day, week or month (code frequency is this by week). */
-export function activitySeries(trx: Trx, scope: Scope, interval: Interval): Promise<PeriodTotals[]> {
-  return densePeriods<PeriodTotals>(trx, scope, interval, sourceFor(scope, 'days'), {
-    commits: 'sum(src.commits)',
-    lines_added: 'sum(src.lines_added)',
-    lines_removed: 'sum(src.lines_removed)',
-  });
+/** Commits and lines per local day, week or month (code frequency is this by week), with the running total. */
+export async function activitySeries(trx: Trx, scope: Scope, interval: Interval): Promise<PeriodTotals[]> {
+  const series = await densePeriods<Omit<PeriodTotals, 'lines_total'>>(
+    trx,
+    scope,
+    interval,
+    sourceFor(scope, 'days'),
+    {
+      commits: 'sum(src.commits)',
+      lines_added: 'sum(src.lines_added)',
+      lines_removed: 'sum(src.lines_removed)',
+    },
+  );
+  let total = series.length === 0 || scope.start === null ? 0 : await netLinesBefore(trx, scope);
+  return series.map((p) => ({
+    ...p,
+    lines_total: (total += Number(p.lines_added) - Number(p.lines_removed)),
+  }));
+}
+
+/** Lines added − removed by the scope's commits before its range starts (rollups, as any total). */
+async function netLinesBefore(trx: Trx, scope: Scope): Promise<number> {
+  const earlier: Scope = { ...scope, since: null, until: scope.since, start: null, end: scope.start };
+  const source = sourceFor(earlier, 'totals');
+  const { rows } = await trx.raw(
+    `select coalesce(sum(src.lines_added - src.lines_removed), 0)::bigint as net from (${source.sql}) src`,
+    source.bindings,
+  );
+  return Number((rows[0] as { net: string | number }).net);
 }
 
 export interface CalendarDay {

@@ -1734,6 +1734,8 @@ export interface components {
       commits: number;
       lines_added: number;
       lines_removed: number;
+      /** @description Lines in the code at the end of the period: lines added minus removed by every commit in scope up to then, counted from the first commit even when `since` is later (a running total; exclusions, merges and bots apply as to lines_added). */
+      lines_total: number;
     };
     Percentiles: {
       count: number;
