@@ -21,7 +21,9 @@ import {
  *   requested changes), when (participation time, else the pull request's creation);
  * - pull_request_rollups_daily: created / merged / declined per UTC day and bot flag, workspace-wide;
  * - pull_request_duration_rollups_daily/_monthly/_yearly: merged pull requests by duration bin and merge bucket;
- * - pull_request_reviewer_rollups_daily/_monthly/_yearly: reviews, approvals, changes requested per reviewer.
+ * - pull_request_reviewer_rollups_daily/_monthly/_yearly: reviews, approvals, changes requested per reviewer;
+ * - repository_pull_request_rollups_daily, repository_pull_request_duration_rollups_*, repository_pull_request_reviewer_
+ *   rollups_*: the same per repository (statistics filtered by repository).
  * Reviewer names live in pull_request_reviewers, kept by a trigger on participants (see the migration).
  * Pull requests of deleted repositories do not count (like their commits).
  */
@@ -66,6 +68,28 @@ const tables = (prefix: string): Record<RollupGrain, string> => ({
 });
 export const REVIEWER_ROLLUPS = tables('pull_request_reviewer_rollups');
 export const DURATION_ROLLUPS = tables('pull_request_duration_rollups');
+
+/** A family of pull-request rollups: workspace-wide, or keyed by repository too. */
+export interface PullRequestRollups {
+  byRepository: boolean;
+  /** Created / merged / declined per UTC day. */
+  daily: string;
+  durations: Record<RollupGrain, string>;
+  reviewers: Record<RollupGrain, string>;
+}
+export const WORKSPACE_PR_ROLLUPS: PullRequestRollups = {
+  byRepository: false,
+  daily: 'pull_request_rollups_daily',
+  durations: DURATION_ROLLUPS,
+  reviewers: REVIEWER_ROLLUPS,
+};
+export const REPOSITORY_PR_ROLLUPS: PullRequestRollups = {
+  byRepository: true,
+  daily: 'repository_pull_request_rollups_daily',
+  durations: tables('repository_pull_request_duration_rollups'),
+  reviewers: tables('repository_pull_request_reviewer_rollups'),
+};
+const PR_ROLLUPS = [WORKSPACE_PR_ROLLUPS, REPOSITORY_PR_ROLLUPS];
 
 /**
  * Durations of merged pull requests, in hours, for alias f (facts): to merge, to the first review, from the first
@@ -155,75 +179,116 @@ function freshReviews(scope: PullRequestScope): Fragment {
   };
 }
 
+/**
+ * A family's key columns after the tenant (the repository first where it has one): as read from the changes (c),
+ * as named in its tables, and the positions to group by of the select list `tenant, [repository,] count more`.
+ */
+function keysOf(family: PullRequestRollups) {
+  const n = family.byRepository ? 1 : 0;
+  return {
+    repository: family.byRepository ? 'c.repository_id, ' : '',
+    repositoryKey: family.byRepository ? 'repository_id, ' : '',
+    groups: (count: number) => Array.from({ length: count + n }, (_v, i) => i + 2).join(', '),
+  };
+}
+
 /** Adds signed pull-request facts to the rollups; rows left at zero are removed. */
-async function applyPullRequestChanges(trx: Trx, changes: Changes): Promise<void> {
-  for (const [grain, table] of Object.entries(DURATION_ROLLUPS)) {
-    const bucket = `date_trunc('${grain}', c.merged_on, 'UTC')`;
+async function applyPullRequestChanges(
+  trx: Trx | Knex,
+  changes: Changes,
+  families: PullRequestRollups[] = PR_ROLLUPS,
+): Promise<void> {
+  for (const family of families) {
+    const { repository, repositoryKey, groups } = keysOf(family);
+    for (const [grain, table] of Object.entries(family.durations)) {
+      const bucket = `date_trunc('${grain}', c.merged_on, 'UTC')`;
+      await trx.raw(
+        `insert into ${table} as x (tenant_id, ${repositoryKey}bucket, is_bot, metric, bin, merged)
+         select ${TENANT}, ${repository}${bucket}, c.is_bot, m.metric, m.bin, sum(c.sign)
+           from (${changes.sql}) c cross join lateral ${durationBinsSql('c')} as m(metric, bin)
+          where c.merged_on is not null and m.bin is not null
+          group by ${groups(4)}
+          order by ${groups(4)}
+         on conflict (tenant_id, ${repositoryKey}bucket, is_bot, metric, bin) do update set merged = x.merged + excluded.merged`,
+        changes.bindings,
+      );
+      await trx.raw(
+        `delete from ${table}
+          where merged = 0 and (${repositoryKey}bucket) in (
+            select ${repository}${bucket} from (${changes.sql}) c where c.merged_on is not null)`,
+        changes.bindings,
+      );
+    }
     await trx.raw(
-      `insert into ${table} as x (tenant_id, bucket, is_bot, metric, bin, merged)
-       select ${TENANT}, ${bucket}, c.is_bot, m.metric, m.bin, sum(c.sign)
-         from (${changes.sql}) c cross join lateral ${durationBinsSql('c')} as m(metric, bin)
-        where c.merged_on is not null and m.bin is not null
-        group by 2, 3, 4, 5
-        order by 2, 3, 4, 5
-       on conflict (tenant_id, bucket, is_bot, metric, bin) do update set merged = x.merged + excluded.merged`,
+      `insert into ${family.daily} as x (tenant_id, ${repositoryKey}bucket, is_bot, created, merged, declined)
+       select ${TENANT}, ${repository}date_trunc('day', e.at, 'UTC'), c.is_bot,
+              sum(c.sign * e.created), sum(c.sign * e.merged), sum(c.sign * e.declined)
+         from (${changes.sql}) c
+         cross join lateral (values (c.created_on, 1, 0, 0), (c.merged_on, 0, 1, 0), (c.declined_on, 0, 0, 1))
+              as e(at, created, merged, declined)
+        where e.at is not null
+        group by ${groups(2)}
+        -- Ordered by key so that concurrent writers of the same buckets lock rows in the same order.
+        order by ${groups(2)}
+       on conflict (tenant_id, ${repositoryKey}bucket, is_bot) do update set
+          created = x.created + excluded.created, merged = x.merged + excluded.merged,
+          declined = x.declined + excluded.declined`,
       changes.bindings,
     );
     await trx.raw(
-      `delete from ${table}
-        where merged = 0 and bucket in (select ${bucket} from (${changes.sql}) c where c.merged_on is not null)`,
+      `delete from ${family.daily}
+        where created = 0 and merged = 0 and declined = 0
+          and (${repositoryKey}bucket) in (select ${repository}date_trunc('day', e.at, 'UTC')
+                           from (${changes.sql}) c
+                           cross join lateral (values (c.created_on), (c.merged_on), (c.declined_on)) e(at))`,
       changes.bindings,
     );
   }
-  await trx.raw(
-    `insert into pull_request_rollups_daily as x (tenant_id, bucket, is_bot, created, merged, declined)
-     select ${TENANT}, date_trunc('day', e.at, 'UTC'), c.is_bot,
-            sum(c.sign * e.created), sum(c.sign * e.merged), sum(c.sign * e.declined)
-       from (${changes.sql}) c
-       cross join lateral (values (c.created_on, 1, 0, 0), (c.merged_on, 0, 1, 0), (c.declined_on, 0, 0, 1))
-            as e(at, created, merged, declined)
-      where e.at is not null
-      group by 2, 3
-      -- Ordered by key so that concurrent writers of the same buckets lock rows in the same order.
-      order by 2, 3
-     on conflict (tenant_id, bucket, is_bot) do update set
-        created = x.created + excluded.created, merged = x.merged + excluded.merged,
-        declined = x.declined + excluded.declined`,
-    changes.bindings,
-  );
-  await trx.raw(
-    `delete from pull_request_rollups_daily
-      where created = 0 and merged = 0 and declined = 0
-        and bucket in (select date_trunc('day', e.at, 'UTC')
-                         from (${changes.sql}) c
-                         cross join lateral (values (c.created_on), (c.merged_on), (c.declined_on)) e(at))`,
-    changes.bindings,
-  );
 }
 
 /** Adds signed review facts to the reviewer rollups; rows left at zero are removed. */
-async function applyReviewChanges(trx: Trx, changes: Changes): Promise<void> {
-  for (const [grain, table] of Object.entries(REVIEWER_ROLLUPS)) {
-    await trx.raw(
-      `insert into ${table} as x (tenant_id, bucket, user_uuid, reviews, approvals, changes_requested)
-       select ${TENANT}, date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid, sum(c.sign),
-              coalesce(sum(c.sign) filter (where c.approved), 0),
-              coalesce(sum(c.sign) filter (where c.changes_requested), 0)
-         from (${changes.sql}) c
-        group by 2, 3
-        order by 2, 3
-       on conflict (tenant_id, bucket, user_uuid) do update set
-          reviews = x.reviews + excluded.reviews, approvals = x.approvals + excluded.approvals,
-          changes_requested = x.changes_requested + excluded.changes_requested`,
-      changes.bindings,
-    );
-    await trx.raw(
-      `delete from ${table}
-        where reviews = 0 and (bucket, user_uuid) in (
-          select date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid from (${changes.sql}) c)`,
-      changes.bindings,
-    );
+async function applyReviewChanges(
+  trx: Trx | Knex,
+  changes: Changes,
+  families: PullRequestRollups[] = PR_ROLLUPS,
+): Promise<void> {
+  for (const family of families) {
+    const { repository, repositoryKey, groups } = keysOf(family);
+    for (const [grain, table] of Object.entries(family.reviewers)) {
+      await trx.raw(
+        `insert into ${table} as x (tenant_id, ${repositoryKey}bucket, user_uuid, reviews, approvals, changes_requested)
+         select ${TENANT}, ${repository}date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid, sum(c.sign),
+                coalesce(sum(c.sign) filter (where c.approved), 0),
+                coalesce(sum(c.sign) filter (where c.changes_requested), 0)
+           from (${changes.sql}) c
+          group by ${groups(2)}
+          order by ${groups(2)}
+         on conflict (tenant_id, ${repositoryKey}bucket, user_uuid) do update set
+            reviews = x.reviews + excluded.reviews, approvals = x.approvals + excluded.approvals,
+            changes_requested = x.changes_requested + excluded.changes_requested`,
+        changes.bindings,
+      );
+      await trx.raw(
+        `delete from ${table}
+          where reviews = 0 and (${repositoryKey}bucket, user_uuid) in (
+            select ${repository}date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid from (${changes.sql}) c)`,
+        changes.bindings,
+      );
+    }
   }
+}
+
+/**
+ * Fills the per-repository pull-request rollups of the current tenant from its stored facts (migration
+ * 202612088001, for tenants whose facts predate those rollups). The caller holds the tenant's exclusive upkeep lock.
+ */
+export async function fillRepositoryPullRequestRollups(trx: Trx | Knex): Promise<void> {
+  const stored = (table: string): Changes => ({
+    sql: `select f.*, 1 as sign from ${table} f where f.tenant_id = ${TENANT}`,
+    bindings: [],
+  });
+  await applyPullRequestChanges(trx, stored('pull_request_facts'), [REPOSITORY_PR_ROLLUPS]);
+  await applyReviewChanges(trx, stored('pull_request_review_facts'), [REPOSITORY_PR_ROLLUPS]);
 }
 
 /**

@@ -1,12 +1,13 @@
 import type { Trx } from '../db/database';
 import {
   BINS_PER_OCTAVE,
-  DURATION_ROLLUPS,
   durationBinsSql,
   durationSql,
   HISTOGRAM_HOURS,
   METRICS,
-  REVIEWER_ROLLUPS,
+  REPOSITORY_PR_ROLLUPS,
+  WORKSPACE_PR_ROLLUPS,
+  type PullRequestRollups,
   type RollupGrain,
 } from './pull-request-facts';
 import type { Scope } from './scope';
@@ -15,11 +16,12 @@ import { GRAINS, tileRange } from './time-buckets';
 import type { Fragment } from './upkeep';
 
 /**
- * Pull-request statistics from pull-request facts and rollups (pull-request-facts.ts, docs/analytics.md):
- * workspace-wide answers read the rollups (UTC days, months and years; facts for ragged range ends and, for the
- * series, zones other than UTC); answers filtered by repository or person (author=, reviewer=, team=) read the facts
- * (one row per pull request or review). Percentiles are exact (percentile_cont over the merged pull requests) up to EXACT_PERCENTILES_UP_TO
- * merged pull requests in scope, and interpolated from log-spaced bins above that. `merges` and `exclusions` do not
+ * Pull-request statistics from pull-request facts and rollups (pull-request-facts.ts, docs/analytics.md): the
+ * workspace's rollups, or the per-repository ones when filtered by repository (UTC days, months and years; facts for
+ * ragged range ends and, for the series, zones other than UTC); answers filtered by person (author=, reviewer=,
+ * team=) read the facts (one row per pull request or review). Percentiles are exact (percentile_cont over the merged
+ * pull requests) up to EXACT_PERCENTILES_UP_TO merged pull requests in scope, and interpolated from log-spaced bins
+ * above that. `merges` and `exclusions` do not
  * apply to pull requests; `bots` drops pull requests whose author name matches a bot pattern, and reviewers whose
  * name does.
  */
@@ -74,9 +76,19 @@ const join = (pieces: Fragment[]): Fragment => ({
   bindings: pieces.flatMap((p) => p.bindings),
 });
 
-/** True when the scope names repositories or people: the workspace-wide rollups cannot answer, the facts do. */
-const filtered = (scope: Scope) =>
-  scope.repositoryIds !== null || scope.pullRequestAuthors.length > 0 || scope.pullRequestReviewer !== null;
+/** True when the scope names people: no rollup has them, the facts answer. */
+const filtered = (scope: Scope) => scope.pullRequestAuthors.length > 0 || scope.pullRequestReviewer !== null;
+
+/** The rollups of the scope: per repository when filtered by repository. */
+const rollupsOf = (scope: Scope): PullRequestRollups =>
+  scope.repositoryIds === null ? WORKSPACE_PR_ROLLUPS : REPOSITORY_PR_ROLLUPS;
+
+/** `and …` restricting alias r (a rollup row) to the scope's repositories, where filtered. */
+function rollupRepositories(scope: Scope): Fragment {
+  return scope.repositoryIds === null
+    ? { sql: '', bindings: [] }
+    : { sql: 'and r.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
+}
 
 /**
  * `and …` restricting alias f (a row with repository_id and pull_request_id: pull-request or review facts) to pull
@@ -157,10 +169,11 @@ function events(scope: Scope): Fragment {
   if (!filtered(scope) && scope.shape.alwaysUtc) {
     // UTC days tile the range (since and until are UTC midnights): the daily rollup is exact.
     const range = between('r.bucket', scope.start, scope.end);
+    const repositories = rollupRepositories(scope);
     return {
-      sql: `select r.bucket as at, r.created, r.merged, r.declined from pull_request_rollups_daily r
-             where true ${range.sql} ${scope.bots === 'exclude' ? 'and not r.is_bot' : ''}`,
-      bindings: range.bindings,
+      sql: `select r.bucket as at, r.created, r.merged, r.declined from ${rollupsOf(scope).daily} r
+             where true ${range.sql} ${repositories.sql} ${scope.bots === 'exclude' ? 'and not r.is_bot' : ''}`,
+      bindings: [...range.bindings, ...repositories.bindings],
     };
   }
   const filters = factFilters(scope);
@@ -178,8 +191,8 @@ function events(scope: Scope): Fragment {
 
 /**
  * Reviews per reviewer (user uuid) in the scope's range, as rows (user_uuid, reviews, approvals,
- * changes_requested): reviewer rollups and review facts at ragged ends; review facts alone when repositories are
- * filtered (the rollups are workspace-wide).
+ * changes_requested): reviewer rollups (the workspace's or per repository) and review facts at ragged ends; review
+ * facts alone when people are filtered.
  */
 function reviewCounts(scope: Scope): Fragment {
   const facts = (from: number | null, to: number | null): Fragment => {
@@ -199,19 +212,22 @@ function reviewCounts(scope: Scope): Fragment {
   };
   if (filtered(scope)) return facts(scope.start, scope.end);
   const { rollups, ends } = tiles(scope);
+  const repositories = rollupRepositories(scope);
   return join([
     ...ends.map(([from, to]) => facts(from, to)),
     ...rollups.map((piece) => ({
-      sql: `select r.user_uuid, r.reviews, r.approvals, r.changes_requested from ${REVIEWER_ROLLUPS[piece.grain]} r
-             where r.bucket >= ? and r.bucket < ?`,
-      bindings: [iso(piece.from), iso(piece.to)],
+      sql: `select r.user_uuid, r.reviews, r.approvals, r.changes_requested
+              from ${rollupsOf(scope).reviewers[piece.grain]} r
+             where r.bucket >= ? and r.bucket < ? ${repositories.sql}`,
+      bindings: [iso(piece.from), iso(piece.to), ...repositories.bindings],
     })),
   ]);
 }
 
-/** Merged pull requests per (metric, bin) in a workspace-wide scope: duration rollups and binned facts at the ends. */
+/** Merged pull requests per (metric, bin) in a scope without people: duration rollups and binned facts at the ends. */
 async function durationBins(trx: Trx, scope: Scope): Promise<Map<number, Map<number, number>>> {
-  const bots = scope.bots === 'exclude' ? 'and not f.is_bot' : '';
+  const filters = factFilters(scope);
+  const repositories = rollupRepositories(scope);
   const { rollups, ends } = tiles(scope);
   const source = join([
     ...ends.map(([from, to]) => {
@@ -219,14 +235,14 @@ async function durationBins(trx: Trx, scope: Scope): Promise<Map<number, Map<num
       return {
         sql: `select m.metric, m.bin, 1 as merged from pull_request_facts f
                 cross join lateral ${durationBinsSql('f')} as m(metric, bin)
-               where f.merged_on is not null and m.bin is not null ${range.sql} ${bots}`,
-        bindings: range.bindings,
+               where f.merged_on is not null and m.bin is not null ${range.sql} ${filters.sql}`,
+        bindings: [...range.bindings, ...filters.bindings],
       };
     }),
     ...rollups.map((piece) => ({
-      sql: `select f.metric, f.bin, f.merged from ${DURATION_ROLLUPS[piece.grain]} f
-             where f.bucket >= ? and f.bucket < ? ${bots}`,
-      bindings: [iso(piece.from), iso(piece.to)],
+      sql: `select r.metric, r.bin, r.merged from ${rollupsOf(scope).durations[piece.grain]} r
+             where r.bucket >= ? and r.bucket < ? ${repositories.sql} ${scope.bots === 'exclude' ? 'and not r.is_bot' : ''}`,
+      bindings: [iso(piece.from), iso(piece.to), ...repositories.bindings],
     })),
   ]);
   const { rows } = await trx.raw(
@@ -335,7 +351,7 @@ async function exactDurations(trx: Trx, scope: Scope): Promise<Durations> {
   };
 }
 
-/** Durations of the merged pull requests in scope: exact when few (or filtered by repository), else binned. */
+/** Durations of the merged pull requests in scope: exact when few (or filtered by person), else binned. */
 async function durations(trx: Trx, scope: Scope): Promise<Durations> {
   if (filtered(scope)) return exactDurations(trx, scope);
   const bins = await durationBins(trx, scope);

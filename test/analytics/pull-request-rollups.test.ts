@@ -117,6 +117,13 @@ describe('pull-request facts and rollups', () => {
     'pull_request_reviewer_rollups_daily',
     'pull_request_reviewer_rollups_monthly',
     'pull_request_reviewer_rollups_yearly',
+    'repository_pull_request_rollups_daily',
+    'repository_pull_request_duration_rollups_daily',
+    'repository_pull_request_duration_rollups_monthly',
+    'repository_pull_request_duration_rollups_yearly',
+    'repository_pull_request_reviewer_rollups_daily',
+    'repository_pull_request_reviewer_rollups_monthly',
+    'repository_pull_request_reviewer_rollups_yearly',
   ];
   const snapshot = () =>
     inTenant(async (trx) => {
@@ -290,11 +297,50 @@ describe('pull-request facts and rollups', () => {
     );
   });
 
-  it('one repository (facts; exact percentiles), bots included', async () => {
+  it('one repository (its rollups; exact percentiles), bots included', async () => {
     await check(
       { repository: ids.get('acme/web')!.uuid, bots: 'include' },
       { ...base, bots: 'include', repositories: new Set(['acme/web']) },
       { binned: false },
+    );
+  });
+
+  it('repositories filtered: ragged ranges in UTC and across daylight saving time, and binned percentiles', async () => {
+    const web = ids.get('acme/web')!.uuid;
+    const api = ids.get('acme/api')!.uuid;
+    await check(
+      { repository: [web, api], since: '2023-02-15', until: '2024-11-20' },
+      {
+        ...base,
+        repositories: new Set(['acme/web', 'acme/api']),
+        from: utc('2023-02-15'),
+        to: utc('2024-11-20'),
+      },
+      { binned: false },
+    );
+    await check(
+      { repository: web, since: '2023-03-01', until: '2023-11-15', tz: 'America/New_York' },
+      {
+        ...base,
+        repositories: new Set(['acme/web']),
+        zone: 'America/New_York',
+        from: Date.parse('2023-03-01T05:00:00Z'),
+        to: Date.parse('2023-11-15T05:00:00Z'),
+      },
+      { binned: false },
+    );
+    // Every repository named: more than 5,000 merged pull requests, so percentiles come from the repository bins.
+    const all = REPOSITORIES.map((r) => ids.get(r)!.uuid);
+    const { expected } = await check(
+      { repository: all, bots: 'include' },
+      { ...base, bots: 'include', repositories: new Set(REPOSITORIES) },
+      { binned: true },
+    );
+    assert.ok(expected.toMerge.count > 5000, 'enough merged pull requests for the binned percentiles');
+    await check(
+      { repository: all, since: '2023-05-17', until: '2024-10-03' },
+      { ...base, repositories: new Set(REPOSITORIES), from: utc('2023-05-17'), to: utc('2024-10-03') },
+      { binned: true },
     );
   });
 
@@ -355,6 +401,11 @@ describe('pull-request facts and rollups', () => {
       { repository: ids.get(removed.repository)!.uuid },
       { ...base, repositories: new Set([removed.repository]) },
       { binned: false },
+    );
+    await check(
+      { repository: REPOSITORIES.map((r) => ids.get(r)!.uuid), since: '2023-04-11', until: '2024-12-01' },
+      { ...base, repositories: new Set(REPOSITORIES), from: utc('2023-04-11'), to: utc('2024-12-01') },
+      { binned: true },
     );
   });
 
@@ -430,5 +481,17 @@ describe('pull-request facts and rollups', () => {
       { ...base, from: utc('2023-06-01'), to: utc('2023-09-01') },
       { binned: false },
     );
+    await check(
+      { repository: ids.get('acme/api')!.uuid },
+      { ...base, repositories: new Set(['acme/api']) },
+      { binned: false },
+    );
+    const { rows } = await inTenant((trx) =>
+      trx.raw(
+        `select count(*)::int as n from repository_pull_request_duration_rollups_yearly where repository_id = ?`,
+        [ids.get('acme/docs')!.id],
+      ),
+    );
+    assert.equal(rows[0].n, 0, "the deleted repository's rollup rows are gone");
   });
 });

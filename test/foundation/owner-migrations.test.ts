@@ -25,6 +25,12 @@ const PULL_REQUEST_MODELS = [
   'pull_request_rollups_daily',
   'pull_request_duration_rollups_daily',
   'pull_request_reviewer_rollups_daily',
+  // Per repository (202612088001): derived from the facts like the others.
+  'repository_pull_request_rollups_daily',
+  ...['daily', 'monthly', 'yearly'].flatMap((grain) => [
+    `repository_pull_request_duration_rollups_${grain}`,
+    `repository_pull_request_reviewer_rollups_${grain}`,
+  ]),
 ];
 
 describe('migrations as a non-superuser owner', () => {
@@ -151,7 +157,7 @@ describe('migrations as a non-superuser owner', () => {
     assert.deepEqual(await rebuildJobs(), []);
   });
 
-  it('202612079500, 79501 and 88000 run by that owner build every tenant’s repository × contributor, shifted and repository punch-card rollups', async () => {
+  it('202612079500, 79501, 88000 and 88001 run by that owner build every tenant’s repository × contributor, shifted, repository punch-card and repository pull-request rollups', async () => {
     const built = [
       'repository_contributor_rollups_daily',
       'repository_contributor_rollups_monthly',
@@ -165,7 +171,13 @@ describe('migrations as a non-superuser owner', () => {
       'workspace_punchcard_rollups_yearly_30',
       'repository_punchcard_rollups_monthly',
       'repository_punchcard_rollups_yearly',
+      'repository_pull_request_rollups_daily',
+      'repository_pull_request_duration_rollups_yearly',
+      'repository_pull_request_reviewer_rollups_yearly',
     ];
+    // The seeded pull requests carry no merge time: given one, they have durations to roll up.
+    await admin.query(`update pull_requests set merged_on = created_on + interval '5 hours'`);
+    for (const tenantId of tenants) await db.withTenant(tenantId, (trx) => rebuildRollups(trx));
     // As live upkeep built them.
     const before = await snapshot(built);
     for (const table of built)
