@@ -39,6 +39,8 @@ export interface StatsFilters {
   reviewer?: string;
   /** Public repositories only (a viewer whose private repositories are not known: src/api/viewer-scope.ts). */
   publicOnly?: boolean;
+  /** `repositories` is the viewer's whole set, even when empty (then nothing matches). */
+  limited?: boolean;
 }
 
 export interface Scope {
@@ -94,11 +96,11 @@ export async function resolveScope(
   const timezone = await validZone(trx, filters.tz ?? settings.timezone);
   let repositoryIds: number[] | null = null;
   const projects = filters.projects ?? [];
-  if (filters.repositories.length > 0 || projects.length > 0 || filters.publicOnly) {
+  if (filters.repositories.length > 0 || projects.length > 0 || filters.publicOnly || filters.limited) {
     const rows = await trx('repositories')
       .select('id')
       .modify((q) => {
-        if (filters.repositories.length > 0)
+        if (filters.repositories.length > 0 || filters.limited)
           q.whereRaw('lower(uuid) = any(?::text[])', [filters.repositories]);
         if (projects.length > 0) q.whereRaw('lower(project_uuid) = any(?::text[])', [projects]);
         if (filters.publicOnly) q.where('is_private', false);

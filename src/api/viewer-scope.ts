@@ -16,7 +16,8 @@ export function viewerScope(res: Response): ViewerScope {
  * Where a request's analytics filters meet the viewer's scope: requested repositories must lie inside the scope's
  * (else 403 `outside_scope`), none requested means the scope's own; a person's scope forces that person; a scope
  * without known private repositories reads public ones only (a private repository asked for then matches nothing,
- * so its existence is not confirmed).
+ * so its existence is not confirmed). An explicit scope (a repository page, a Forge viewer's readable set) is
+ * `limited`: even empty, it is never the whole workspace.
  */
 export function withinScope(scope: ViewerScope, requested: StatsFilters): StatsFilters {
   let repositories = requested.repositories;
@@ -28,11 +29,18 @@ export function withinScope(scope: ViewerScope, requested: StatsFilters): StatsF
   }
   let contributor = requested.contributor;
   if (scope.contributor !== undefined) {
-    if (contributor !== undefined && contributor.toLowerCase() !== scope.contributor)
+    if (contributor !== undefined && contributor.toLowerCase() !== scope.contributor.toLowerCase())
       throw forbidden("this page shows one person's contributions only");
     contributor = scope.contributor;
   }
-  return { ...requested, repositories, contributor, publicOnly: scope.publicOnly === true };
+  return {
+    ...requested,
+    repositories,
+    contributor,
+    publicOnly: scope.publicOnly === true,
+    // An explicit set stays one when empty (a viewer who may read nothing reads nothing, not everything).
+    limited: scope.repositories !== null,
+  };
 }
 
 /** The analytics filters of a parsed query, narrowed to the request's scope. */

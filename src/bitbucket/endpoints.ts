@@ -20,6 +20,8 @@ const ALLOWED_PATHS: RegExp[] = [
   '/2\\.0/user',
   '/2\\.0/user/emails',
   `/2\\.0/users/${SEGMENT}`,
+  // With a Forge user token only (src/bitbucket/user-permissions.ts): what the viewer may read.
+  `/2\\.0/user/workspaces/${SEGMENT}/permissions/repositories`,
 ].map((p) => new RegExp(`^${p}/?$`));
 
 /** Why a URL may not be requested, or null when it may. */
@@ -69,6 +71,9 @@ export const endpoints = {
   user: (base: string) => apiUrl(base, '/user'),
   userEmails: (base: string) => apiUrl(base, '/user/emails'),
   users: (base: string, user: string) => apiUrl(base, `/users/${seg(user)}`),
+  /** The token user's repository permissions in one workspace (the OpenAPI document's current, Forge-ready form). */
+  userRepositoryPermissions: (base: string, workspace: string) =>
+    apiUrl(base, `/user/workspaces/${seg(workspace)}/permissions/repositories`, { pagelen: 100 }),
   /** Pull requests allow at most pagelen=50 (reference §4). */
   pullRequests: (base: string, workspace: string, repo: string) =>
     apiUrl(base, `/repositories/${seg(workspace)}/${seg(repo)}/pullrequests`, { pagelen: 50 }),

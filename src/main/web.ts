@@ -9,6 +9,7 @@ import { pagesRouter, type PageAssets } from '../api/pages-router';
 import { requestLog } from '../api/request-log';
 import { mountAddon } from '../connect/addon';
 import { readDescriptor } from '../connect/descriptor';
+import { ViewerPermissionsCache } from '../bitbucket/user-permissions';
 import { ForgeVerifier } from '../connect/forge-token';
 import { forgeLifecycleRouter } from '../connect/forge-lifecycle';
 import { lifecycleRouter } from '../connect/lifecycle';
@@ -106,6 +107,7 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
           allowedHosts: config.bitbucketAllowedHosts,
           requireHttps: config.env === 'production',
         }),
+        userPermissions: { db: runtime.db, source: new ViewerPermissionsCache(), logger },
       }
     : undefined;
   if (forge) app.use('/forge', noStore, forgeLifecycleRouter({ ...forge, logger }));

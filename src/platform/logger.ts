@@ -19,6 +19,8 @@ export const REDACTED_PATHS = [
   'password',
   '*.password',
   'req.headers.authorization',
+  'req.headers["x-forge-oauth-user"]',
+  'req.headers["x-forge-oauth-system"]',
   'req.headers.cookie',
   'req.query.jwt',
 ];
