@@ -101,7 +101,12 @@ export function createApiApp(deps: ApiServerDeps): express.Express {
         ? { ok: true as const, caller: appCaller(system.installation) }
         : { ok: false as const, message: 'Unauthorized', detail: system.detail }
       : /^Bearer\s/.test(req.headers.authorization ?? '')
-        ? verifyUserToken(req.headers.authorization, deps.now().getTime(), deps.state.userTokens)
+        ? verifyUserToken(
+            req.headers.authorization,
+            deps.now().getTime(),
+            deps.state.userTokens,
+            gatewayWorkspace,
+          )
         : gatewayWorkspace !== undefined
           ? { ok: false as const, message: 'Unauthorized', detail: 'The gateway takes Bearer tokens only.' }
           : connectCaller(req, nowSec);

@@ -41,6 +41,8 @@ export function verifyUserToken(
   authorization: string | undefined,
   nowMs: number,
   tokens: ReadonlyMap<string, UserToken>,
+  /** The workspace uuid (unbraced) a gateway-style path prefix names, if any: it must be the token's. */
+  gatewayWorkspace?: string,
 ): { ok: true; caller: ApiCaller } | { ok: false; message: string; detail: string } {
   const fail = (detail: string) => ({ ok: false as const, message: 'Unauthorized', detail });
   const match = /^Bearer\s+(\S+)$/.exec(authorization ?? '');
@@ -48,6 +50,8 @@ export function verifyUserToken(
   const token = tokens.get(match[1]!);
   if (!token) return fail('Invalid or revoked access token.');
   if (token.expiresMs <= nowMs) return fail('Access token expired.');
+  if (gatewayWorkspace !== undefined && `{${gatewayWorkspace.toLowerCase()}}` !== token.workspace.uuid)
+    return fail('The access token is for another workspace than the gateway path names.');
   return {
     ok: true,
     caller: { workspace: token.workspace, account: token.account, key: `user:${token.account.uuid}` },

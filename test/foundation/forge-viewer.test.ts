@@ -14,7 +14,7 @@ import { loadExport, readExport } from '../support/load-export';
  * repository permissions); Forge is the simulator's Forge (RS256 invocation tokens, its JWKS).
  */
 
-const PERMISSIONS_PATH = /^\/2\.0\/user\/workspaces\/[^/]+\/permissions\/repositories$/;
+const PERMISSIONS_PATH = /^\/ex\/bitbucket\/[^/]+\/2\.0\/user\/workspaces\/[^/]+\/permissions\/repositories$/;
 
 describe('Forge viewer permissions from the user token', () => {
   let sim: Simulator;
@@ -22,6 +22,8 @@ describe('Forge viewer permissions from the user token', () => {
   let app: TestApp;
   let dev: Account;
   let workspaceUuid = '';
+  /** As Forge gives it: the API under a gateway-style path prefix (the simulator serves one). */
+  let apiBaseUrl = '';
   const installationId = `ari:cloud:ecosystem::installation/${randomUUID()}`;
   /** A and B are private (dev may read A), C is public. */
   const repo = { A: '', B: '', C: '' };
@@ -34,6 +36,7 @@ describe('Forge viewer permissions from the user token', () => {
     sim = await startSimulator({ rateLimitPerHour: Infinity });
     sim.addWorkspace({ slug: 'acme' });
     workspaceUuid = sim.workspace('acme').uuid;
+    apiBaseUrl = `${sim.apiUrl}/ex/bitbucket/${workspaceUuid.slice(1, -1)}`;
     repo.A = sim.addRepository('acme', { slug: 'a-private' }).uuid;
     repo.B = sim.addRepository('acme', { slug: 'b-private' }).uuid;
     repo.C = sim.addRepository('acme', { slug: 'c-public', isPrivate: false }).uuid;
@@ -44,7 +47,7 @@ describe('Forge viewer permissions from the user token', () => {
     const installed = await fetch(`${app.url}/forge/installed`, {
       method: 'POST',
       headers: {
-        authorization: `Bearer ${await forge.invocationToken({ installationId, workspaceUuid, apiBaseUrl: sim.apiUrl })}`,
+        authorization: `Bearer ${await forge.invocationToken({ installationId, workspaceUuid, apiBaseUrl })}`,
         'content-type': 'application/json',
       },
       body: JSON.stringify({ eventType: 'avi:forge:installed:app', id: installationId }),
@@ -82,7 +85,7 @@ describe('Forge viewer permissions from the user token', () => {
     forge.invocationToken({
       installationId,
       workspaceUuid,
-      apiBaseUrl: sim.apiUrl,
+      apiBaseUrl,
       principal,
       context: { workspaceId: workspaceUuid, extension: { type: moduleType } },
     });
@@ -172,7 +175,7 @@ describe('Forge viewer permissions from the user token', () => {
     const repositoryPage = await forge.invocationToken({
       installationId,
       workspaceUuid,
-      apiBaseUrl: sim.apiUrl,
+      apiBaseUrl,
       principal: dev.account_id,
       context: {
         workspaceId: workspaceUuid,

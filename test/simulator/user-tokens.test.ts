@@ -61,6 +61,10 @@ describe('simulator: user tokens and repository permissions', () => {
     }
     // Another workspace than the one the token was issued for.
     assert.equal((await get(token, '/2.0/repositories/other')).status, 403);
+    // Under a Forge gateway prefix, the prefix must name the token's workspace.
+    const gateway = (slug: string) => `/ex/bitbucket/${sim.workspace(slug).uuid.slice(1, -1)}`;
+    assert.equal((await get(token, `${gateway('acme')}/2.0/repositories/acme`)).status, 200);
+    assert.equal((await get(token, `${gateway('other')}/2.0/repositories/acme`)).status, 401);
     const me = await get(token, '/2.0/user');
     assert.equal(me.body.account_id, dev.account_id);
   });
