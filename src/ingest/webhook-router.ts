@@ -67,9 +67,12 @@ declare module 'express-serve-static-core' {
  * held until the response is over and, once the delivery went to the store, until its write has settled: a sender
  * that hangs up early does not free a slot while its delivery still waits for a batch.
  */
-function admit(admission: FairAdmission): RequestHandler {
+export function admit(
+  admission: FairAdmission,
+  tenantOf: (res: Response) => string = (res) => res.locals.viewer!.tenant.id,
+): RequestHandler {
   return (_req, res, next) => {
-    const release = admission.tryAdmit(res.locals.viewer!.tenant.id);
+    const release = admission.tryAdmit(tenantOf(res));
     if (!release) {
       // The body is never read: a refused delivery costs no memory.
       res

@@ -14,6 +14,7 @@ import { ForgeVerifier } from '../connect/forge-token';
 import { forgeLifecycleRouter } from '../connect/forge-lifecycle';
 import { lifecycleRouter } from '../connect/lifecycle';
 import { startAfterInstall } from '../ingest/install-verification';
+import { forgeEventsRouter } from '../ingest/forge-events';
 import { createDeliveryStore, createIntakeAdmission, webhookRouter } from '../ingest/webhook-router';
 import type { Runtime } from './bootstrap';
 
@@ -49,17 +50,12 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
   const authDeps = { tenants, appKey: descriptor.key };
   // Tally's own webhook routes go first so that ACE's auto-registered ones (emit-and-204) are never reached, and
   // before helmet: Bitbucket's servers, not browsers, call them, and a 204 has no use for browser security headers.
-  app.use(
-    webhookRouter(
-      {
-        ...authDeps,
-        deliveries: createDeliveryStore(runtime.db),
-        admission: createIntakeAdmission(config.webhookQueueLimit),
-        logger,
-      },
-      descriptor.modules.webhooks ?? [],
-    ),
-  );
+  // One intake per process: Connect's webhooks and Forge's events share its store, batches and admission.
+  const intake = {
+    deliveries: createDeliveryStore(runtime.db),
+    admission: createIntakeAdmission(config.webhookQueueLimit),
+  };
+  app.use(webhookRouter({ ...authDeps, ...intake, logger }, descriptor.modules.webhooks ?? []));
 
   const bitbucketOrigins = ['https://bitbucket.org', ...config.frameAncestors];
   app.use(
@@ -110,7 +106,10 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
         userPermissions: { db: runtime.db, source: new ViewerPermissionsCache(), logger },
       }
     : undefined;
-  if (forge) app.use('/forge', noStore, forgeLifecycleRouter({ ...forge, logger }));
+  if (forge) {
+    app.use('/forge', noStore, forgeLifecycleRouter({ ...forge, logger }));
+    app.use('/forge', noStore, forgeEventsRouter({ ...forge, ...intake, logger }));
+  }
   app.use(
     lifecycleRouter({
       ...authDeps,

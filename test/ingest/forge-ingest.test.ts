@@ -12,6 +12,7 @@ import {
   waitIdle,
   type Backfill,
 } from './backfill-harness';
+import { newCommits, smallHistory } from './live-sync-support';
 
 /**
  * Issue 16, Forge ingest: a Forge installation of the simulator's workspace is backfilled through the same jobs as
@@ -77,6 +78,63 @@ describe('Forge ingest: the system token', () => {
       b.app.logs.filter((line) => line.includes('sim-forge-system-')),
       [],
     );
+  });
+
+  const commitCount = async (tenantId: string, repository: string) =>
+    (
+      await b.admin.query(
+        `select count(*)::int as n, coalesce(sum(c.lines_added), 0)::int as added from commits c
+           join repositories r on r.tenant_id = c.tenant_id and r.id = c.repository_id
+          where c.tenant_id = $1 and r.slug = $2`,
+        [tenantId, repository],
+      )
+    ).rows[0] as { n: number; added: number };
+
+  it('a push reaches Tally as a Forge push event and ends with the new commits counted, once', async () => {
+    const before = await commitCount(tenant.id, 'express');
+    const pushed = await b.sim.push('acme', 'express', { branch: 'master', commits: newCommits(7, 'forge') });
+    const events = pushed.deliveries.filter((d) => d.kind === 'forge');
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.event, 'avi:bitbucket:push:repository');
+    assert.equal(events[0]!.status, 204, JSON.stringify(events[0]!.attemptLog));
+    // Forge retries: the same event again changes nothing twice.
+    const again = await fetch(events[0]!.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await forge.invocationToken({
+          installationId: installation.installationId,
+          workspaceUuid: installation.workspace.uuid,
+          apiBaseUrl: installation.apiBaseUrl,
+        })}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(events[0]!.body),
+    });
+    assert.equal(again.status, 204);
+    await waitIdle(b);
+    const after = await commitCount(tenant.id, 'express');
+    assert.equal(after.n, before.n + 7);
+    assert.equal(after.added - before.added, 1 + 2 + 3 + 4 + 5 + 6 + 7);
+    const stored = await b.admin.query('select hash from commits where tenant_id = $1 and hash = $2', [
+      tenant.id,
+      pushed.head,
+    ]);
+    assert.equal(stored.rows.length, 1);
+    // The Connect installation of the same workspace got its webhook and counts the same.
+    assert.deepEqual(await commitCount(b.tenantId, 'express'), after);
+  });
+
+  it('a created repository is backfilled; a deleted one leaves the graphs, as with Connect', async () => {
+    const { repository } = await b.sim.createRepository('acme', { slug: 'tools', history: smallHistory(12) });
+    await waitIdle(b);
+    assert.equal((await commitCount(tenant.id, 'tools')).n, 12);
+    await b.sim.deleteRepository('acme', 'tools');
+    await waitIdle(b);
+    const { rows } = await b.admin.query(
+      'select deleted_at from repositories where tenant_id = $1 and uuid = $2',
+      [tenant.id, repository.uuid],
+    );
+    assert.ok(rows[0].deleted_at);
   });
 
   it('without a usable token the jobs wait, spend nothing, and carry on once Forge sends a new one', async () => {
