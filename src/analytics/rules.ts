@@ -47,6 +47,8 @@ export interface AnalyticsSettings {
   useDefaultBots: boolean;
   /** The workspace's Jira site (`https://<host>`), where issue keys in commit messages link to; null: none. */
   jiraSiteUrl: string | null;
+  /** Phase 2 counts lines from patch series (an admin's opt-in; counts are identical, only requests differ). */
+  lineCountsFromPatches: boolean;
 }
 
 const DEFAULT_SETTINGS: AnalyticsSettings = {
@@ -56,6 +58,7 @@ const DEFAULT_SETTINGS: AnalyticsSettings = {
   botPatterns: [],
   useDefaultBots: true,
   jiraSiteUrl: null,
+  lineCountsFromPatches: false,
 };
 
 interface SettingsRow {
@@ -65,6 +68,7 @@ interface SettingsRow {
   bot_patterns: string[];
   use_default_bots: boolean;
   jira_site_url: string | null;
+  line_counts_from_patches: boolean;
 }
 
 export async function loadSettings(trx: Trx): Promise<AnalyticsSettings> {
@@ -77,6 +81,7 @@ export async function loadSettings(trx: Trx): Promise<AnalyticsSettings> {
     botPatterns: row.bot_patterns,
     useDefaultBots: row.use_default_bots,
     jiraSiteUrl: row.jira_site_url,
+    lineCountsFromPatches: row.line_counts_from_patches,
   };
 }
 
@@ -90,6 +95,7 @@ export async function saveSettings(trx: Trx, settings: AnalyticsSettings): Promi
       bot_patterns: JSON.stringify(settings.botPatterns),
       use_default_bots: settings.useDefaultBots,
       jira_site_url: settings.jiraSiteUrl,
+      line_counts_from_patches: settings.lineCountsFromPatches,
       updated_at: trx.fn.now(),
     })
     .onConflict('tenant_id')

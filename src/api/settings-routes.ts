@@ -72,6 +72,7 @@ const settingsBody = z.strictObject({
   bot_patterns: botPatterns.optional(),
   default_bot_patterns: z.boolean().optional(),
   jira_site_url: jiraSiteUrl.optional(),
+  line_counts_from_patches: z.boolean().optional(),
 });
 
 const repositoryBody = z.strictObject({ path_exclusions: pathPatterns });
@@ -90,6 +91,7 @@ const present = (s: AnalyticsSettings) => ({
   bot_patterns: s.botPatterns,
   default_bot_patterns: s.useDefaultBots,
   jira_site_url: s.jiraSiteUrl,
+  line_counts_from_patches: s.lineCountsFromPatches,
   defaults: { path_exclusions: DEFAULT_PATH_EXCLUSIONS, bot_patterns: DEFAULT_BOT_PATTERNS },
 });
 
@@ -149,11 +151,13 @@ export function settingsRouter(deps: ApiDeps): Router {
           botPatterns: body.bot_patterns ?? current.botPatterns,
           useDefaultBots: body.default_bot_patterns ?? current.useDefaultBots,
           jiraSiteUrl: body.jira_site_url === undefined ? current.jiraSiteUrl : body.jira_site_url,
+          lineCountsFromPatches: body.line_counts_from_patches ?? current.lineCountsFromPatches,
         };
         await saveSettings(trx, next);
-        // Neither the zone nor the Jira site changes what is counted.
-        const { timezone: _a, jiraSiteUrl: _c, ...countingNow } = next;
-        const { timezone: _b, jiraSiteUrl: _d, ...countingBefore } = current;
+        // Neither the zone, the Jira site nor where line counts come from (both paths count identically) changes
+        // what is counted.
+        const { timezone: _a, jiraSiteUrl: _c, lineCountsFromPatches: _e, ...countingNow } = next;
+        const { timezone: _b, jiraSiteUrl: _d, lineCountsFromPatches: _f, ...countingBefore } = current;
         const queued = !same(countingNow, countingBefore);
         if (queued) await enqueueRollupRebuild(trx, { tenantId: tenantOf(res) });
         await audit(trx, res, 'settings.updated', { before: present(current), after: present(next) });

@@ -90,15 +90,9 @@ export async function insertCommits(
   return inserted.map((r) => r.hash);
 }
 
-/** The next commits without line counts, newest first (phase 2 order: recent graphs fill in first). */
-export async function commitsWithoutLines(
-  trx: Trx,
-  tenantId: string,
-  repositoryId: number,
-  limit: number,
-): Promise<string[]> {
-  const rows = await trx('commits')
-    .select('hash')
+/** Commits without line counts, newest first (phase 2 order: recent graphs fill in first). */
+const withoutLines = (trx: Trx, tenantId: string, repositoryId: number, limit: number) =>
+  trx('commits')
     .where({ tenant_id: tenantId, repository_id: repositoryId })
     .whereNull('lines_added')
     .orderBy([
@@ -106,7 +100,36 @@ export async function commitsWithoutLines(
       { column: 'hash', order: 'desc' },
     ])
     .limit(limit);
+
+/** The next commits without line counts, newest first (phase 2 order: recent graphs fill in first). */
+export async function commitsWithoutLines(
+  trx: Trx,
+  tenantId: string,
+  repositoryId: number,
+  limit: number,
+): Promise<string[]> {
+  const rows = await withoutLines(trx, tenantId, repositoryId, limit).select('hash');
   return rows.map((r: { hash: string }) => r.hash);
+}
+
+export interface PendingCommit {
+  hash: string;
+  parents: string[];
+  message: string;
+}
+
+/**
+ * The same commits as commitsWithoutLines, in the same order, with what the patch-series fast path plans chains
+ * from (src/ingest/patch-lines.ts): parents, and the message (a message that could pass for patch structure keeps
+ * its commit out of a series).
+ */
+export async function pendingCommitsWithParents(
+  trx: Trx,
+  tenantId: string,
+  repositoryId: number,
+  limit: number,
+): Promise<PendingCommit[]> {
+  return withoutLines(trx, tenantId, repositoryId, limit).select('hash', 'parents', 'message');
 }
 
 const FILE_ROWS: StagingTable = {

@@ -11,9 +11,11 @@ import {
   type BitbucketRepository,
   type Page,
 } from '../bitbucket/schemas';
+import { loadSettings } from '../analytics/rules';
 import {
   commitsWithoutLines,
   insertCommits,
+  pendingCommitsWithParents,
   markCommitsGone,
   saveDiffstats,
   type CommitDiffstat,
@@ -34,6 +36,7 @@ import {
 } from '../db/repository-store';
 import type { Logger } from '../platform/logger';
 import { toCommitInput, toFileChanges } from './commit-mapping';
+import { countChain, planLineTasks, type LineTask } from './patch-lines';
 import { enqueueRepositoryStep, enqueueTenantBackfill, RELIST_INTERVAL_MS } from './scheduler';
 import { openTenantSession, type ClientFactoryDeps, type TenantSession } from './tenant-client';
 import { afterCommitListing } from './sync/heads';
@@ -59,6 +62,10 @@ export interface BackfillTuning {
   diffstatRound: number;
   /** Diffstats that start a write (more gather while one runs); fewer only when a step ends. */
   flushEvery: number;
+  /** With line counts from patch series: commits per series at most (one request instead of this many). */
+  patchChain: number;
+  /** With line counts from patch series: bytes of one series at most; past it the rest waits for the next round. */
+  maxPatchBytes: number;
 }
 
 export const DEFAULT_TUNING: BackfillTuning = {
@@ -66,6 +73,8 @@ export const DEFAULT_TUNING: BackfillTuning = {
   diffstatConcurrency: 4,
   diffstatRound: 1000,
   flushEvery: 200,
+  patchChain: 250,
+  maxPatchBytes: 8 * 1024 * 1024,
 };
 
 export interface BackfillContext {
@@ -96,7 +105,9 @@ export function toRepositoryInput(repo: BitbucketRepository): RepositoryInput {
     name: repo.name,
     mainbranch: repo.mainbranch?.name ?? null,
     isPrivate: repo.is_private ?? true,
-    project: repo.project ? { uuid: repo.project.uuid, key: repo.project.key, name: repo.project.name } : null,
+    project: repo.project
+      ? { uuid: repo.project.uuid, key: repo.project.key, name: repo.project.name }
+      : null,
   };
 }
 
@@ -299,7 +310,10 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
 /** Diffstats stored per write at most; whatever arrives during a write waits for the next one. */
 const MAX_DIFFSTATS_PER_WRITE = 500;
 
-/** Phase 2: one diffstat per commit, newest first, a few in flight, stored in batches as they arrive. */
+/**
+ * Phase 2: one diffstat per commit, newest first, a few in flight, stored in batches as they arrive; with the
+ * workspace's opt-in, chains of commits from patch series instead (src/ingest/patch-lines.ts).
+ */
 export async function backfillDiffstats(ctx: BackfillContext, payload: RepositoryPayload): Promise<void> {
   const step = await openStep(ctx, payload, 'diffstats');
   if (!step) return;
@@ -325,11 +339,20 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
     tuning.flushEvery,
   );
 
+  const target = { baseApiUrl: tenant.baseApiUrl, workspace, repository: step.repo.uuid };
   while (performance.now() < deadline) {
-    const hashes = await ctx.db.withTenant(tenantId, (trx) =>
-      commitsWithoutLines(trx, tenantId, repositoryId, tuning.diffstatRound),
+    // The opt-in is read every round, so turning it on or off applies to every commit still without line counts.
+    const tasks: LineTask[] = await ctx.db.withTenant(tenantId, async (trx) =>
+      (await loadSettings(trx)).lineCountsFromPatches
+        ? planLineTasks(
+            await pendingCommitsWithParents(trx, tenantId, repositoryId, tuning.diffstatRound),
+            tuning.patchChain,
+          )
+        : (await commitsWithoutLines(trx, tenantId, repositoryId, tuning.diffstatRound)).map(
+            (hash): LineTask => ({ kind: 'diffstat', hash }),
+          ),
     );
-    if (hashes.length === 0) {
+    if (tasks.length === 0) {
       await ctx.db.withTenant(tenantId, async (trx) => {
         await record(trx, { cursor: null, lastError: null });
         await markReadyIfComplete(ctx, trx, tenantId, repositoryId);
@@ -339,27 +362,40 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
       });
       return ctx.logger.info({ tenantId, repositoryId }, 'line counts complete');
     }
-    client.expectRequests(hashes.length);
+    client.expectRequests(tasks.length);
     let failure: unknown;
     let nextIndex = 0;
     const lane = async () => {
       while (
         failure === undefined &&
         writer.error === undefined &&
-        nextIndex < hashes.length &&
+        nextIndex < tasks.length &&
         performance.now() < deadline
       ) {
         if (writer.backlog >= 2 * MAX_DIFFSTATS_PER_WRITE) {
           await writer.settle();
           continue;
         }
-        const hash = hashes[nextIndex++]!;
+        const task = tasks[nextIndex++]!;
         try {
-          const url = endpoints.diffstat(tenant.baseApiUrl, workspace, step.repo.uuid, hash);
-          writer.add({ hash, files: toFileChanges(await client.getAll(url, diffstatSchema)) });
+          if (task.kind === 'patch') {
+            const { counted, fallback } = await countChain(
+              client,
+              target,
+              task,
+              tuning.maxPatchBytes,
+              ctx.logger,
+            );
+            writer.add(...counted);
+            // Commits the series could not count exactly: their diffstats, in this round.
+            tasks.push(...fallback.map((hash): LineTask => ({ kind: 'diffstat', hash })));
+          } else {
+            const url = endpoints.diffstat(tenant.baseApiUrl, workspace, step.repo.uuid, task.hash);
+            writer.add({ hash: task.hash, files: toFileChanges(await client.getAll(url, diffstatSchema)) });
+          }
         } catch (error) {
           // A commit Bitbucket no longer has (force-pushed away since it was listed) counts zero lines.
-          if (isNotFound(error)) writer.add({ hash, files: null });
+          if (task.kind === 'diffstat' && isNotFound(error)) writer.add({ hash: task.hash, files: null });
           else failure ??= error;
         }
         writer.kick();

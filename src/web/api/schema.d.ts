@@ -1128,7 +1128,7 @@ export interface paths {
     };
     /**
      * Change analytics settings (configure page only)
-     * @description A change of path exclusions or bot patterns is saved and answered at once (202); a rebuild_rollups job then recomputes facts and rollups from stored data, no Bitbucket call (changes made while it waits coalesce into one rebuild). A time-zone change needs no rebuild (200).
+     * @description A change of path exclusions or bot patterns is saved and answered at once (202); a rebuild_rollups job then recomputes facts and rollups from stored data, no Bitbucket call (changes made while it waits coalesce into one rebuild). A time-zone change needs no rebuild (200). Turning line_counts_from_patches on or off needs no rebuild either (200): it changes where the next line counts come from, not what they are.
      */
     put: {
       parameters: {
@@ -1150,6 +1150,8 @@ export interface paths {
             default_bot_patterns?: boolean;
             /** @description https://<host> with nothing after the host (stored as its origin); null removes it. Only links are built from it. */
             jira_site_url?: string | null;
+            /** @description The opt-in to counting lines from patch series (see Settings); admins only, like every change here. */
+            line_counts_from_patches?: boolean;
           };
         };
       };
@@ -1778,6 +1780,8 @@ export interface components {
       default_path_exclusions: boolean;
       bot_patterns: string[];
       default_bot_patterns: boolean;
+      /** @description Experimental, off by default: phase 2 of the backfill counts lines from patch series (diff text, which Tally counts in a stream and never stores, logs or reports) instead of one diffstat per commit, falling back to diffstats for merges, binary files and any commit a series omits or cuts off. Counts are identical either way; turning it on applies at once to every commit still without line counts, turning it off returns to diffstats. */
+      line_counts_from_patches: boolean;
       defaults: {
         path_exclusions: string[];
         bot_patterns: string[];
