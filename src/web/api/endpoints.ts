@@ -99,6 +99,8 @@ export interface Settings {
   useDefaultExclusions: boolean;
   botPatterns: string[];
   useDefaultBots: boolean;
+  /** The experimental fast path for line counts (reads diff text; counted in a stream, never kept). */
+  lineCountsFromPatches: boolean;
   defaults: { pathExclusions: string[]; botPatterns: string[] };
 }
 
@@ -296,6 +298,7 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
         useDefaultExclusions: body.default_path_exclusions,
         botPatterns: body.bot_patterns,
         useDefaultBots: body.default_bot_patterns,
+        lineCountsFromPatches: body.line_counts_from_patches,
         defaults: { pathExclusions: body.defaults.path_exclusions, botPatterns: body.defaults.bot_patterns },
       };
     },
@@ -308,6 +311,8 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
         body.default_path_exclusions = settings.useDefaultExclusions;
       if (settings.botPatterns !== undefined) body.bot_patterns = settings.botPatterns;
       if (settings.useDefaultBots !== undefined) body.default_bot_patterns = settings.useDefaultBots;
+      if (settings.lineCountsFromPatches !== undefined)
+        body.line_counts_from_patches = settings.lineCountsFromPatches;
       await api.send('PUT', '/settings', body);
     },
 

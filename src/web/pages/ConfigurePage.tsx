@@ -6,6 +6,7 @@ import { ExclusionsSection } from '../sections/configure/ExclusionsSection';
 import { BotsSection, TimezoneSection } from '../sections/configure/GeneralSections';
 import { IdentitiesSection } from '../sections/configure/IdentitiesSection';
 import { IndexingSection } from '../sections/configure/IndexingSection';
+import { LineCountsSection } from '../sections/configure/LineCountsSection';
 import { AuditSection, DeleteDataSection, SupportAccessSection } from '../sections/configure/TrustSections';
 
 /** Configure Tally (workspace admins): indexing, what counts, identities, trust operations. */
@@ -20,6 +21,7 @@ export default function ConfigurePage() {
       <h1 className="page-title">Configure Tally</h1>
       <p className="subtle">Workspace {me.data?.workspace ?? ''}</p>
       <IndexingSection state={repositories} />
+      {s ? <LineCountsSection settings={s} onSaved={settings.reload} /> : null}
       <h2 className="section-title">What counts</h2>
       {!s && settings.status === 'error' ? (
         <ErrorState error={settings.error} onRetry={settings.reload} />
