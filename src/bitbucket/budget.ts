@@ -11,8 +11,20 @@ export type RequestPriority = 'high' | 'low';
 /** Either some requests granted now (1 ≤ granted ≤ wanted), or none and the moment to ask again. */
 export type BudgetGrant = { granted: number; retryAt?: undefined } | { granted: 0; retryAt: Date };
 
+/**
+ * A limit Bitbucket announced on an answer (X-RateLimit-Limit per X-RateLimit-Resource, X-RateLimit-NearLimit;
+ * sent to access tokens and Forge apps, not to Connect JWT), already validated (src/bitbucket/rate-limit-headers.ts).
+ */
+export interface AnnouncedLimit {
+  resource: string;
+  requestsPerHour: number;
+  nearLimit: boolean;
+}
+
 export interface RequestBudget {
   tryAcquire(tenantId: string, priority: RequestPriority, wanted: number): Promise<BudgetGrant>;
+  /** Records what an answer announced; the budget follows it from the next grant on (every worker shares it). */
+  announce?(tenantId: string, announced: AnnouncedLimit): Promise<void>;
 }
 
 /** Thrown when the budget is spent for longer than a caller is willing to wait in place. */

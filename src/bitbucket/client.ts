@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Logger } from '../platform/logger';
 import { BudgetExhaustedError, type RequestBudget, type RequestPriority } from './budget';
 import { disallowedReason } from './endpoints';
+import { parseRateLimitHeaders, type RateLimitHeaders } from './rate-limit-headers';
 import { paginated, type Page } from './schemas';
 
 /** A Connect installation: every call is signed with its shared secret (a JWT per request). */
@@ -168,6 +169,7 @@ export class BitbucketClient {
   private prepaid = 0;
   private planned = 0;
   private budgetLock: Promise<unknown> = Promise.resolve();
+  private reportedBadHeader = false;
 
   constructor(private readonly options: ClientOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -285,6 +287,7 @@ export class BitbucketClient {
       throw new RetryableError(error instanceof Error ? error.message : String(error), 'network');
     }
     const status = res.statusCode;
+    await this.noteAnnouncedLimit(url, res.headers);
     if (status < 200 || status >= 300) {
       const retryAfter = res.headers['retry-after'];
       await res.body.dump().catch(() => undefined);
@@ -345,6 +348,7 @@ export class BitbucketClient {
     const timeout = this.options.timeoutMs ?? 30_000;
     let status: number;
     let retryAfter: string | string[] | undefined;
+    let headers: RateLimitHeaders;
     let text: string;
     try {
       // undici's request API: the HTTP client under Node's fetch without fetch's web-stream layers (a third of
@@ -356,11 +360,13 @@ export class BitbucketClient {
       });
       status = res.statusCode;
       retryAfter = res.headers['retry-after'];
+      headers = res.headers;
       text = await res.body.text();
     } catch (error) {
       this.stats.networkErrors++;
       throw new RetryableError(error instanceof Error ? error.message : String(error), 'network');
     }
+    await this.noteAnnouncedLimit(url, headers);
     if (status < 200 || status >= 300) {
       await this.refusedToken(status);
       this.checkStatus(url, status, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
@@ -374,6 +380,36 @@ export class BitbucketClient {
     const parsed = schema.safeParse(json);
     if (!parsed.success) return this.rejectPayload(url, zodReason(parsed.error));
     return parsed.data;
+  }
+
+  /**
+   * Hands a limit Bitbucket announced to the budget, which follows it from the next grant on. Headers that do not
+   * validate are ignored and reported once per client (a hostile upstream must not flood the log either); a
+   * failure to record an announcement never fails the request that carried it.
+   */
+  private async noteAnnouncedLimit(url: URL, headers: RateLimitHeaders): Promise<void> {
+    const parsed = parseRateLimitHeaders(headers);
+    if (parsed.rejected !== undefined) {
+      if (!this.reportedBadHeader) {
+        this.reportedBadHeader = true;
+        this.options.logger.warn(
+          {
+            path: pathOf(url),
+            reason: parsed.rejected,
+            limit: JSON.stringify(headers['x-ratelimit-limit'] ?? null).slice(0, 80),
+          },
+          'bitbucket rate-limit headers ignored',
+        );
+      }
+      return;
+    }
+    const { budget, credentials } = this.options;
+    if (!parsed.announced || !budget.announce) return;
+    try {
+      await budget.announce(credentials.tenantId, parsed.announced);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'announced rate limit not recorded');
+    }
   }
 
   private rejectPayload(url: URL, reason: string): never {

@@ -41,6 +41,7 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
     subject: structural('kind of change, check-constrained'),
     key: structural('commit hash or pull request id'),
   },
+  api_rate_limits: { resource: structural('Bitbucket rate-limit resource name, validated') },
   api_request_grants: { priority: structural('request budget class') },
   api_tokens: {
     name: text('the name an admin gave a token (free text)'),

@@ -1,4 +1,4 @@
-import type { Database } from './database';
+import type { Database, Trx } from './database';
 
 /**
  * Each tenant's Bitbucket request budget as a sliding window in PostgreSQL, so that it holds across every worker
@@ -8,6 +8,11 @@ import type { Database } from './database';
  * Priorities: `high` (push syncs) may use the whole budget; `low` (backfill) leaves a small reserve, and stands
  * aside while a high-priority caller is waiting for a slot. Fair turns across tenants come from each tenant having
  * its own window plus the job queue's round robin.
+ *
+ * Announced limits: where Bitbucket's answers carry X-RateLimit-Limit (access tokens, Forge apps), the limit in
+ * force is the smallest fresh announcement of any resource (`api_rate_limits`, migration
+ * 202612084000_announced_rate_limits); one without a fresh one lapses after the window and the configured limit
+ * applies again. While the latest answer says X-RateLimit-NearLimit, backfill holds to NEAR_LIMIT_SHARE of it.
  *
  * Implements src/bitbucket/budget.ts `RequestBudget` (structurally: src/db does not import src/bitbucket).
  */
@@ -32,6 +37,27 @@ export const BACKFILL_RESERVE_SHARE = 0.02;
  * long after the moment that caller was told to come back (or until it has been served).
  */
 export const HIGH_PRIORITY_CLAIM_MS = 10_000;
+/**
+ * While Bitbucket says NearLimit, backfill keeps to this share of the announced limit in Tally's own window. Its
+ * threshold is not documented (Atlassian's Jira Cloud sends it below a fifth remaining), so at 80% backfill stops
+ * adding to a nearly full window and goes on only as old requests leave it: an even pace instead of a burst into
+ * the 429s, with the last fifth left to push syncs and to whatever else Bitbucket counts with Tally's.
+ */
+export const NEAR_LIMIT_SHARE = 0.8;
+/** An unchanged announcement is written again this often (a share of the window), so that it does not lapse. */
+const ANNOUNCEMENT_REFRESH_SHARE = 0.1;
+
+export interface AnnouncedLimitRecord {
+  resource: string;
+  requestsPerHour: number;
+  nearLimit: boolean;
+}
+
+export interface LimitInForce {
+  requestsPerHour: number;
+  source: 'configured' | 'announced';
+  nearLimit: boolean;
+}
 
 /**
  * The most a client should take ahead of use in one grant: a thirtieth of the budget (what it does not use is
@@ -54,7 +80,29 @@ export function windowSpanMs(policy: BudgetPolicy): number {
   return policy.windowMs + Math.min(5000, Math.max(50, policy.windowMs * 0.001));
 }
 
+/** The limit a tenant's budget follows now: the smallest fresh announcement, else the configured one. */
+export async function limitInForce(
+  trx: Trx,
+  tenantId: string,
+  policy: BudgetPolicy,
+  now: Date,
+): Promise<LimitInForce> {
+  const { rows } = await trx.raw<{
+    rows: { requests_per_hour: number; source: 'configured' | 'announced'; near_limit: boolean }[];
+  }>('select requests_per_hour, source, near_limit from request_limit_in_force(?::uuid, ?, ?, ?)', [
+    tenantId,
+    policy.limit,
+    now,
+    Math.round(windowSpanMs(policy)),
+  ]);
+  const row = rows[0]!;
+  return { requestsPerHour: row.requests_per_hour, source: row.source, nearLimit: row.near_limit };
+}
+
 export class PostgresRequestBudget {
+  /** What this process last wrote per tenant and resource: an unchanged announcement is not written each time. */
+  private readonly written = new Map<string, AnnouncedLimitRecord & { at: number }>();
+
   constructor(
     private readonly db: Database,
     private readonly policy: BudgetPolicy,
@@ -64,22 +112,60 @@ export class PostgresRequestBudget {
       throw new Error('budget limit and window must be positive');
   }
 
-  /** One round trip: the rules above run in `acquire_request_budget` (migration 20261206000000_ingest_throughput). */
+  /**
+   * One round trip: the limit in force and the rules above run in `acquire_announced_request_budget` (migration
+   * 202612084000_announced_rate_limits, around 20261206000000_ingest_throughput's `acquire_request_budget`).
+   */
   async tryAcquire(tenantId: string, priority: BudgetPriority, wanted: number): Promise<Grant> {
     const { rows } = await this.db.knex.raw<{ rows: { granted: number; retry_at: Date | null }[] }>(
-      'select granted, retry_at from acquire_request_budget(?::uuid, ?, ?, ?, ?, ?, ?)',
+      'select granted, retry_at from acquire_announced_request_budget(?::uuid, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         tenantId,
         priority,
         Math.max(1, Math.floor(wanted)),
-        limitFor(this.policy, priority),
+        this.policy.limit,
         this.now(),
         Math.round(windowSpanMs(this.policy)),
         HIGH_PRIORITY_CLAIM_MS,
+        BACKFILL_RESERVE_SHARE,
+        NEAR_LIMIT_SHARE,
       ],
     );
     const { granted, retry_at: retryAt } = rows[0]!;
     return granted > 0 ? { granted } : { granted: 0, retryAt: retryAt! };
+  }
+
+  /**
+   * Records a limit Bitbucket announced (validated by the client). Written when it changes, and again after a
+   * tenth of the window, so that it stays fresh while answers keep carrying it.
+   */
+  async announce(tenantId: string, announced: AnnouncedLimitRecord): Promise<void> {
+    const key = `${tenantId}|${announced.resource}`;
+    const now = this.now();
+    const last = this.written.get(key);
+    if (
+      last &&
+      last.requestsPerHour === announced.requestsPerHour &&
+      last.nearLimit === announced.nearLimit &&
+      now.getTime() - last.at < this.policy.windowMs * ANNOUNCEMENT_REFRESH_SHARE
+    )
+      return;
+    await this.db.withTenant(tenantId, (trx) =>
+      trx.raw(
+        `insert into api_rate_limits (tenant_id, resource, requests_per_hour, near_limit, announced_at)
+         values (?, ?, ?, ?, ?)
+         on conflict (tenant_id, resource) do update
+            set requests_per_hour = excluded.requests_per_hour, near_limit = excluded.near_limit,
+                announced_at = excluded.announced_at`,
+        [tenantId, announced.resource, announced.requestsPerHour, announced.nearLimit, now],
+      ),
+    );
+    this.written.set(key, { ...announced, at: now.getTime() });
+  }
+
+  /** The limit the tenant's budget follows now (the API shows it). */
+  limitInForce(trx: Trx, tenantId: string): Promise<LimitInForce> {
+    return limitInForce(trx, tenantId, this.policy, this.now());
   }
 
   /** Requests counted in the tenant's current window (tests and the benchmark). */

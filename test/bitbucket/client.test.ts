@@ -4,7 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createQueryStringHash, decodeSymmetric, fromMethodAndUrl, SymmetricAlgorithm } from 'atlassian-jwt';
-import { BudgetExhaustedError, unlimitedBudget, type RequestBudget } from '../../src/bitbucket/budget';
+import {
+  BudgetExhaustedError,
+  unlimitedBudget,
+  type AnnouncedLimit,
+  type RequestBudget,
+} from '../../src/bitbucket/budget';
 import { BitbucketApiError, BitbucketClient } from '../../src/bitbucket/client';
 import { endpoints } from '../../src/bitbucket/endpoints';
 import { commitSchema, diffstatSchema, repositorySchema } from '../../src/bitbucket/schemas';
@@ -238,5 +243,100 @@ describe('BitbucketClient', () => {
         error instanceof BudgetExhaustedError && error.retryAt.getTime() === later.getTime(),
     );
     assert.equal(seen.length, 0);
+  });
+
+  describe('rate-limit headers Bitbucket sends to access tokens and Forge apps', () => {
+    const recording = () => {
+      const announced: AnnouncedLimit[] = [];
+      const budget: RequestBudget = {
+        tryAcquire: unlimitedBudget.tryAcquire,
+        async announce(tenantId, a) {
+          assert.equal(tenantId, 'tenant-1');
+          announced.push(a);
+        },
+      };
+      return { announced, budget };
+    };
+    const answerWith = (headers: Record<string, string>, status = 200) => {
+      handler = (_req, res) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end(JSON.stringify(status === 200 ? { values: [diffstat(1)] } : { type: 'error' }));
+      };
+    };
+    const get = (c: BitbucketClient) =>
+      c.getAll(endpoints.diffstat(base, 'ws', 'repo', HASH), diffstatSchema);
+
+    it('hands the announced limit, its resource and NearLimit to the budget, from 2xx and 429 answers alike', async () => {
+      const { announced, budget } = recording();
+      const c = client(budget);
+      answerWith({
+        'X-RateLimit-Limit': '2500',
+        'X-RateLimit-Resource': 'api',
+        'X-RateLimit-NearLimit': 'false',
+      });
+      await get(c);
+      answerWith({
+        'X-RateLimit-Limit': ' 2500 ',
+        'X-RateLimit-Resource': 'api',
+        'X-RateLimit-NearLimit': 'True',
+      });
+      await get(c);
+      let calls = 0;
+      handler = (_req, res) => {
+        calls++;
+        const headers = { 'x-ratelimit-limit': '1200', 'x-ratelimit-resource': 'api' };
+        if (calls === 1) res.writeHead(429, headers).end('{}');
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ values: [] }));
+      };
+      await get(c);
+      assert.deepEqual(announced, [
+        { resource: 'api', requestsPerHour: 2500, nearLimit: false },
+        { resource: 'api', requestsPerHour: 2500, nearLimit: true },
+        { resource: 'api', requestsPerHour: 1200, nearLimit: false },
+      ]);
+      // Connect JWT answers carry none: nothing is announced, the configured budget stays.
+      answerWith({});
+      await get(c);
+      assert.equal(announced.length, 3);
+    });
+
+    it('ignores hostile or absurd headers (negative, huge, non-numeric, odd resource names), logging it once', async () => {
+      const { announced, budget } = recording();
+      const c = client(budget);
+      const hostile: Record<string, string>[] = [
+        { 'X-RateLimit-Limit': '-5' },
+        { 'X-RateLimit-Limit': '10001' },
+        { 'X-RateLimit-Limit': '99999999999999999999' },
+        { 'X-RateLimit-Limit': '1e4' },
+        { 'X-RateLimit-Limit': '0x2710' },
+        { 'X-RateLimit-Limit': 'lots' },
+        { 'X-RateLimit-Limit': '0' },
+        { 'X-RateLimit-Limit': '2500', 'X-RateLimit-Resource': 'api; drop table' },
+        { 'X-RateLimit-Limit': '2500', 'X-RateLimit-Resource': 'r'.repeat(65) },
+        { 'X-RateLimit-Limit': '2500', 'X-RateLimit-NearLimit': 'maybe' },
+      ];
+      for (const headers of hostile) {
+        answerWith(headers);
+        assert.equal((await get(c)).length, 1, 'the answer itself is still used');
+      }
+      assert.deepEqual(announced, []);
+      const warnings = logs.filter((line) => line.includes('rate-limit headers ignored'));
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, /X-RateLimit-Limit/);
+      // The documented cap itself is accepted.
+      answerWith({ 'X-RateLimit-Limit': '10000' });
+      await get(c);
+      assert.deepEqual(announced, [{ resource: 'api', requestsPerHour: 10_000, nearLimit: false }]);
+    });
+
+    it('never fails a request because its announcement could not be recorded', async () => {
+      const failing: RequestBudget = {
+        tryAcquire: unlimitedBudget.tryAcquire,
+        announce: () => Promise.reject(new Error('database away')),
+      };
+      answerWith({ 'X-RateLimit-Limit': '2500', 'X-RateLimit-Resource': 'api' });
+      assert.equal((await get(client(failing))).length, 1);
+      assert.ok(logs.some((line) => line.includes('announced rate limit not recorded')));
+    });
   });
 });

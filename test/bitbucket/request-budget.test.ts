@@ -87,4 +87,73 @@ describe('per-tenant request budget in PostgreSQL', () => {
       await Promise.all(others.map((handle) => handle.close()));
     }
   });
+
+  describe('limits Bitbucket announces', () => {
+    const inForce = (budget: PostgresRequestBudget, tenant: string) =>
+      db.withTenant(tenant, (trx) => budget.limitInForce(trx, tenant));
+    const spend = async (budget: PostgresRequestBudget, tenant: string, priority: 'high' | 'low') => {
+      let total = 0;
+      for (;;) {
+        const grant = await budget.tryAcquire(tenant, priority, 1000);
+        if (grant.granted === 0) return total;
+        total += grant.granted;
+      }
+    };
+
+    it('follows an announced limit above the configured one, shared by every process, and lapses back', async () => {
+      let now = new Date('2026-01-01T00:00:00Z');
+      const budget = new PostgresRequestBudget(db, policy, () => now);
+      const other = new PostgresRequestBudget(db, policy, () => now);
+      const tenant = randomUUID();
+      assert.deepEqual(await inForce(budget, tenant), {
+        requestsPerHour: 100,
+        source: 'configured',
+        nearLimit: false,
+      });
+      await budget.announce(tenant, { resource: 'api', requestsPerHour: 2500, nearLimit: false });
+      assert.deepEqual(await inForce(other, tenant), {
+        requestsPerHour: 2500,
+        source: 'announced',
+        nearLimit: false,
+      });
+      // Another process's budget grants against it: backfill up to the limit less its 2% reserve.
+      assert.equal(await spend(other, tenant, 'low'), 2450);
+      assert.equal(await spend(other, tenant, 'high'), 50);
+      // An hour without a fresh announcement: the configured limit applies again.
+      now = new Date(now.getTime() + windowSpanMs(policy) + 1);
+      assert.equal((await inForce(budget, tenant)).source, 'configured');
+      assert.equal(await spend(budget, tenant, 'high'), 100);
+    });
+
+    it('holds to the smallest limit of any resource and eases backfill off to 80% at NearLimit', async () => {
+      const now = new Date('2026-01-01T00:00:00Z');
+      const budget = new PostgresRequestBudget(db, policy, () => now);
+      const tenant = randomUUID();
+      await budget.announce(tenant, { resource: 'api', requestsPerHour: 3000, nearLimit: false });
+      await budget.announce(tenant, { resource: 'users', requestsPerHour: 1200, nearLimit: false });
+      assert.equal((await inForce(budget, tenant)).requestsPerHour, 1200);
+      await budget.announce(tenant, { resource: 'users', requestsPerHour: 1200, nearLimit: true });
+      assert.deepEqual(await inForce(budget, tenant), {
+        requestsPerHour: 1200,
+        source: 'announced',
+        nearLimit: true,
+      });
+      // 80% of 1,200 = 960, less the 2% reserve (20) = 940 for backfill; push syncs still reach 1,200.
+      assert.equal(await spend(budget, tenant, 'low'), 940);
+      assert.equal(await spend(budget, tenant, 'high'), 260);
+      // An answer without NearLimit lifts the easing at once.
+      await budget.announce(tenant, { resource: 'users', requestsPerHour: 1200, nearLimit: false });
+      assert.equal((await inForce(budget, tenant)).nearLimit, false);
+    });
+
+    it('never stores a figure above the documented 10,000 an hour, whatever calls it', async () => {
+      const budget = new PostgresRequestBudget(db, policy);
+      const tenant = randomUUID();
+      await assert.rejects(
+        budget.announce(tenant, { resource: 'api', requestsPerHour: 1_000_000, nearLimit: false }),
+        /api_rate_limits_requests_per_hour_check/,
+      );
+      assert.equal((await inForce(budget, tenant)).source, 'configured');
+    });
+  });
 });
