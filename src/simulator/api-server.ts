@@ -3,7 +3,7 @@ import { apiRoutes, type RouteDeps } from './api-routes.js';
 import { appCaller, verifyApiRequest, verifyUserToken } from './auth.js';
 import { GATEWAY_PREFIX, type ForgeApps } from './forge-app.js';
 import { errorBody } from './payloads.js';
-import type { SlidingWindowLimiter } from './rate-limit.js';
+import { rateLimitHeaders, scaledLimit, type SlidingWindowLimiter } from './rate-limit.js';
 import type { ApiRequestRecord, SimulatorKnobs } from './types.js';
 
 export interface ApiServerDeps extends RouteDeps {
@@ -119,15 +119,15 @@ export function createApiApp(deps: ApiServerDeps): express.Express {
     res.locals.clientKey = caller.installation?.clientKey ?? null;
     if (req.path.startsWith('/2.0/repositories/')) {
       const k = deps.knobs;
-      if (
-        !deps.limiter.admit(
-          `${caller.key}|repositories`,
-          deps.now().getTime(),
-          k.rateLimitPerHour,
-          k.rateWindowMs,
-        )
-      ) {
-        // No X-RateLimit-* headers: Bitbucket sends those only for access tokens and Forge, not Connect JWT.
+      // Bitbucket scales limits and announces them (X-RateLimit-*) for access tokens and Forge apps (Bearer), never
+      // for Connect JWT; `announceToConnect` lets tests treat Connect callers as token callers.
+      const announced = (bearer !== undefined || k.announceToConnect) && k.rateLimitPerHour !== Infinity;
+      const seats = k.paidSeats[caller.workspace.slug];
+      const limit = announced && seats !== undefined ? scaledLimit(seats) : k.rateLimitPerHour;
+      const key = `${caller.key}|repositories`;
+      const admitted = deps.limiter.admit(key, deps.now().getTime(), limit, k.rateWindowMs);
+      if (announced) res.set(rateLimitHeaders(limit, deps.limiter.admitted(key)));
+      if (!admitted) {
         res.status(429).json(errorBody(RATE_LIMIT_MESSAGE));
         return;
       }

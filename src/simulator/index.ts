@@ -53,6 +53,8 @@ const knobsSchema = z.object({
     .or(z.custom<number>((v) => v === Infinity))
     .optional(),
   rateWindowMs: z.number().positive().finite().optional(),
+  paidSeats: z.record(z.string().min(1).max(100), z.number().int().min(0).max(1_000_000)).optional(),
+  announceToConnect: z.boolean().optional(),
   latencyMs: z.number().nonnegative().finite().optional(),
   faultRate: z.number().min(0).max(1).optional(),
   timeoutRate: z.number().min(0).max(1).optional(),
@@ -62,6 +64,8 @@ const knobsSchema = z.object({
 const DEFAULT_KNOBS: SimulatorKnobs = {
   rateLimitPerHour: 1000,
   rateWindowMs: 3_600_000,
+  paidSeats: {},
+  announceToConnect: false,
   latencyMs: 0,
   faultRate: 0,
   timeoutRate: 0,
@@ -208,7 +212,7 @@ export class Simulator {
   setKnobs(k: Partial<SimulatorKnobs>): void {
     const parsed = knobsSchema.parse(pickKnobs(k)) as Partial<SimulatorKnobs>;
     for (const [key, value] of Object.entries(parsed)) {
-      if (value !== undefined) (this.knobValues as unknown as Record<string, number>)[key] = value;
+      if (value !== undefined) (this.knobValues as unknown as Record<string, unknown>)[key] = value;
     }
   }
 

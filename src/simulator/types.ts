@@ -61,6 +61,16 @@ export interface SimulatorKnobs {
   rateLimitPerHour: number;
   /** Sliding window length; default 3_600_000. */
   rateWindowMs: number;
+  /**
+   * Paid seats per workspace slug: a workspace with more than 100 gets Bitbucket's scaled limit, 1000 + 10 ×
+   * (seats − 100) an hour, at most 10,000, for access tokens and Forge apps (not Connect JWT). Empty by default.
+   */
+  paidSeats: Record<string, number>;
+  /**
+   * Bitbucket announces (X-RateLimit-*) and scales limits for access tokens and Forge apps (Bearer) only; tests set
+   * this to treat Connect JWT callers as token callers too. Default false.
+   */
+  announceToConnect: boolean;
   /** Added to every API response; default 0. */
   latencyMs: number;
   /** Share of API requests answered 500/502/503 with Bitbucket error bodies. */
