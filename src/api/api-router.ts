@@ -1,3 +1,4 @@
+import type { BudgetPolicy } from '../db/request-budget-store';
 import express, { type Router } from 'express';
 import { apiViewer } from '../connect/api-token-auth';
 import { requireViewer, type AuthDeps } from '../connect/auth';
@@ -22,6 +23,8 @@ import { visibilityOf } from './viewer-scope';
 export interface ApiDeps extends AuthDeps {
   db: Database;
   now: () => Date;
+  /** The configured request budget (BITBUCKET_REQUESTS_PER_HOUR an hour), which announced limits override. */
+  requestBudget: BudgetPolicy;
   /** Requests an API token may make per minute (120 unless given). */
   apiTokenRequestsPerMinute?: number;
   /** The Forge door, when open (FORGE_APP_ID set): `Authorization: Bearer <invocation token>` is accepted too. */

@@ -268,24 +268,48 @@ export async function recountCommits(trx: Trx, tenantId: string, id: number): Pr
  * turns, so a repository finishes after sum(min(other's remaining, its remaining)) requests.
  * While listing, the total is not known yet, so the ETA is a lower bound.
  */
+/** Each repository's requests still needed: one diffstat per commit without lines, at least one page while listing. */
+const REMAINING_REQUESTS = `
+  select id, sync_state,
+         case when deleted_at is not null or sync_state in ('ready', 'failed') then 0
+              else greatest(commits_known - commits_with_lines, 0)
+                   + case when sync_state = 'listing' then 1 else 0 end
+         end as remaining
+    from repositories where tenant_id = ?`;
+/** Seconds until a repository of `r` finishes, its tenant's repositories taking turns (see refreshEtas). */
+const SHARED_ETA = `ceil((select sum(least(o.remaining, r.remaining)) from r o) / ?::float8)::int`;
+
 export async function refreshEtas(trx: Trx, tenantId: string, requestsPerSecond: number): Promise<void> {
   await trx.raw(
-    `with r as (
-       select id,
-              case when deleted_at is not null or sync_state in ('ready', 'failed') then 0
-                   else greatest(commits_known - commits_with_lines, 0)
-                        + case when sync_state = 'listing' then 1 else 0 end
-              end as remaining
-         from repositories where tenant_id = ?
-     )
+    `with r as (${REMAINING_REQUESTS})
      update repositories p
         set eta_seconds = case
               when p.sync_state = 'failed' then null
               when r.remaining = 0 then 0
-              else ceil((select sum(least(o.remaining, r.remaining)) from r o) / ?::float8)::int
+              else ${SHARED_ETA}
             end
        from r
       where p.tenant_id = ? and p.id = r.id`,
     [tenantId, requestsPerSecond, tenantId],
   );
+}
+
+/**
+ * The ETA of every repository at the rate given (the budget in force, which may have changed since the stored
+ * ETAs were written): null once it is done (`ready`) or failed, else as refreshEtas computes it.
+ */
+export async function currentEtas(
+  trx: Trx,
+  tenantId: string,
+  requestsPerSecond: number,
+): Promise<Map<number, number | null>> {
+  const { rows } = await trx.raw<{ rows: { id: string | number; eta: number | null }[] }>(
+    `with r as (${REMAINING_REQUESTS})
+     select id, case when sync_state in ('ready', 'failed') then null
+                     when remaining = 0 then 0
+                     else ${SHARED_ETA} end as eta
+       from r`,
+    [tenantId, requestsPerSecond],
+  );
+  return new Map(rows.map((row) => [Number(row.id), row.eta]));
 }

@@ -20,6 +20,9 @@ import type { Database, Trx } from './database';
 export type BudgetPriority = 'high' | 'low';
 export type Grant = { granted: number; retryAt?: undefined } | { granted: 0; retryAt: Date };
 
+/** Bitbucket's window: a rolling hour. */
+export const HOUR_MS = 3_600_000;
+
 export interface BudgetPolicy {
   /** Requests per window (BITBUCKET_REQUESTS_PER_HOUR). */
   limit: number;
@@ -97,6 +100,14 @@ export async function limitInForce(
   ]);
   const row = rows[0]!;
   return { requestsPerHour: row.requests_per_hour, source: row.source, nearLimit: row.near_limit };
+}
+
+/** Requests a second the tenant's backfill may spend under the limit in force (for ETAs). */
+export function backfillRequestsPerSecond(inForce: LimitInForce, windowMs: number): number {
+  const limit = inForce.nearLimit
+    ? Math.max(1, Math.floor(inForce.requestsPerHour * NEAR_LIMIT_SHARE))
+    : inForce.requestsPerHour;
+  return limitFor({ limit, windowMs }, 'low') / (windowMs / 1000);
 }
 
 export class PostgresRequestBudget {

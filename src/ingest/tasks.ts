@@ -5,7 +5,12 @@ import { REBUILD_ROLLUPS_TASK, runRollupRebuild } from '../analytics/rollup-rebu
 import type { RetryPolicy } from '../bitbucket/client';
 import type { RequestBudget } from '../bitbucket/budget';
 import type { Database } from '../db/database';
-import { BACKFILL_RESERVE_SHARE, PostgresRequestBudget, prepaidChunk } from '../db/request-budget-store';
+import {
+  BACKFILL_RESERVE_SHARE,
+  HOUR_MS,
+  PostgresRequestBudget,
+  prepaidChunk,
+} from '../db/request-budget-store';
 import type { TenantStore } from '../db/tenant-store';
 import type { Logger } from '../platform/logger';
 import {
@@ -44,8 +49,6 @@ export interface JobDeps {
     credentialsRetryMs?: number;
   };
 }
-
-const HOUR_MS = 3_600_000;
 
 /** The per-tenant request budget shared by every job and worker process. */
 export function createRequestBudget(deps: JobDeps): RequestBudget & PostgresRequestBudget {

@@ -13,6 +13,7 @@ import { ViewerPermissionsCache } from '../bitbucket/user-permissions';
 import { ForgeVerifier } from '../connect/forge-token';
 import { forgeLifecycleRouter } from '../connect/forge-lifecycle';
 import { lifecycleRouter } from '../connect/lifecycle';
+import { HOUR_MS } from '../db/request-budget-store';
 import { startAfterInstall } from '../ingest/install-verification';
 import { forgeEventsRouter } from '../ingest/forge-events';
 import { createDeliveryStore, createIntakeAdmission, webhookRouter } from '../ingest/webhook-router';
@@ -128,7 +129,17 @@ export async function createWebApp(runtime: Runtime): Promise<Express> {
     logger,
   });
 
-  app.use('/api/v1', noStore, apiRouter({ ...authDeps, db: runtime.db, now: runtime.now, forge }));
+  app.use(
+    '/api/v1',
+    noStore,
+    apiRouter({
+      ...authDeps,
+      db: runtime.db,
+      now: runtime.now,
+      forge,
+      requestBudget: { limit: config.requestsPerHour, windowMs: HOUR_MS },
+    }),
+  );
   app.use(
     '/pages',
     noStore,

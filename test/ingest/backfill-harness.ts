@@ -157,8 +157,15 @@ export interface RepositoryStatus {
   eta_seconds: number | null;
 }
 
-/** GET /api/v1/repositories with a session token, as the UI calls it. */
-export async function repositoryStatus(b: Backfill): Promise<RepositoryStatus[]> {
+export interface RepositoryListing {
+  visibility: 'all' | 'public_only';
+  requests_per_hour: number;
+  requests_per_hour_source: 'configured' | 'announced';
+  repositories: RepositoryStatus[];
+}
+
+/** GET /api/v1/repositories with a session token, as the UI calls it: the whole answer. */
+export async function repositoryListing(b: Backfill): Promise<RepositoryListing> {
   const token = createSessionToken({
     appKey: 'tally',
     clientKey: b.clientKey,
@@ -167,7 +174,12 @@ export async function repositoryStatus(b: Backfill): Promise<RepositoryStatus[]>
   });
   const res = await fetch(`${b.app.url}/api/v1/repositories`, { headers: { authorization: `JWT ${token}` } });
   if (res.status !== 200) throw new Error(`GET /api/v1/repositories answered ${res.status}`);
-  return ((await res.json()) as { repositories: RepositoryStatus[] }).repositories;
+  return (await res.json()) as RepositoryListing;
+}
+
+/** The repositories of GET /api/v1/repositories. */
+export async function repositoryStatus(b: Backfill): Promise<RepositoryStatus[]> {
+  return (await repositoryListing(b)).repositories;
 }
 
 export async function waitForReady(b: Backfill, repositories = 1): Promise<RepositoryStatus[]> {

@@ -5,6 +5,7 @@ import { createSessionToken } from '../../src/connect/jwt';
 import { scopeForPage } from '../../src/connect/session-scope';
 import type pg from 'pg';
 import {
+  repositoryListing,
   repositoryStatus,
   startBackfill,
   startIngestWorker,
@@ -21,29 +22,60 @@ const listingDueNow = async (admin: pg.Client) =>
   ).rows[0].n as number;
 
 describe('GET /api/v1/repositories and reinstall', () => {
-  it('lists the tenant’s own repositories with their progress, under exactly the documented names', async () => {
+  it('lists the tenant’s own repositories with their progress and the budget in force, under exactly the documented names', async () => {
     const b = await startBackfill();
     try {
       const other = randomUUID();
       await b.admin.query(
         `insert into repositories (tenant_id, uuid, full_name, slug, name, sync_state, commits_known,
                                    commits_with_lines, requests_used, eta_seconds, deleted_at)
-         values ($1, '{a}', 'acme/alive', 'alive', 'alive', 'diffstats', 10, 4, 11, 42, null),
+         values ($1, '{a}', 'acme/alive', 'alive', 'alive', 'diffstats', 100000, 4, 11, 42, null),
+                ($1, '{r}', 'acme/ready', 'ready', 'ready', 'ready', 5, 5, 6, 0, null),
                 ($1, '{d}', 'acme/deleted', 'deleted', 'deleted', 'ready', 1, 1, 2, 0, now()),
                 ($2, '{o}', 'other/repo', 'repo', 'repo', 'ready', 1, 1, 2, 0, null)`,
         [b.tenantId, other],
       );
-      assert.deepEqual(await repositoryStatus(b), [
-        {
-          uuid: '{a}',
-          full_name: 'acme/alive',
-          state: 'diffstats',
-          commits_known: 10,
-          commits_with_lines: 4,
-          requests_used: 11,
-          eta_seconds: 42,
-        },
-      ]);
+      // Configured: 1,000,000 an hour, 980,000 of it for backfill; 99,996 diffstats left take 368 s.
+      assert.deepEqual(await repositoryListing(b), {
+        visibility: 'all',
+        requests_per_hour: 1_000_000,
+        requests_per_hour_source: 'configured',
+        repositories: [
+          {
+            uuid: '{a}',
+            full_name: 'acme/alive',
+            state: 'diffstats',
+            commits_known: 100000,
+            commits_with_lines: 4,
+            requests_used: 11,
+            eta_seconds: Math.ceil(99_996 / (980_000 / 3600)),
+          },
+          {
+            uuid: '{r}',
+            full_name: 'acme/ready',
+            state: 'ready',
+            commits_known: 5,
+            commits_with_lines: 5,
+            requests_used: 6,
+            eta_seconds: null,
+          },
+        ],
+      });
+      // Bitbucket announced 2,500 an hour for one resource, 4,000 for another: the smaller one is in force,
+      // 2,450 of it for backfill, so the same work now takes 40.8 hours. Another tenant's announcement is not ours.
+      await b.admin.query(
+        `insert into api_rate_limits (tenant_id, resource, requests_per_hour, near_limit, announced_at)
+         values ($1, 'api', 2500, false, now()), ($1, 'other', 4000, false, now()),
+                ($2, 'api', 100, false, now())`,
+        [b.tenantId, other],
+      );
+      const announced = await repositoryListing(b);
+      assert.equal(announced.requests_per_hour, 2500);
+      assert.equal(announced.requests_per_hour_source, 'announced');
+      assert.equal(announced.repositories[0]!.eta_seconds, Math.ceil(99_996 / (2450 / 3600)));
+      // An announcement older than the window has lapsed: the configured budget is back.
+      await b.admin.query(`update api_rate_limits set announced_at = now() - interval '2 hours'`);
+      assert.equal((await repositoryListing(b)).requests_per_hour_source, 'configured');
       const res = await fetch(`${b.app.url}/api/v1/repositories`);
       assert.equal(res.status, 401);
       const forged = createSessionToken({
@@ -89,6 +121,53 @@ describe('GET /api/v1/repositories and reinstall', () => {
       assert.equal(pages.length, Math.ceil(6413 / 100));
       assert.equal(diffstats.length, 6413);
       assert.equal(new Set(diffstats.map((r) => r.path)).size, 6413);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('follows the limit the simulator announces: the API shows it, and the backfill never draws a 429', async () => {
+    // 101 paid seats: Bitbucket's scaled limit is 1,010 an hour, announced to token callers.
+    const b = await startBackfill({
+      sim: { rateLimitPerHour: 1000, announceToConnect: true, paidSeats: { acme: 101 } },
+    });
+    try {
+      const worker = await startIngestWorker(b.app, { bitbucket: { maxBudgetWaitMs: 100 } });
+      const repositoryRequests = () =>
+        b.sim.requestLog.filter((r) => r.path.startsWith('/2.0/repositories/'));
+      try {
+        await waitFor(
+          async () => (await repositoryListing(b)).requests_per_hour_source === 'announced',
+          'announced',
+        );
+        // The backfill spends what the announced budget allows, then waits for the window (an hour) to slide.
+        let seen = -1;
+        await waitFor(async () => {
+          const now = repositoryRequests().length;
+          const settled = now === seen && now > 700;
+          seen = now;
+          if (!settled) await new Promise((resolve) => setTimeout(resolve, 1500));
+          return settled;
+        }, 'the backfill to spend the announced budget');
+      } finally {
+        await worker.stop();
+      }
+      const listing = await repositoryListing(b);
+      assert.equal(listing.requests_per_hour, 1010);
+      assert.equal(listing.requests_per_hour_source, 'announced');
+      const requests = repositoryRequests();
+      assert.ok(requests.length <= 1010, `${requests.length} requests`);
+      assert.deepEqual(
+        requests.filter((r) => r.status === 429),
+        [],
+      );
+      // Near the limit Bitbucket said so, and that was recorded for every worker.
+      const { rows } = await b.admin.query(
+        'select resource, requests_per_hour, near_limit from api_rate_limits where tenant_id = $1',
+        [b.tenantId],
+      );
+      assert.deepEqual(rows, [{ resource: 'api', requests_per_hour: 1010, near_limit: true }]);
+      assert.ok(listing.repositories[0]!.eta_seconds! > 3600, 'hours of work left at 1,010 an hour');
     } finally {
       await b.close();
     }

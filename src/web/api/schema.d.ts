@@ -105,7 +105,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The repositories the token may read (deleted ones left out) and their backfill progress */
+    /** The repositories the token may read (deleted ones left out), their backfill progress and the hourly request budget in force */
     get: {
       parameters: {
         query?: never;
@@ -127,6 +127,13 @@ export interface paths {
                * @enum {string}
                */
               visibility: 'all' | 'public_only';
+              /** @description The tenant's hourly Bitbucket request budget in force: the limit Bitbucket announces (X-RateLimit-Limit, to access tokens and Forge apps; the smallest of any resource, at most 10,000) or else the configured BITBUCKET_REQUESTS_PER_HOUR. Every ETA is computed from it. */
+              requests_per_hour: number;
+              /**
+               * @description `announced`: Bitbucket's answers of the last hour announced the limit; `configured`: nothing was announced, the configured budget applies.
+               * @enum {string}
+               */
+              requests_per_hour_source: 'configured' | 'announced';
               repositories: components['schemas']['Repository'][];
             };
           };
@@ -1812,7 +1819,7 @@ export interface components {
       commits_with_lines: number;
       /** @description Bitbucket API requests spent on this repository */
       requests_used: number;
-      /** @description Estimated seconds until the backfill is done; 0 when ready or failed, null when unknown */
+      /** @description Estimated seconds until every commit has its line counts, from the requests still needed (commits without line counts, at least one page while listing) at the backfill's share of `requests_per_hour`, the tenant's repositories taking turns; 0 when only the pull-request pass or the analytics are left; null when done (ready) or failed */
       eta_seconds: number | null;
     };
     AuditEntry: {
