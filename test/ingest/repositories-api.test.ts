@@ -44,6 +44,7 @@ describe('GET /api/v1/repositories and reinstall', () => {
           {
             uuid: '{a}',
             full_name: 'acme/alive',
+            project: null,
             state: 'diffstats',
             commits_known: 100000,
             commits_with_lines: 4,
@@ -53,6 +54,7 @@ describe('GET /api/v1/repositories and reinstall', () => {
           {
             uuid: '{r}',
             full_name: 'acme/ready',
+            project: null,
             state: 'ready',
             commits_known: 5,
             commits_with_lines: 5,
