@@ -5,7 +5,9 @@
  * commit and pull request in one repository) — plus the zones whose offset is not a whole number of hours.
  * Target p95 ≤ 50 ms per cell; each cell is printed with the 1-minute load average when it was taken (the machine
  * is shared), and as a markdown row at the end (docs/benchmarks.md).
- * Run alone: `npx tsx bench/analytics-matrix.bench.ts` (BENCH_COMMITS, BENCH_RUNS change the size and requests).
+ * Run alone: `npx tsx bench/analytics-matrix.bench.ts` (BENCH_COMMITS, BENCH_RUNS change the size and requests;
+ * BENCH_TENANTS=monorepo builds only that tenant). After each tenant's matrix, the statements of a few cells are run
+ * again under EXPLAIN (ANALYZE, BUFFERS) and summarised (the machine is shared: server time beside the HTTP figure).
  */
 import os from 'node:os';
 import pg from 'pg';
@@ -16,6 +18,22 @@ import { startBenchStack } from './support/tally-stack';
 const COMMITS = Number(process.env.BENCH_COMMITS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const TARGET_MS = 50;
+const TENANTS = (process.env.BENCH_TENANTS ?? '200 repositories,monorepo').split(',');
+
+/** The cells whose statements are explained (the slowest before per-repository punch-card and pull-request rollups). */
+const EXPLAINED: [scope: string, path: string][] = [
+  ['one repository', '/stats/punchcard?'],
+  ['one repository', '/pull-requests/stats?interval=week&'],
+  ['workspace', '/pull-requests/stats?interval=week&'],
+  ['one repository', '/stats/contributors?since=2025-12-02&until=2026-01-01&'],
+  ['workspace', '/stats/contributors?since=2021-01-01&until=2026-01-01&tz=Australia%2FAdelaide&'],
+];
+
+interface Plan {
+  'Execution Time': number;
+  'Planning Time': number;
+  Plan: { 'Shared Hit Blocks': number; 'Shared Read Blocks': number; 'Actual Rows': number };
+}
 
 /** The synthetic history ends on 2025-12-31: ranges end there (a range ending today would be empty). */
 const RANGES: Record<string, string> = {
@@ -47,10 +65,19 @@ export async function main(): Promise<void> {
     console.log(
       `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     );
-    for (const [tenantName, repositories] of [
-      ['200 repositories', 200],
-      ['monorepo', 1],
-    ] as const) {
+    // Every statement the web role runs, as knex sends it, so that a cell's statements can be explained afterwards.
+    let captured: { sql: string; bindings: unknown[] }[] | null = null;
+    db.knex.on('query', (q: { sql: string; bindings?: unknown[] }) => {
+      // Builder queries arrive in PostgreSQL's $n form (each once, in order); raw ones with knex's ?.
+      if (captured && /^\s*(select|with)\b/i.test(q.sql))
+        captured.push({ sql: q.sql.replace(/\$\d+\b/g, '?'), bindings: q.bindings ?? [] });
+    });
+    for (const [tenantName, repositories] of (
+      [
+        ['200 repositories', 200],
+        ['monorepo', 1],
+      ] as const
+    ).filter(([name]) => TENANTS.includes(name))) {
       const tenant = await installTenant(stack);
       const started = performance.now();
       // Set-up statements run for minutes: past the request timeout of the pooled connections.
@@ -115,6 +142,37 @@ export async function main(): Promise<void> {
             if (p === null) continue;
             await cell(scope, range, endpoint, `${p}${[scopeQuery, rangeQuery].filter(Boolean).join('&')}`);
           }
+      for (const [scope, path] of EXPLAINED) {
+        captured = [];
+        const url = `${stack.url}/api/v1${path}${scopes[scope]}`;
+        const res = await fetch(url, { headers: { authorization: `JWT ${tenant.token()}` } });
+        await res.arrayBuffer();
+        const statements = captured;
+        captured = null;
+        let total = 0;
+        const lines: string[] = [];
+        for (const st of statements) {
+          // The freshness and settings look-ups are the same in every cell; the cell's own statements are the rest.
+          const plan = await db.withTenant(tenant.tenantId, async (trx) => {
+            const { rows } = await trx.raw(
+              `explain (analyze, buffers, format json) ${st.sql}`,
+              st.bindings as never,
+            );
+            return (rows[0]['QUERY PLAN'] as Plan[])[0]!;
+          });
+          total += plan['Execution Time'];
+          const text = st.sql.replace(/\s+/g, ' ').slice(0, 70);
+          lines.push(
+            `    ${plan['Execution Time'].toFixed(1)} ms (planning ${plan['Planning Time'].toFixed(1)} ms), ` +
+              `${plan.Plan['Shared Hit Blocks']} hit / ${plan.Plan['Shared Read Blocks']} read, ` +
+              `${plan.Plan['Actual Rows']} rows: ${text}`,
+          );
+        }
+        console.log(
+          `EXPLAIN ${tenantName} | ${scope} | ${path}: ${statements.length} statements, ${total.toFixed(1)} ms executing (load ${load()})`,
+        );
+        for (const line of lines) console.log(line);
+      }
       for (const tz of ['Asia/Kolkata', 'Asia/Kathmandu', 'Australia/Adelaide'])
         for (const range of ['all time', '5 years'])
           for (const [endpoint, path] of [
