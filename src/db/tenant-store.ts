@@ -537,6 +537,45 @@ export class TenantStore {
     this.recordedTokens.delete(tenantId);
   }
 
+  /**
+   * Forge sends no uninstall event (docs/forge.md), so this stands in for one: a Forge tenant that no valid
+   * invocation has reached for FORGE_SILENCE_DAYS and that holds no usable system token (none, refused by
+   * Bitbucket, or past its known expiry) is marked uninstalled with `delete_after` RETENTION_DAYS out, the same state
+   * a Connect uninstall leaves (the purge deletes it then). One statement decides and updates, so an invocation
+   * landing meanwhile is never overruled; any later valid invocation brings the tenant back with its data.
+   */
+  async sweepSilentForgeInstallations(now = this.now()): Promise<Tenant[]> {
+    const silentSince = new Date(now.getTime() - FORGE_SILENCE_DAYS * 86_400_000);
+    const deleteAfter = new Date(now.getTime() + RETENTION_DAYS * 86_400_000);
+    const rows = await this.db.withSystem('forge uninstall sweep', async (trx) => {
+      const { rows: swept } = await trx.raw<{ rows: TenantRow[] }>(
+        `update tenants
+            set state = 'uninstalled', uninstalled_at = ?, delete_after = ?, updated_at = ?
+          where platform = 'forge' and state = 'installed'
+            and coalesce(forge_invoked_at, installed_at) < ?
+            and (forge_system_token_enc is null
+                 or forge_token_refused_at is not null
+                 or forge_system_token_expires_at <= ?)
+         returning *`,
+        [now, deleteAfter, now, silentSince, now],
+      );
+      for (const row of swept)
+        await trx('system_audit_log').insert({
+          actor: 'tally:forge-sweep',
+          action: 'tenant.uninstalled',
+          subject_tenant_id: row.id,
+          client_key: row.client_key,
+          details: {
+            delete_after: deleteAfter.toISOString(),
+            reason: `no Forge invocation for ${FORGE_SILENCE_DAYS} days and no usable system token`,
+          },
+        });
+      return swept;
+    });
+    for (const row of rows) this.recordedTokens.delete(row.id);
+    return rows.map(toTenant);
+  }
+
   /** Connect's secret lookups never see a Forge tenant: it has no secret, and Connect JWTs cannot name it. */
   private connectRow(trx: Trx, clientKey: string): Promise<TenantRow | undefined> {
     if (clientKey.includes('\u0000')) return Promise.resolve(undefined);

@@ -28,6 +28,7 @@ export { RETENTION_PURGE_TASK };
 export const PERSONAL_DATA_REPORT_TASK = 'personal_data_report';
 export const WEBHOOK_PRUNE_TASK = 'prune_webhook_deliveries';
 export const REPAIR_JOB_CHAINS_TASK = 'repair_job_chains';
+export const FORGE_SWEEP_TASK = 'sweep_forge_installations';
 
 /**
  * graphile-worker crontab: every job decides for itself whether anything is due (the purge by each tenant's
@@ -40,6 +41,7 @@ export const maintenanceCrontab = [
   `37 * * * * ${PERSONAL_DATA_REPORT_TASK} ?max=1`,
   `52 * * * * ${WEBHOOK_PRUNE_TASK} ?max=1`,
   `*/10 * * * * ${REPAIR_JOB_CHAINS_TASK} ?max=1`,
+  `17 * * * * ${FORGE_SWEEP_TASK} ?max=1`,
 ].join('\n');
 
 /**
@@ -77,6 +79,9 @@ export function maintenanceTasks(deps: JobDeps, options: MaintenanceOptions = {}
     [REPAIR_JOB_CHAINS_TASK]: async () => {
       await repairJobChains(deps);
     },
+    [FORGE_SWEEP_TASK]: async () => {
+      await runForgeSweep(deps);
+    },
     [PERSONAL_DATA_REPORT_TASK]: async (_payload, helpers) => {
       await runPersonalDataReport(deps, client, {
         ...options,
@@ -96,6 +101,20 @@ export function maintenanceTasks(deps: JobDeps, options: MaintenanceOptions = {}
  */
 export function runRetentionPurge(deps: JobDeps): Promise<PurgeSummary[]> {
   return purgeExpiredTenants(deps.db, deps.now(), deps.logger);
+}
+
+/**
+ * Forge's missing uninstall event, stood in for (docs/forge.md): Forge tenants silent for 30 days with no usable
+ * system token are marked uninstalled, their data kept 60 days as after a Connect uninstall.
+ */
+export async function runForgeSweep(deps: JobDeps): Promise<Tenant[]> {
+  const swept = await deps.tenants.sweepSilentForgeInstallations(deps.now());
+  for (const tenant of swept)
+    deps.logger.info(
+      { tenantId: tenant.id, installationId: tenant.clientKey, deleteAfter: tenant.deleteAfter },
+      'forge installation silent: marked uninstalled',
+    );
+  return swept;
 }
 
 /**

@@ -6,6 +6,7 @@ import { scopeForPage } from '../../src/connect/session-scope';
 import { enqueueJob } from '../../src/db/job-queue';
 import { parseCrontab } from 'graphile-worker';
 import {
+  FORGE_SWEEP_TASK,
   maintenanceCrontab,
   maintenanceTasks,
   PERSONAL_DATA_REPORT_TASK,
@@ -136,6 +137,7 @@ describe('retention: 60 days after uninstall, then everything goes', () => {
       WEBHOOK_PRUNE_TASK,
       REPAIR_JOB_CHAINS_TASK,
       RETENTION_PURGE_TASK,
+      FORGE_SWEEP_TASK,
     ].sort();
     assert.deepEqual(cron.map((c) => c.task).sort(), tasks);
     const at = (min: number, hour: number) => ({ min, hour, date: 3, month: 2, dow: 4 });
