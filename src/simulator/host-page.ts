@@ -1,6 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import type { Account, AccountRegistry } from './accounts.js';
 import { isRepoModule, pageModules, type PageModule } from './descriptor.js';
+import type { ForgeUiHost } from './forge-ui.js';
 import { ALL_JS, avatarSvg, HOST_JS, PAGE_CSS } from './host-assets.js';
 import { signedIframeUrl, type IframeContext } from './iframe.js';
 import type { Installation, Repository, SimState, Workspace } from './store.js';
@@ -13,6 +14,8 @@ export interface HostPageDeps {
   now: () => Date;
   iframeSub: 'account_id' | 'uuid';
   install: (workspace: string, descriptorUrl: string) => Promise<{ status: number; clientKey: string }>;
+  /** The Forge app's Custom UI pages (src/simulator/forge-ui.ts), next to the Connect app's. */
+  forgeUi?: ForgeUiHost;
 }
 
 /** URL path of a host page (relative to webUrl). */
@@ -164,6 +167,8 @@ ${viewer ? `<span class="muted" style="color:#deebff;margin-left:auto">Viewing a
     }
   });
 
+  if (deps.forgeUi) app.use(deps.forgeUi.router({ viewerOf, render: (...args) => page(...args), notFound }));
+
   app.get('/:ws', (req, res) => {
     const ws = deps.state.findWorkspace(String(req.params.ws));
     if (!ws) return notFound(res, 'Workspace not found');
@@ -178,10 +183,12 @@ ${viewer ? `<span class="muted" style="color:#deebff;margin-left:auto">Viewing a
       .repositoriesOf(ws)
       .map(
         (r) =>
-          `<tr><td><a href="/${h(ws.slug)}/${h(r.slug)}">${h(r.name)}</a></td><td class="muted">${r.graph.size} commits</td><td>${moduleLinks(ws, repoModules, r, undefined, viewer).replace(/<a /g, '<a style="display:inline;margin-right:8px" ')}</td></tr>`,
+          `<tr><td><a href="/${h(ws.slug)}/${h(r.slug)}">${h(r.name)}</a></td><td class="muted">${r.graph.size} commits</td><td>${(moduleLinks(ws, repoModules, r, undefined, viewer) + (deps.forgeUi?.navLinks(ws, viewer, r) ?? '')).replace(/<a /g, '<a style="display:inline;margin-right:8px" ')}</td></tr>`,
       )
       .join('');
-    const nav = `<h2>Workspace</h2><a href="/${h(ws.slug)}" class="active">Repositories</a>${wsModules.length ? `<h2>Apps</h2>${moduleLinks(ws, wsModules, undefined, undefined, viewer)}` : ''}`;
+    const apps =
+      moduleLinks(ws, wsModules, undefined, undefined, viewer) + (deps.forgeUi?.navLinks(ws, viewer) ?? '');
+    const nav = `<h2>Workspace</h2><a href="/${h(ws.slug)}" class="active">Repositories</a>${apps ? `<h2>Apps</h2>${apps}` : ''}`;
     res
       .type('html')
       .send(
@@ -190,7 +197,7 @@ ${viewer ? `<span class="muted" style="color:#deebff;margin-left:auto">Viewing a
           ws,
           viewer,
           nav,
-          `<h1>Repositories</h1><table>${repos}</table>${inst ? '' : '<p class="muted">The app is not installed in this workspace.</p>'}`,
+          `<h1>Repositories</h1><table>${repos}</table>${inst || apps ? '' : '<p class="muted">The app is not installed in this workspace.</p>'}`,
         ),
       );
   });
@@ -247,16 +254,16 @@ ${viewer ? `<span class="muted" style="color:#deebff;margin-left:auto">Viewing a
     const viewer = viewerOf(req, ws);
     const inst = activeInstall(ws);
     const modules = inst ? pageModules(inst.descriptor).filter(isRepoModule) : [];
+    const apps =
+      moduleLinks(
+        ws,
+        modules.filter((m) => m.kind !== 'webPanel'),
+        repo,
+        undefined,
+        viewer,
+      ) + (deps.forgeUi?.navLinks(ws, viewer, repo) ?? '');
     const nav = `<h2>${h(repo.name)}</h2><a href="/${h(ws.slug)}/${h(repo.slug)}" class="active">Source</a>${
-      modules.length
-        ? `<h2>Apps</h2>${moduleLinks(
-            ws,
-            modules.filter((m) => m.kind !== 'webPanel'),
-            repo,
-            undefined,
-            viewer,
-          )}`
-        : ''
+      apps ? `<h2>Apps</h2>${apps}` : ''
     }`;
     const panels = inst
       ? modules

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { z } from 'zod';
 import { AccountRegistry, type Account, type AddUserInput } from './accounts.js';
 import { createApiApp } from './api-server.js';
+import { ForgeUiHost } from './forge-ui.js';
 import { createWebApp, hostPagePath } from './host-page.js';
 import { ForgeApps, type ForgeInstallation } from './forge-app.js';
 import type { ForgeSimulator } from './forge.js';
@@ -74,6 +76,8 @@ const DEFAULT_KNOBS: SimulatorKnobs = {
 
 /** Seed of the email → account rule: fixed, so the same history maps the same way every run. */
 const ACCOUNT_SEED = 'tally-simulator';
+/** The Forge app the simulator hosts unless told otherwise: Tally's own manifest. */
+const FORGE_MANIFEST = path.resolve(import.meta.dirname, '../../forge/manifest.yml');
 
 /** The knob fields of an options object (SimulatorOptions carries other fields too). */
 function pickKnobs(o: object): Record<string, unknown> {
@@ -108,6 +112,8 @@ export class Simulator {
   readonly limiter = new SlidingWindowLimiter();
   /** The Forge app's installations, system tokens and events (src/simulator/forge-app.ts). */
   readonly forgeApps: ForgeApps;
+  /** The Forge app's Custom UI pages on bitbucket.org (src/simulator/forge-ui.ts). */
+  readonly forgeUi: ForgeUiHost;
   private readonly knobValues: SimulatorKnobs;
   private readonly now: () => Date;
   private readonly appKey: string;
@@ -147,6 +153,18 @@ export class Simulator {
       apiUrl: opts.publicUrls?.api ?? apiUrl,
       deliveries: this.deliveries,
       now: this.now,
+    });
+    this.forgeUi = new ForgeUiHost({
+      state: this.state,
+      users: this.users,
+      now: this.now,
+      manifestPath: opts.forgeManifestPath ?? FORGE_MANIFEST,
+      installationOf: (ws) => this.forgeApps.installations.get(ws.uuid),
+      systemToken: (installation) => {
+        const known = this.forgeApps.installations.get(installation.workspace.uuid);
+        return known ? this.forgeApps.issueSystemToken(known) : undefined;
+      },
+      userToken: (installation, viewer) => this.issueUserToken(installation.workspace.uuid, viewer.uuid),
     });
     const deps = {
       state: this.state,
@@ -200,6 +218,7 @@ export class Simulator {
         now: sim.now,
         iframeSub: opts.iframeSub ?? 'account_id',
         install: (ws, url) => sim.install(ws, url),
+        forgeUi: sim.forgeUi,
       }),
     );
     return sim;

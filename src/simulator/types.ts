@@ -83,6 +83,8 @@ export interface SimulatorKnobs {
 
 export interface SimulatorOptions extends Partial<SimulatorKnobs> {
   host?: string;
+  /** The Forge app whose Custom UI pages bitbucket.org shows (default: forge/manifest.yml). */
+  forgeManifestPath?: string;
   webPort?: number;
   apiPort?: number;
   appKey?: string;
