@@ -2,7 +2,9 @@
  * `npm run demo`: Tally end to end on one machine. Starts an embedded PostgreSQL (fresh, under .data/demo), the
  * Bitbucket simulator with the sample history (expressjs/express) or local git repositories (`--git <path>`,
  * repeatable), Tally's web and worker roles, installs Tally into the simulated workspace, waits until indexing
- * shows progress and prints the Bitbucket-like pages that frame every Tally page.
+ * shows progress and prints the Bitbucket-like pages that frame every Tally page. With `--forge`, Tally is the
+ * Forge app instead (docs/forge.md): FORGE_APP_ID set, installed the Forge way (lifecycle event, system token,
+ * backfill through it) and its pages are the manifest's Custom UI pages.
  *
  * The only entry point allowed to import the simulator (see eslint.config.js).
  */
@@ -14,6 +16,7 @@ import { parseConfig } from '../config/config';
 import { pendingAnalyticsChanges } from '../analytics/change-queue';
 import { listRepositories } from '../db/repository-store';
 import { createLogger, type Logger } from '../platform/logger';
+import { ForgeSimulator } from '../simulator/forge';
 import { startSimulator, type Simulator } from '../simulator/index';
 import { bootstrap, type Runtime } from './bootstrap';
 import { handleShutdownSignals } from './signals';
@@ -36,6 +39,8 @@ export interface DemoOptions {
   logLevel?: string;
   /** Tally's hourly Bitbucket request budget; the demo raises it so line counts fill in within minutes. */
   requestsPerHour?: number;
+  /** Install Tally as the Forge app (its Custom UI pages) rather than the Connect app. */
+  forge?: boolean;
 }
 
 export interface Demo {
@@ -44,8 +49,10 @@ export interface Demo {
   tallyUrl: string;
   tenantId: string;
   repositories: string[];
-  /** Host pages (simulated bitbucket.org) that frame each Tally page. */
+  /** Host pages (simulated bitbucket.org) that frame each Tally page (the Forge app's, with `forge`). */
   pages: { workspace: string; repository: string; configure: string; profile: string };
+  /** The simulator's Forge (signing key, JWKS), with `forge`. */
+  forge?: ForgeSimulator;
   stop(): Promise<void>;
 }
 
@@ -92,6 +99,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   });
   const simHosts = [sim.webUrl, sim.apiUrl].map((u) => new URL(u).host);
 
+  const forge = options.forge ? await ForgeSimulator.start() : undefined;
+
   const tallyPort = (await portOr(options.tallyPort ?? 3000)) || (await freePort());
   const tallyUrl = `http://127.0.0.1:${tallyPort}`;
   // A fresh database every run: the simulator mints a new shared secret per run, and an old installation
@@ -109,6 +118,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...(options.databaseAdminUrl ? { DATABASE_ADMIN_URL: options.databaseAdminUrl } : {}),
     LOG_LEVEL: options.logLevel ?? process.env.LOG_LEVEL ?? 'warn',
+    ...(forge ? { FORGE_APP_ID: forge.appId, FORGE_JWKS_URL: forge.jwksUrl } : {}),
   });
   if (!parsed.ok) throw new Error(`demo configuration: ${parsed.problems.join('; ')}`);
   const runtime = await bootstrap(parsed.config, logger);
@@ -136,10 +146,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     repositories.push(slug);
   }
 
-  const installed = await sim.install(DEMO_WORKSPACE, `${tallyUrl}/atlassian-connect.json`);
-  if (installed.status < 200 || installed.status >= 300)
-    throw new Error(`Tally refused the installation (HTTP ${installed.status})`);
-  const tenant = await runtime.tenants.findByClientKey(installed.clientKey);
+  const clientKey = forge ? await installForge(sim, forge, tallyUrl) : await installConnect(sim, tallyUrl);
+  const tenant = await runtime.tenants.findByClientKey(clientKey);
   if (!tenant) throw new Error('the installation was not stored');
   // The worker's verification job asks the simulator about the new credentials; only then does the tenant work.
   const deadline = Date.now() + 60_000;
@@ -153,6 +161,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     await new Promise((resolve) => server.close(resolve));
     await worker.stop();
     await sim.close();
+    await forge?.close();
     await runtime.stop();
   };
 
@@ -163,16 +172,51 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     tallyUrl,
     tenantId: tenant.id,
     repositories,
-    pages: {
-      workspace: sim.hostPageUrl(DEMO_WORKSPACE, { moduleKey: 'tally-workspace' }),
-      repository: sim.hostPageUrl(DEMO_WORKSPACE, { moduleKey: 'tally-graphs', repo: repositories[0]! }),
-      configure: sim.hostPageUrl(DEMO_WORKSPACE, { moduleKey: 'tally-configure' }),
-      profile: sim.hostPageUrl(DEMO_WORKSPACE, {
-        moduleKey: 'tally-profile',
-        ...(topAuthor ? { targetUserUuid: topAuthor } : {}),
-      }),
-    },
+    ...(forge ? { forge } : {}),
+    pages: forge
+      ? forgePages(sim, repositories[0]!, topAuthor)
+      : {
+          workspace: sim.hostPageUrl(DEMO_WORKSPACE, { moduleKey: 'tally-workspace' }),
+          repository: sim.hostPageUrl(DEMO_WORKSPACE, { moduleKey: 'tally-graphs', repo: repositories[0]! }),
+          configure: sim.hostPageUrl(DEMO_WORKSPACE, { moduleKey: 'tally-configure' }),
+          profile: sim.hostPageUrl(DEMO_WORKSPACE, {
+            moduleKey: 'tally-profile',
+            ...(topAuthor ? { targetUserUuid: topAuthor } : {}),
+          }),
+        },
     stop,
+  };
+}
+
+async function installConnect(sim: Simulator, tallyUrl: string): Promise<string> {
+  const installed = await sim.install(DEMO_WORKSPACE, `${tallyUrl}/atlassian-connect.json`);
+  if (installed.status < 200 || installed.status >= 300)
+    throw new Error(`Tally refused the installation (HTTP ${installed.status})`);
+  return installed.clientKey;
+}
+
+/** The Forge way: Forge posts `avi:forge:installed:app` (with a system token) to the remote's /forge/installed. */
+async function installForge(sim: Simulator, forge: ForgeSimulator, tallyUrl: string): Promise<string> {
+  const { installation, delivery } = await sim.installForge(DEMO_WORKSPACE, { forge, remoteUrl: tallyUrl });
+  if (delivery.status === undefined || delivery.status < 200 || delivery.status >= 300)
+    throw new Error(`Tally refused the Forge installation (HTTP ${String(delivery.status)})`);
+  return installation.installationId;
+}
+
+/** The manifest's four Custom UI pages; "My contributions" is seen by the busiest author, as the viewer. */
+function forgePages(sim: Simulator, repo: string, topAuthor: string | undefined): Demo['pages'] {
+  const ws = sim.workspace(DEMO_WORKSPACE);
+  const viewer = topAuthor ? sim.users.get(topAuthor) : undefined;
+  const url = (key: string, options: Parameters<Simulator['forgeUi']['pagePath']>[2] = {}) => {
+    const pagePath = sim.forgeUi.pagePath(ws, key, options);
+    if (!pagePath) throw new Error(`the Forge app has no page ${key}`);
+    return `${sim.webUrl}${pagePath}`;
+  };
+  return {
+    workspace: url('tally-workspace'),
+    repository: url('tally-repository', { repo: sim.repository(DEMO_WORKSPACE, repo) }),
+    configure: url('tally-configure'),
+    profile: url('tally-profile', viewer ? { viewer } : {}),
   };
 }
 
@@ -242,6 +286,7 @@ export async function waitForIndexing(
 
 function parseArgs(argv: string[]): DemoOptions {
   const gitDirs: string[] = [];
+  let forge = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--git') {
@@ -250,11 +295,13 @@ function parseArgs(argv: string[]): DemoOptions {
       gitDirs.push(dir);
     } else if (arg.startsWith('--git=')) {
       gitDirs.push(arg.slice('--git='.length));
+    } else if (arg === '--forge') {
+      forge = true;
     } else if (arg === '--help' || arg === '-h') {
-      process.stdout.write('npm run demo [-- --git <path-to-local-repository> ...]\n');
+      process.stdout.write('npm run demo [-- [--forge] [--git <path-to-local-repository> ...]]\n');
       process.exit(0);
     } else {
-      throw new Error(`unknown argument ${arg} (try --git <path>)`);
+      throw new Error(`unknown argument ${arg} (try --forge or --git <path>)`);
     }
   }
   for (const dir of gitDirs) {
@@ -264,7 +311,7 @@ function parseArgs(argv: string[]): DemoOptions {
     )
       throw new Error(`${dir} is not a git repository`);
   }
-  return { gitDirs };
+  return { gitDirs, forge };
 }
 
 async function main() {
@@ -272,7 +319,7 @@ async function main() {
   process.stdout.write('Starting PostgreSQL, the Bitbucket simulator and Tally…\n');
   const demo = await startDemo(options);
   process.stdout.write(
-    `Tally installed into workspace "${DEMO_WORKSPACE}" (${demo.repositories.join(', ')}).\n`,
+    `Tally installed into workspace "${DEMO_WORKSPACE}" ${demo.forge ? `as the Forge app ${demo.forge.appId}` : 'as the Connect app'} (${demo.repositories.join(', ')}).\n`,
   );
   const progress = await waitForIndexing(demo, (p) => p.commitsKnown > 0 && p.commitsWithLines > 0, 300_000);
   process.stdout.write(
@@ -281,7 +328,7 @@ async function main() {
       `  ${demo.pages.workspace}\n\n` +
       `Other pages:\n` +
       `  Repository graphs   ${demo.pages.repository}\n` +
-      `  Contributions tab   ${demo.pages.profile}\n` +
+      `  ${demo.forge ? 'My contributions ' : 'Contributions tab'}   ${demo.pages.profile}\n` +
       `  Configure (admin)   ${demo.pages.configure}\n\n` +
       `Tally itself: ${demo.tallyUrl} · Simulator API: ${demo.sim.apiUrl} · Ctrl+C stops everything.\n`,
   );
