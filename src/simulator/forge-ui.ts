@@ -5,7 +5,7 @@ import express, { type Request, type Response } from 'express';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Account, AccountRegistry } from './accounts.js';
-import type { ForgeSimulator } from './forge.js';
+import type { ForgeInstallation } from './forge-app.js';
 import type { Repository, SimState, Workspace } from './store.js';
 import { escapeHtml as h, unbraced } from './util.js';
 
@@ -33,17 +33,11 @@ import { escapeHtml as h, unbraced } from './util.js';
  * names them: accountId, workspaceId, moduleKey, localId, environmentType, locale, timezone, siteUrl).
  */
 
-/** A Forge installation as the UI host needs it (src/simulator/forge-app.ts keeps the real ones). */
-export interface ForgeUiInstallation {
-  installationId: string;
-  workspace: Workspace;
-  /** The manifest remote's baseUrl: Tally's BASE_URL. */
-  remoteUrl: string;
-  /** `app.apiBaseUrl` in the tokens. */
-  apiBaseUrl: string;
-  forge: ForgeSimulator;
-  active: boolean;
-}
+/** A Forge installation as the UI host needs it (src/simulator/forge-app.ts keeps them). */
+export type ForgeUiInstallation = Pick<
+  ForgeInstallation,
+  'installationId' | 'workspace' | 'remoteUrl' | 'apiBaseUrl' | 'forge' | 'active'
+>;
 
 export interface ForgeUiDeps {
   state: SimState;

@@ -11,6 +11,7 @@ import { addDays } from '../../src/web/chart-data/dates';
 import { pageUrl } from '../support/bitbucket';
 import {
   api,
+  assertFrameFits,
   newPage,
   numberIn,
   openInHost,
@@ -65,21 +66,8 @@ describe('Tally pages in the Bitbucket host frame', { timeout: 900_000 }, () => 
       assert.equal(url.pathname, `/pages/${name}`);
       assert.equal(url.searchParams.has('jwt'), false, 'the one-time page token is removed from the address');
       if (name === 'repository') repoUuid = url.searchParams.get('repoUuid')!;
-      // AP.resize: the iframe is as tall as its document, so nothing scrolls inside it (the frame is cross-origin,
-      // so its height is read inside it and compared with the iframe element's in the host).
-      const frameElement = await frame.frameElement();
-      let inner = 0;
-      let outer = 0;
-      for (let tries = 0; tries < 50; tries++) {
-        inner = await frame.evaluate(() => document.documentElement.scrollHeight);
-        outer = (await frameElement.boundingBox())!.height;
-        if (Math.abs(inner - outer) <= 2) break;
-        await page.waitForTimeout(100);
-      }
-      assert.ok(
-        inner > 200 && Math.abs(inner - outer) <= 2,
-        `${name}: frame ${outer}px for content ${inner}px`,
-      );
+      // AP.resize: the iframe is as tall as its document.
+      await assertFrameFits(page, frame, name);
       await screenshot(page, `${name}-light`);
     }
     await context.close();

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Frame, type Page } from 'playwright-core';
@@ -28,9 +29,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+/** `forge`: Tally installed as the Forge app, its pages the Custom UI ones (`npm run demo -- --forge`). */
+export async function startStack(options: { forge?: boolean } = {}): Promise<Stack> {
   const database = await createTestDatabase();
   const demo = await startDemo({
+    forge: options.forge ?? false,
     tallyPort: 0,
     simulatorWebPort: 0,
     simulatorApiPort: 0,
@@ -70,13 +73,33 @@ export async function newPage(
   return { context, page: await context.newPage() };
 }
 
+/** The host page's frame of Tally: a Connect iframe or a Forge Custom UI one. */
+export const TALLY_FRAME = 'iframe[data-ap-frame], iframe[data-forge-frame]';
+
 /** Opens a host page and returns Tally's frame once its page has rendered its heading. */
 export async function openInHost(page: Page, hostUrl: string): Promise<Frame> {
   await page.goto(hostUrl);
-  const handle = await page.waitForSelector('iframe[data-ap-frame]');
+  const handle = await page.waitForSelector(TALLY_FRAME);
   const frame = (await handle.contentFrame())!;
   await frame.waitForSelector('main h1');
   return frame;
+}
+
+/**
+ * The host sized the frame to its document, so nothing scrolls inside it (the frame is cross-origin, so its height
+ * is read inside it and compared with the iframe element's in the host).
+ */
+export async function assertFrameFits(page: Page, frame: Frame, name: string): Promise<void> {
+  const frameElement = await frame.frameElement();
+  let inner = 0;
+  let outer = 0;
+  for (let tries = 0; tries < 50; tries++) {
+    inner = await frame.evaluate(() => document.documentElement.scrollHeight);
+    outer = (await frameElement.boundingBox())!.height;
+    if (Math.abs(inner - outer) <= 2) break;
+    await page.waitForTimeout(100);
+  }
+  assert.ok(inner > 200 && Math.abs(inner - outer) <= 2, `${name}: frame ${outer}px for content ${inner}px`);
 }
 
 /** The session token Tally minted for the page (for comparing with the API directly). */
