@@ -5,6 +5,7 @@ import { withinScope } from '../../src/api/viewer-scope';
 import { startSimulator, type Account, type Simulator } from '../../src/simulator/index';
 import { ForgeSimulator } from '../../src/simulator/forge';
 import { startTestApp, type TestApp } from '../support/app';
+import { installForge } from '../support/forge';
 import { loadExport, readExport } from '../support/load-export';
 
 /**
@@ -44,15 +45,7 @@ describe('Forge viewer permissions from the user token', () => {
     sim.setRepositoryPermission('acme', 'a-private', dev.account_id, 'read');
     forge = await ForgeSimulator.start();
     app = await startTestApp({ env: { FORGE_APP_ID: forge.appId, FORGE_JWKS_URL: forge.jwksUrl } });
-    const installed = await fetch(`${app.url}/forge/installed`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await forge.invocationToken({ installationId, workspaceUuid, apiBaseUrl })}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ eventType: 'avi:forge:installed:app', id: installationId }),
-    });
-    assert.equal(installed.status, 204, await installed.text());
+    await installForge(app, forge, { installationId, workspaceUuid, apiBaseUrl });
     const tenant = (await app.runtime.tenants.findByClientKey(installationId))!;
     // Dev's commits: every commit by the first author of the A slice counts as Dev's (account id).
     const devEmail = commits[0]!.author.email;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import type { Express } from 'express';
 import { parseConfig } from '../../src/config/config';
 import { freePort } from '../../src/db/embedded-postgres';
 import { createLogger } from '../../src/platform/logger';
@@ -9,6 +10,8 @@ import { createTestDatabase, type TestDatabase } from './db';
 
 export interface TestApp {
   url: string;
+  /** The Express app it serves (its routes can be listed: test/support/routes.ts). */
+  express: Express;
   runtime: Runtime;
   database: TestDatabase;
   /** Every log line the app wrote, as raw JSON text. */
@@ -60,9 +63,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     keys: config.encryptionKeys!,
     now: options.now,
   });
-  const server = await listenWeb(await createWebApp(runtime), port, '127.0.0.1');
+  const express = await createWebApp(runtime);
+  const server = await listenWeb(express, port, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,
+    express,
     runtime,
     database,
     logs,
