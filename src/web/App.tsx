@@ -2,6 +2,7 @@ import { Component, useEffect, useMemo, useState, type ComponentType, type React
 import type { ApiClient } from './api/client';
 import type { Endpoints } from './api/endpoints';
 import { AppContext } from './components/AppContext';
+import { DrillDownProvider } from './components/DrillDown';
 import { ErrorState, FreshnessStatus, SessionExpired } from './components/States';
 
 export type PageName = 'repository' | 'workspace' | 'configure' | 'profile';
@@ -51,7 +52,9 @@ export function App({
       {expired ? <SessionExpired /> : null}
       <FreshnessStatus freshness={api.freshness} />
       <ErrorBoundary>
-        <Page />
+        <DrillDownProvider>
+          <Page />
+        </DrillDownProvider>
       </ErrorBoundary>
     </AppContext.Provider>
   );

@@ -26,6 +26,8 @@ type Schema = components['schemas'];
 
 export interface StatsQuery {
   repos: string[];
+  /** Bitbucket project uuids (their repositories); empty or absent = no project filter. */
+  projects?: string[];
   /** Inclusive first and last day; null from = since the first commit. */
   from: string | null;
   to: string;
@@ -43,6 +45,7 @@ export function statsParams(
 ): Record<string, QueryValue> {
   return {
     repository: q.repos,
+    project: q.projects && q.projects.length > 0 ? q.projects : undefined,
     since: q.from,
     until: addDays(q.to, 1),
     merges: q.merges ? 'include' : 'exclude',
@@ -67,6 +70,40 @@ export interface RepositoryStatus {
   commitsWithLines: number;
   requestsUsed: number;
   etaSeconds: number | null;
+  project: Project | null;
+}
+
+export interface Project {
+  uuid: string;
+  key: string;
+  name: string;
+}
+
+/** One graph bucket or one person: what a drill-down lists the commits of. */
+export interface DrillTarget {
+  day?: string;
+  week?: string;
+  month?: string;
+  contributor?: string;
+}
+
+export interface CommitItem {
+  hash: string;
+  date: string;
+  authorKey: string;
+  authorName: string;
+  repository: string;
+  summary: string;
+  merge: boolean;
+  linesAdded: number;
+  linesRemoved: number;
+  link: string;
+}
+
+export interface CommitPage {
+  commits: CommitItem[];
+  nextCursor: string | null;
+  jiraSiteUrl: string | null;
 }
 
 export interface RepositoryTotals {
@@ -101,6 +138,7 @@ export interface Settings {
   useDefaultBots: boolean;
   /** The experimental fast path for line counts (reads diff text; counted in a stream, never kept). */
   lineCountsFromPatches: boolean;
+  jiraSiteUrl: string | null;
   defaults: { pathExclusions: string[]; botPatterns: string[] };
 }
 
@@ -165,6 +203,7 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
         commitsWithLines: r.commits_with_lines,
         requestsUsed: r.requests_used,
         etaSeconds: r.eta_seconds,
+        project: r.project,
       })),
     };
   };
@@ -284,6 +323,45 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
       };
     },
 
+    /** The commits behind a bar, a day or a person, newest first, one page at a time (`cursor`: the last page's). */
+    async commits(
+      q: StatsQuery,
+      target: DrillTarget,
+      cursor: string | null,
+      signal?: AbortSignal,
+    ): Promise<CommitPage> {
+      const body = await api.get<Answer<'/commits'>>(
+        '/commits',
+        statsParams(
+          { ...q, contributor: target.contributor ?? q.contributor },
+          {
+            day: target.day,
+            week: target.week,
+            month: target.month,
+            cursor: cursor ?? undefined,
+            limit: 50,
+          },
+        ),
+        signal,
+      );
+      return {
+        jiraSiteUrl: body.jira_site_url,
+        nextCursor: body.next_cursor,
+        commits: body.commits.map((c) => ({
+          hash: c.hash,
+          date: c.date,
+          authorKey: c.author_key,
+          authorName: c.author_name,
+          repository: c.repository.full_name,
+          summary: c.summary,
+          merge: c.merge,
+          linesAdded: c.lines_added,
+          linesRemoved: c.lines_removed,
+          link: c.link,
+        })),
+      };
+    },
+
     /** A server-side CSV export (every commit or pull request in scope). */
     async exportCsv(kind: 'commits' | 'pull-requests', q: StatsQuery): Promise<string> {
       const { contributor: _contributor, ...params } = statsParams(q, { format: 'csv' });
@@ -299,6 +377,7 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
         botPatterns: body.bot_patterns,
         useDefaultBots: body.default_bot_patterns,
         lineCountsFromPatches: body.line_counts_from_patches,
+        jiraSiteUrl: body.jira_site_url,
         defaults: { pathExclusions: body.defaults.path_exclusions, botPatterns: body.defaults.bot_patterns },
       };
     },
@@ -313,6 +392,7 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
       if (settings.useDefaultBots !== undefined) body.default_bot_patterns = settings.useDefaultBots;
       if (settings.lineCountsFromPatches !== undefined)
         body.line_counts_from_patches = settings.lineCountsFromPatches;
+      if (settings.jiraSiteUrl !== undefined) body.jira_site_url = settings.jiraSiteUrl;
       await api.send('PUT', '/settings', body);
     },
 

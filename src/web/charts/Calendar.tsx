@@ -1,3 +1,4 @@
+import type { KeyboardEvent } from 'react';
 import { formatCount } from '../chart-data/format';
 import type { CalendarGrid } from '../chart-data/calendar';
 import type { ChartColors } from '../hooks/useChartColors';
@@ -17,16 +18,25 @@ export function CalendarHeatmap({
   grid,
   colors,
   label,
+  onDay,
 }: {
   grid: CalendarGrid;
   colors: ChartColors;
   label: string;
+  /** Opens a day's commits: days with commits are then buttons (click, Enter or Space). */
+  onDay?: (date: string) => void;
 }) {
   const width = LEFT + grid.weeks.length * (CELL + GAP);
   const height = TOP + 7 * (CELL + GAP);
   return (
     <div className="calendar-scroll">
-      <svg data-chart="calendar" width={width} height={height} role="img" aria-label={label}>
+      <svg
+        data-chart="calendar"
+        width={width}
+        height={height}
+        role={onDay ? 'group' : 'img'}
+        aria-label={label}
+      >
         {grid.months.map((m) => (
           <text
             key={`${m.label}-${m.week}`}
@@ -56,6 +66,20 @@ export function CalendarHeatmap({
                 fill={colors.calendar[cell.level]}
                 data-date={cell.date}
                 data-count={cell.commits}
+                {...(onDay && cell.commits > 0
+                  ? {
+                      role: 'button',
+                      tabIndex: 0,
+                      'aria-label': `${formatCount(cell.commits)} commit${cell.commits === 1 ? '' : 's'} on ${cell.date}`,
+                      style: { cursor: 'pointer' },
+                      onClick: () => onDay(cell.date),
+                      onKeyDown: (e: KeyboardEvent) => {
+                        if (e.key !== 'Enter' && e.key !== ' ') return;
+                        e.preventDefault();
+                        onDay(cell.date);
+                      },
+                    }
+                  : {})}
               >
                 <title>{`${formatCount(cell.commits)} commit${cell.commits === 1 ? '' : 's'} on ${cell.date}`}</title>
               </rect>

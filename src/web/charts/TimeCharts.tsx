@@ -29,6 +29,8 @@ interface TimeChartProps {
   colors: ChartColors;
   height: number;
   label: string;
+  /** Called with a bar's period when it is clicked (the drill-down to its commits). */
+  onPeriod?: (period: string) => void;
 }
 
 function commonAxes(props: TimeChartProps) {
@@ -92,7 +94,21 @@ export function BarsOverTime(props: TimeChartProps) {
         {commonAxes(props)}
         {props.keys.length > 1 ? <Legend /> : null}
         {props.keys.map((k) => (
-          <Bar key={k.key} dataKey={k.key} name={k.name} fill={k.color} isAnimationActive={false} />
+          <Bar
+            key={k.key}
+            dataKey={k.key}
+            name={k.name}
+            fill={k.color}
+            isAnimationActive={false}
+            cursor={props.onPeriod ? 'pointer' : undefined}
+            onClick={
+              props.onPeriod
+                ? (entry: { payload?: { period?: string } }) => {
+                    if (entry.payload?.period) props.onPeriod!(entry.payload.period);
+                  }
+                : undefined
+            }
+          />
         ))}
       </BarChart>
     </ResponsiveContainer>

@@ -3,7 +3,7 @@ import { ErrorState, Skeleton } from '../components/States';
 import { useApi } from '../hooks/useApi';
 import { ApiTokensSection } from '../sections/configure/ApiTokensSection';
 import { ExclusionsSection } from '../sections/configure/ExclusionsSection';
-import { BotsSection, TimezoneSection } from '../sections/configure/GeneralSections';
+import { BotsSection, JiraSection, TimezoneSection } from '../sections/configure/GeneralSections';
 import { IdentitiesSection } from '../sections/configure/IdentitiesSection';
 import { IndexingSection } from '../sections/configure/IndexingSection';
 import { LineCountsSection } from '../sections/configure/LineCountsSection';
@@ -32,6 +32,7 @@ export default function ConfigurePage() {
           <ExclusionsSection settings={s} onSaved={settings.reload} />
           <BotsSection settings={s} onSaved={settings.reload} />
           <TimezoneSection initial={s.timezone} onSaved={settings.reload} />
+          <JiraSection initial={s.jiraSiteUrl} onSaved={settings.reload} />
         </>
       )}
       <IdentitiesSection />

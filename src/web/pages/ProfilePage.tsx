@@ -8,6 +8,7 @@ import { totals } from '../chart-data/series';
 import { useApp } from '../components/AppContext';
 import { ChartCard } from '../components/ChartCard';
 import { DataTable } from '../components/DataTable';
+import { useDrillDown } from '../components/DrillDown';
 import { Switch } from '../components/FilterBar';
 import { EmptyState, ErrorState, Skeleton } from '../components/States';
 import { HorizontalBars } from '../charts/Bars';
@@ -25,6 +26,7 @@ export default function ProfilePage() {
   const user = params.get('user') ?? '';
   const [filters, setFilters] = useFilters();
   const colors = useChartColors();
+  const drill = useDrillDown();
   const from = addDays(today, -364);
   const query: StatsQuery = useMemo(
     () => ({
@@ -145,7 +147,12 @@ export default function ProfilePage() {
             emptyHint="Commits count once Tally has indexed them; merges are left out unless included."
             height={130}
           >
-            <CalendarHeatmap grid={grid} colors={colors} label={`${grid.total} commits in the last year`} />
+            <CalendarHeatmap
+              grid={grid}
+              colors={colors}
+              label={`${grid.total} commits in the last year`}
+              onDay={(date) => drill({ title: `Commits on ${date}`, query, target: { day: date } })}
+            />
           </ChartCard>
           <div className="grid two">
             <ChartCard

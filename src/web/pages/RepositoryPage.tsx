@@ -85,7 +85,13 @@ export default function RepositoryPage() {
         fileParts={fileParts}
       />
       <div className="grid two">
-        <CommitActivityCard state={activity} range={range} colors={colors} fileParts={fileParts} />
+        <CommitActivityCard
+          state={activity}
+          range={range}
+          colors={colors}
+          fileParts={fileParts}
+          query={query}
+        />
         <CodeFrequencyCard state={activity} range={range} colors={colors} fileParts={fileParts} />
       </div>
       <PunchCardCard state={punch} colors={colors} fileParts={fileParts} />

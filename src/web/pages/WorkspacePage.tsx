@@ -6,6 +6,7 @@ import { useApp } from '../components/AppContext';
 import { ChartCard } from '../components/ChartCard';
 import { DataTable } from '../components/DataTable';
 import { FilterBar } from '../components/FilterBar';
+import { ProjectPicker } from '../components/ProjectPicker';
 import { RepoPicker } from '../components/RepoPicker';
 import { HorizontalBars } from '../charts/Bars';
 import { useApi } from '../hooks/useApi';
@@ -101,6 +102,11 @@ export default function WorkspacePage() {
           selected={filters.repos}
           onChange={(repos) => setFilters({ repos })}
         />
+        <ProjectPicker
+          repositories={repositories.data ?? []}
+          selected={filters.projects}
+          onChange={(projects) => setFilters({ projects })}
+        />
       </FilterBar>
       <div className="stat-row" aria-live="polite">
         <div className="stat">
@@ -186,7 +192,13 @@ export default function WorkspacePage() {
         fileParts={fileParts}
       />
       <div className="grid two">
-        <CommitActivityCard state={activity} range={range} colors={colors} fileParts={fileParts} />
+        <CommitActivityCard
+          state={activity}
+          range={range}
+          colors={colors}
+          fileParts={fileParts}
+          query={query}
+        />
         <CodeFrequencyCard state={activity} range={range} colors={colors} fileParts={fileParts} />
       </div>
       <PunchCardCard state={punch} colors={colors} fileParts={fileParts} />

@@ -4,7 +4,9 @@ import { periodLabel } from '../chart-data/dates';
 import { formatCount } from '../chart-data/format';
 import { hourLabel, punchCardGrid, WEEKDAYS, type PunchCardCell } from '../chart-data/punch-card';
 import { codeFrequencyRows, fillSeries, type PeriodPoint } from '../chart-data/series';
+import type { DrillTarget, StatsQuery } from '../api/endpoints';
 import { ChartCard } from '../components/ChartCard';
+import { useDrillDown } from '../components/DrillDown';
 import { DataTable } from '../components/DataTable';
 import { BarsOverTime, DivergingAreaChart } from '../charts/TimeCharts';
 import { PunchCardChart } from '../charts/PunchCard';
@@ -13,17 +15,36 @@ import type { ChartColors } from '../hooks/useChartColors';
 
 type Range = { from: string; to: string; interval: Interval };
 
+/** A bucket of a series as the drill-down's parameter: the day, the week's Monday or the month. */
+export function bucketTarget(period: string, interval: Interval): DrillTarget {
+  if (interval === 'day') return { day: period };
+  if (interval === 'week') return { week: period };
+  return { month: period.slice(0, 7) };
+}
+
 export function CommitActivityCard({
   state,
   range,
   colors,
   fileParts,
+  query,
 }: {
   state: Loadable<PeriodPoint[]>;
   range: Range;
   colors: ChartColors;
   fileParts: (string | null)[];
+  /** The page's query: a bar (or its row in the table) then opens its commits. */
+  query?: StatsQuery;
 }) {
+  const drill = useDrillDown();
+  const open = query
+    ? (period: string) =>
+        drill({
+          title: `Commits, ${periodLabel(period, range.interval)}`,
+          query,
+          target: bucketTarget(period, range.interval),
+        })
+    : undefined;
   const rows = useMemo(
     () => fillSeries(state.data ?? [], range.from, range.to, range.interval),
     [state.data, range],
@@ -50,11 +71,29 @@ export function CommitActivityCard({
           columns={[
             { header: 'Period', cell: (r) => periodLabel(r.period, range.interval) },
             { header: 'Commits', cell: (r) => formatCount(r.commits), numeric: true },
+            ...(open
+              ? [
+                  {
+                    header: 'List',
+                    cell: (r: PeriodPoint) => (
+                      <button
+                        type="button"
+                        className="button small"
+                        onClick={() => open(r.period)}
+                        aria-label={`Commits, ${periodLabel(r.period, range.interval)}`}
+                      >
+                        Commits
+                      </button>
+                    ),
+                  },
+                ]
+              : []),
           ]}
         />
       }
     >
       <BarsOverTime
+        onPeriod={open}
         rows={rows as unknown as Record<string, number | string>[]}
         keys={[{ key: 'commits', name: 'Commits', color: colors.brand }]}
         interval={range.interval}

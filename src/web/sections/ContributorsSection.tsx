@@ -15,6 +15,7 @@ import type { PeriodPoint } from '../chart-data/series';
 import { useApp } from '../components/AppContext';
 import { ChartCard } from '../components/ChartCard';
 import { DataTable } from '../components/DataTable';
+import { useDrillDown } from '../components/DrillDown';
 import { Sparkline } from '../components/Sparkline';
 import { StackedAreaChart } from '../charts/TimeCharts';
 import { useApi, type Loadable } from '../hooks/useApi';
@@ -50,7 +51,9 @@ function ContributorCard({
   range,
   loader,
   loaderKey,
+  onCommits,
 }: {
+  onCommits: () => void;
   contributor: Contributor;
   rank: number;
   color: string;
@@ -80,6 +83,14 @@ function ContributorCard({
         </div>
       </div>
       <span className="rank">#{rank}</span>
+      <button
+        type="button"
+        className="button small card-commits"
+        onClick={onCommits}
+        aria-label={`Commits by ${contributor.name}`}
+      >
+        Commits
+      </button>
       {series.data ? (
         <Sparkline
           values={values}
@@ -115,6 +126,7 @@ export function ContributorsSection({
   fileParts: (string | null)[];
 }) {
   const { api } = useApp();
+  const drill = useDrillDown();
   const [shownCards, setShownCards] = useState(CARD_PAGE);
   // The cards render after the charts have painted: the graphs come first, the two dozen cards a frame later.
   const [cardsReady, setCardsReady] = useState(false);
@@ -229,6 +241,9 @@ export function ContributorsSection({
                 range={range}
                 loader={loader}
                 loaderKey={queryKey}
+                onCommits={() =>
+                  drill({ title: `Commits by ${c.name}`, query, target: { contributor: c.id } })
+                }
               />
             ))}
           </ol>

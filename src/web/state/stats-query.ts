@@ -6,6 +6,7 @@ export function buildStatsQuery(filters: Filters, repos: string[], today: string
   const range = resolveRange(filters, today);
   return {
     repos,
+    projects: filters.projects,
     from: range.from,
     to: range.to,
     interval: requestInterval(range),

@@ -29,6 +29,8 @@ export interface Filters {
   metric: Metric;
   /** Workspace page: the repositories shown (uuids); empty = all. */
   repos: string[];
+  /** Workspace page: the Bitbucket projects shown (uuids); empty = all. */
+  projects: string[];
 }
 
 export const DEFAULT_FILTERS: Filters = {
@@ -39,15 +41,22 @@ export const DEFAULT_FILTERS: Filters = {
   bots: false,
   metric: 'commits',
   repos: [],
+  projects: [],
 };
 
 /** Query keys the filters own; everything else in the URL (module parameters) is left alone. */
-const FILTER_KEYS = ['range', 'from', 'to', 'merges', 'bots', 'metric', 'repos'];
+const FILTER_KEYS = ['range', 'from', 'to', 'merges', 'bots', 'metric', 'repos', 'projects'];
 /** Bitbucket's one-time page token must never be kept or re-used from the address bar. */
 const NEVER_KEEP = ['jwt'];
 
 const flag = (value: string | null, fallback: boolean) =>
   value === '1' || value === 'true' ? true : value === '0' || value === 'false' ? false : fallback;
+
+const list = (value: string | null) =>
+  (value ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
 
 export function parseFilters(search: string | URLSearchParams): Filters {
   const q = typeof search === 'string' ? new URLSearchParams(search) : search;
@@ -66,10 +75,8 @@ export function parseFilters(search: string | URLSearchParams): Filters {
     merges: flag(q.get('merges'), DEFAULT_FILTERS.merges),
     bots: flag(q.get('bots'), DEFAULT_FILTERS.bots),
     metric: metric === 'additions' || metric === 'deletions' || metric === 'commits' ? metric : 'commits',
-    repos: (q.get('repos') ?? '')
-      .split(',')
-      .map((r) => r.trim())
-      .filter(Boolean),
+    repos: list(q.get('repos')),
+    projects: list(q.get('projects')),
   };
 }
 
@@ -87,6 +94,7 @@ export function serializeFilters(filters: Filters, base: string | URLSearchParam
   if (filters.bots !== DEFAULT_FILTERS.bots) q.set('bots', filters.bots ? '1' : '0');
   if (filters.metric !== DEFAULT_FILTERS.metric) q.set('metric', filters.metric);
   if (filters.repos.length > 0) q.set('repos', filters.repos.join(','));
+  if (filters.projects.length > 0) q.set('projects', filters.projects.join(','));
   const text = q.toString();
   return text ? `?${text}` : '';
 }

@@ -102,3 +102,48 @@ export function TimezoneSection({ initial, onSaved }: { initial: string; onSaved
     </section>
   );
 }
+
+/** The workspace's Jira site: issue keys in commit messages (ABC-123) link there in the commits lists. */
+export function JiraSection({ initial, onSaved }: { initial: string | null; onSaved: () => void }) {
+  const { api } = useApp();
+  const [site, setSite] = useState(initial ?? '');
+  const saver = useSaver();
+  const value = site.trim() === '' ? null : site.trim();
+  return (
+    <section className="card settings-section" aria-labelledby="jira-title">
+      <h3 id="jira-title">Jira site</h3>
+      <p className="subtle">
+        Issue keys in commit messages, like <code>ABC-123</code>, link to this Jira site in the commits lists.
+        An https address, for example <code>https://your-site.atlassian.net</code>; empty for no links.
+      </p>
+      <div className="form-row">
+        <div className="field">
+          <label htmlFor="jira-site">Jira site address</label>
+          <input
+            id="jira-site"
+            type="url"
+            inputMode="url"
+            placeholder="https://your-site.atlassian.net"
+            value={site}
+            maxLength={200}
+            onChange={(e) => setSite(e.target.value)}
+          />
+        </div>
+        <button
+          type="button"
+          className="button primary"
+          disabled={saver.status === 'saving' || value === initial}
+          onClick={() =>
+            void saver.run(async () => {
+              await api.saveSettings({ jiraSiteUrl: value });
+              onSaved();
+            }, 'Jira site saved.')
+          }
+        >
+          Save Jira site
+        </button>
+        <SaveStatus {...saver} />
+      </div>
+    </section>
+  );
+}
