@@ -96,7 +96,8 @@ describe('Forge door: forged invocation tokens on every remote endpoint', () => 
     });
 
   it('finds the routes: the Forge lifecycle endpoint and every authenticated API operation', () => {
-    assert.ok(forgeRoutes.includes('POST /forge/installed'), forgeRoutes.join());
+    for (const must of ['POST /forge/installed', 'POST /forge/events'])
+      assert.ok(forgeRoutes.includes(must), `${must} in ${forgeRoutes.join()}`);
     const paths = routes.map((r) => `${r.method} ${r.path}`);
     for (const must of [
       'GET /api/v1/me',
