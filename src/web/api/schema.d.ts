@@ -72,9 +72,9 @@ export interface paths {
                 kind: 'workspace' | 'repository' | 'profile';
                 /** @description An admin page (workspace analytics, configure): admin data readable. */
                 admin: boolean;
-                /** @description Readable repositories (uuids); null = every repository of the workspace. */
+                /** @description Readable repositories (uuids); null = every repository of the workspace. On the Forge app's member pages with the viewer's user token: the public repositories plus those Bitbucket says the viewer may read. */
                 repositories: string[] | null;
-                /** @description A profile page's person (user uuid): answers are narrowed to their contributions. */
+                /** @description A profile page's person (user uuid; `a:<account id>` on the Forge app's My contributions page): answers are narrowed to their contributions. */
                 contributor: string | null;
                 /**
                  * @description `public_only`: private repositories are left out (shown to workspace admins on the admin pages).
