@@ -111,6 +111,19 @@ export async function generate(trx: Trx, repositories = REPOSITORIES): Promise<v
   );
 }
 
+/** The ten repositories with the most counted commits, and the key of the contributor with the most. */
+export async function busiestAndTop(trx: Trx): Promise<{ busiest: string[]; top: string }> {
+  const busiest = await trx.raw(
+    `select r.uuid from commit_facts f join repositories r on r.id = f.repository_id
+      group by r.uuid order by count(*) desc limit 10`,
+  );
+  const top = await trx.raw(
+    `select 'a:' || c.account_id as key from commit_facts f join contributors c on c.id = f.contributor_id
+      where c.account_id is not null group by c.account_id order by count(*) desc limit 1`,
+  );
+  return { busiest: busiest.rows.map((r: { uuid: string }) => r.uuid), top: top.rows[0].key };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }

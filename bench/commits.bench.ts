@@ -9,7 +9,7 @@
 import os from 'node:os';
 import pg from 'pg';
 import { rebuildRollups } from '../src/analytics/rollups';
-import { generate, installTenant, measure } from './analytics.bench';
+import { busiestAndTop, generate, installTenant, measure } from './analytics.bench';
 import { startBenchStack } from './support/tally-stack';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -45,20 +45,7 @@ export async function main(): Promise<void> {
       `generated and built in ${((performance.now() - started) / 1000).toFixed(1)} s (load ${load()})`,
     );
 
-    const { busiest, top } = await db.withTenant(tenant.tenantId, async (trx) => ({
-      busiest: (
-        await trx.raw(
-          `select r.uuid from commit_facts f join repositories r on r.id = f.repository_id
-            group by r.uuid order by count(*) desc limit 10`,
-        )
-      ).rows.map((r: { uuid: string }) => r.uuid) as string[],
-      top: (
-        await trx.raw(
-          `select 'a:' || c.account_id as key from commit_facts f join contributors c on c.id = f.contributor_id
-            where c.account_id is not null group by c.account_id order by count(*) desc limit 1`,
-        )
-      ).rows[0].key as string,
-    }));
+    const { busiest, top } = await db.withTenant(tenant.tenantId, busiestAndTop);
     const api = `${stack.url}/api/v1`;
     const repo = (uuids: string[]) => uuids.map((u) => `repository=${encodeURIComponent(u)}`).join('&');
     const project = `project=${encodeURIComponent('{00000000-0000-4000-8000-00000000e0e0}')}`;

@@ -11,6 +11,7 @@ import { readExport } from '../support/load-export';
 import { operationsOf, routesOf } from '../support/routes';
 import {
   apiClient,
+  FILTERED_ENDPOINTS,
   load,
   startAnalyticsApp,
   type AnalyticsFixture,
@@ -20,17 +21,7 @@ import {
 
 /** Parameter validation (property-based), tenant isolation, CSV, and the OpenAPI document. */
 
-const ENDPOINTS = [
-  '/stats/contributors',
-  '/stats/activity',
-  '/stats/punchcard',
-  '/stats/calendar',
-  '/stats/top',
-  '/pull-requests/stats',
-  '/export/commits',
-  '/export/pull-requests',
-  '/commits',
-];
+const ENDPOINTS = FILTERED_ENDPOINTS;
 
 const UUID_LIKE = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
 const isZone = (s: string) => {

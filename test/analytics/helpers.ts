@@ -10,6 +10,19 @@ import { startTestApp, type TestApp } from '../support/app';
 import { install, newWorkspace, type Workspace } from '../support/bitbucket';
 import { loadExport, type ExportCommit, type LoadOptions } from '../support/load-export';
 
+/** Every route that takes the analytics filters (repository, project, team, range, merges, bots, …). */
+export const FILTERED_ENDPOINTS = [
+  '/stats/contributors',
+  '/stats/activity',
+  '/stats/punchcard',
+  '/stats/calendar',
+  '/stats/top',
+  '/pull-requests/stats',
+  '/export/commits',
+  '/export/pull-requests',
+  '/commits',
+];
+
 /** A running Tally with one installed workspace, and an API client speaking for it. */
 export interface AnalyticsFixture {
   app: TestApp;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Runner } from 'graphile-worker';
-import { apiClient, type ApiClient } from '../analytics/helpers';
+import { apiClient, FILTERED_ENDPOINTS, type ApiClient } from '../analytics/helpers';
 import type { Workspace } from '../support/bitbucket';
 import {
   FAST_RETRY,
@@ -18,17 +18,6 @@ import { smallHistory } from './live-sync-support';
  * repo:updated, shown in GET /repositories, and a `project=` filter on every stats, pull-request and export route,
  * always inside the viewer's scope.
  */
-
-const ENDPOINTS = [
-  '/stats/contributors',
-  '/stats/activity',
-  '/stats/punchcard',
-  '/stats/calendar',
-  '/stats/top',
-  '/pull-requests/stats',
-  '/export/commits',
-  '/export/pull-requests',
-];
 
 interface Listed {
   uuid: string;
@@ -110,7 +99,7 @@ describe('projects', () => {
     assert.equal(lines.length, 6);
     assert.ok(lines.every((l) => l.repository === 'acme/web'));
 
-    for (const endpoint of ENDPOINTS) {
+    for (const endpoint of FILTERED_ENDPOINTS) {
       const res = await api.get(endpoint, { project: web });
       assert.equal(res.status, 200, `${endpoint}: ${await res.text()}`);
       const bad = await api.get(endpoint, { project: 'WEB' });
