@@ -5,7 +5,7 @@ import { HttpError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { noControlText, validate } from '../platform/validation';
 import { forgeTenant, verifiedInvocation, type ForgeAuthDeps } from './forge-auth';
-import { workspaceOf } from './forge-token';
+import { unwrapForgeEvent, workspaceOf } from './forge-token';
 import { TokenError } from './jwt';
 
 const text = (max: number) => noControlText.min(1).max(max);
@@ -34,7 +34,7 @@ export function forgeLifecycleRouter(deps: ForgeAuthDeps & { logger: Logger }): 
   router.post('/installed', async (req, res, next) => {
     try {
       const invocation = await verifiedInvocation(deps, req);
-      const body = validate(lifecycleEvent, await readJson(req), 'event');
+      const body = validate(lifecycleEvent, unwrapForgeEvent(await readJson(req)), 'event');
       const fromEvent = workspaceOf(body.context?.installContext) ?? workspaceOf(body.context?.workspaceId);
       if (invocation.workspaceUuid && fromEvent && fromEvent !== invocation.workspaceUuid)
         throw new TokenError('the event names another workspace than its invocation token');

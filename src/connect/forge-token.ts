@@ -248,3 +248,13 @@ export function systemTokenOf(header: string | undefined): SystemToken | null {
   }
   return { token, expiresAt };
 }
+
+/**
+ * An event body as Forge posts it to a remote: the event at the top level (`eventType`, `repository`, …) or wrapped
+ * under `payload`, since Atlassian's documentation shows both. Anything else is returned as it is (zod refuses it).
+ */
+export function unwrapForgeEvent(body: unknown): unknown {
+  if (body && typeof body === 'object' && !Array.isArray(body) && !('eventType' in body) && 'payload' in body)
+    return (body as { payload: unknown }).payload;
+  return body;
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { forgeTenant, verifiedInvocation, type ForgeAuthDeps } from '../connect/forge-auth';
-import { workspaceOf } from '../connect/forge-token';
+import { unwrapForgeEvent, workspaceOf } from '../connect/forge-token';
 import { TokenError } from '../connect/jwt';
 import type { Tenant } from '../db/tenant-store';
 import { UnstorableDeliveryError } from '../db/webhook-delivery-store';
@@ -161,13 +161,6 @@ export function asWebhook(event: ForgeEvent): { event: WebhookEvent; data: unkno
 export const deliveryIdOf = (event: unknown): string =>
   `forge:${createHash('sha256').update(JSON.stringify(event)).digest('hex')}`;
 
-/** The event at the top level or wrapped under `payload` (the documentation shows both). */
-function unwrap(body: unknown): unknown {
-  if (body && typeof body === 'object' && !('eventType' in body) && 'payload' in body)
-    return (body as { payload: unknown }).payload;
-  return body;
-}
-
 const json = express.json({ limit: '256kb', type: () => true });
 
 /** The body, read only once the token passed and a slot was taken (body-parser's errors answer 400/413). */
@@ -213,7 +206,7 @@ export function forgeEventsRouter(deps: ForgeEventDeps): Router {
     admit(deps.admission, (res) => res.locals.forgeTenant!.id),
     async (req, res, next) => {
       try {
-        const raw = unwrap(await readJson(req, res));
+        const raw = unwrapForgeEvent(await readJson(req, res));
         const problem = jsonProblem(raw);
         if (problem) throw new HttpError(problem.code, `event: ${problem.message}`);
         const event = validate(forgeEvent, raw, 'event');

@@ -248,6 +248,28 @@ describe('Forge events: POST /forge/events', () => {
     assert.equal(await app.runtime.tenants.findByClientKey(other), null);
   });
 
+  it('the installed event is taken wrapped under `payload` too: its context names the workspace', async () => {
+    const other = `ari:cloud:ecosystem::installation/${randomUUID()}`;
+    const workspace = randomUUID();
+    const res = await fetch(`${app.url}/forge/installed`, {
+      method: 'POST',
+      headers: {
+        // A token without installation contexts: the workspace can only come from the event.
+        authorization: `Bearer ${await forge.invocationToken({ installationId: other, apiBaseUrl })}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({
+        payload: {
+          eventType: 'avi:forge:installed:app',
+          id: other,
+          context: { installContext: `ari:cloud:bitbucket::workspace/${workspace}` },
+        },
+      }),
+    });
+    assert.equal(res.status, 204, await res.text());
+    assert.equal((await app.runtime.tenants.findByClientKey(other))?.workspaceUuid, `{${workspace}}`);
+  });
+
   it('the system token never appears in the logs', () => {
     assert.deepEqual(
       app.logs.filter((line) => line.includes('system-token-for-the-test')),

@@ -70,7 +70,12 @@ describe('Forge uninstall sweep', () => {
         'content-type': 'application/json',
         ...(systemToken ? { 'x-forge-oauth-system': systemToken } : {}),
       },
-      body: JSON.stringify({ eventType: 'avi:forge:installed:app', id: installationId }),
+      // Forge's documentation shows events at the top level and wrapped under `payload`: both are taken.
+      body: JSON.stringify(
+        installationId === installations.recent
+          ? { payload: { eventType: 'avi:forge:installed:app', id: installationId } }
+          : { eventType: 'avi:forge:installed:app', id: installationId },
+      ),
     });
     assert.equal(res.status, 204, await res.text());
     return (await app.runtime.tenants.findByClientKey(installationId))!;
