@@ -1,6 +1,7 @@
 import type { Trx } from '../db/database';
 import { keySql } from './identities';
-import { scopeFilters, type Scope } from './scope';
+import { commitFactsPage, lineColumns } from './export';
+import type { Scope } from './scope';
 
 /**
  * The commits behind a number (GET /api/v1/commits): counted commits in scope, newest first, one keyset page at a
@@ -34,51 +35,30 @@ export interface CommitList {
   next: CommitCursor | null;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 export async function commitList(
   trx: Trx,
   scope: Scope,
   after: CommitCursor | null,
   limit: number,
 ): Promise<CommitList> {
-  const filters = scopeFilters(scope, 'f');
-  const added = scope.exclusions === 'apply' ? 'lines_added' : 'lines_added_all';
-  const removed = scope.exclusions === 'apply' ? 'lines_removed' : 'lines_removed_all';
-  // The page of facts first (a backward keyset scan of a date index), then its few rows joined to names and
-  // messages; one row more than asked says whether there is a next page.
-  const { rows } = await trx.raw(
-    `with page as materialized (
-       select f.* from commit_facts f
-        where f.authored_at >= coalesce(?::timestamptz, '-infinity') and f.authored_at < coalesce(?::timestamptz, 'infinity')
-          ${filters.sql}
-          ${after ? 'and (f.authored_at, f.repository_id, f.hash) < (?::timestamptz, ?::bigint, ?::text)' : ''}
-        order by f.authored_at desc, f.repository_id desc, f.hash desc
-        limit ?
-     )
-     select f.hash, to_char(f.authored_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
-            ${keySql('root')} as author_key, root.display_name as author_name,
-            r.uuid as repository_uuid, r.full_name as repository, f.repository_id,
-            left(split_part(c.message, E'\\n', 1), ${SUMMARY_CHARS}) as summary,
-            f.is_merge as merge, f.${added} as lines_added, f.${removed} as lines_removed
-       from page f
-       join commits c on c.tenant_id = f.tenant_id and c.repository_id = f.repository_id and c.hash = f.hash
-       join repositories r on r.tenant_id = f.tenant_id and r.id = f.repository_id
-       join contributors m on m.tenant_id = f.tenant_id and m.id = f.contributor_id
-       join contributors root on root.tenant_id = f.tenant_id and root.id = coalesce(m.merged_into, m.id)
-      order by f.authored_at desc, f.repository_id desc, f.hash desc`,
-    [
-      iso(scope.start),
-      iso(scope.end),
-      ...filters.bindings,
-      ...(after ? [after.at, after.repositoryId, after.hash] : []),
-      limit + 1,
-    ],
+  const { added, removed } = lineColumns(scope);
+  // One row more than asked says whether there is a next page.
+  const page = commitFactsPage(
+    scope,
+    after,
+    limit + 1,
+    'desc',
+    `f.hash, to_char(f.authored_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
+     ${keySql('root')} as author_key, root.display_name as author_name,
+     r.uuid as repository_uuid, r.full_name as repository, f.repository_id,
+     left(split_part(c.message, E'\\n', 1), ${SUMMARY_CHARS}) as summary,
+     f.is_merge as merge, f.${added} as lines_added, f.${removed} as lines_removed`,
   );
-  const page = (rows as CommitRow[]).slice(0, limit);
-  const last = page.at(-1);
+  const { rows } = await trx.raw(page.sql, page.bindings);
+  const shown = (rows as CommitRow[]).slice(0, limit);
+  const last = shown.at(-1);
   return {
-    commits: page.map((r) => ({
+    commits: shown.map((r) => ({
       hash: r.hash,
       date: r.at,
       author_key: r.author_key,

@@ -36,6 +36,56 @@ export interface Page<T> {
   next: Cursor | null;
 }
 
+/** The line columns of facts under the scope's exclusions setting. */
+export const lineColumns = (scope: Scope) =>
+  scope.exclusions === 'apply'
+    ? { added: 'lines_added', removed: 'lines_removed' }
+    : { added: 'lines_added_all', removed: 'lines_removed_all' };
+
+/**
+ * One keyset page of counted commits in scope (the rows the graphs sum), oldest or newest first: the page of facts
+ * first (keyset on a date index), then only its rows joined to the commit, its repository and its (root)
+ * contributor, so the plan cannot wander into joining whole tables, statistics or not. `columns` is the outer
+ * select list over `f` (facts), `c` (commits), `r` (repositories) and `root` (contributors).
+ */
+export function commitFactsPage(
+  scope: Scope,
+  after: { at: string; repositoryId: number; hash: string } | null,
+  limit: number,
+  order: 'asc' | 'desc',
+  columns: string,
+): { sql: string; bindings: Knex.Value[] } {
+  const filters = scopeFilters(scope, 'f');
+  const keys =
+    order === 'asc'
+      ? 'f.authored_at, f.repository_id, f.hash'
+      : 'f.authored_at desc, f.repository_id desc, f.hash desc';
+  return {
+    sql: `with page as materialized (
+       select f.* from commit_facts f
+        where f.authored_at >= coalesce(?::timestamptz, '-infinity') and f.authored_at < coalesce(?::timestamptz, 'infinity')
+          ${filters.sql}
+          ${after ? `and (f.authored_at, f.repository_id, f.hash) ${order === 'asc' ? '>' : '<'} (?::timestamptz, ?::bigint, ?::text)` : ''}
+        order by ${keys}
+        limit ?
+     )
+     select ${columns}
+       from page f
+       join commits c on c.tenant_id = f.tenant_id and c.repository_id = f.repository_id and c.hash = f.hash
+       join repositories r on r.tenant_id = f.tenant_id and r.id = f.repository_id
+       join contributors m on m.tenant_id = f.tenant_id and m.id = f.contributor_id
+       join contributors root on root.tenant_id = f.tenant_id and root.id = coalesce(m.merged_into, m.id)
+      order by ${keys}`,
+    bindings: [
+      iso(scope.start),
+      iso(scope.end),
+      ...filters.bindings,
+      ...(after ? [after.at, after.repositoryId, after.hash] : []),
+      limit,
+    ],
+  };
+}
+
 /** Counted commits in scope (the rows the graphs sum), oldest first. */
 export async function commitPage(
   trx: Trx,
@@ -43,38 +93,18 @@ export async function commitPage(
   after: Cursor | null,
   limit: number,
 ): Promise<Page<CommitRow>> {
-  const filters = scopeFilters(scope, 'f');
-  const added = scope.exclusions === 'apply' ? 'lines_added' : 'lines_added_all';
-  const removed = scope.exclusions === 'apply' ? 'lines_removed' : 'lines_removed_all';
-  // The page of facts first (keyset on the date index), then its few rows joined to names: the plan cannot
-  // wander into joining whole tables, statistics or not.
-  const { rows } = await trx.raw(
-    `with page as materialized (
-       select f.* from commit_facts f
-        where f.authored_at >= coalesce(?::timestamptz, '-infinity') and f.authored_at < coalesce(?::timestamptz, 'infinity')
-          ${filters.sql}
-          ${after ? 'and (f.authored_at, f.repository_id, f.hash) > (?::timestamptz, ?::bigint, ?::text)' : ''}
-        order by f.authored_at, f.repository_id, f.hash
-        limit ?
-     )
-     select f.authored_at as date, r.full_name as repository, r.uuid as repository_uuid, f.hash,
-            root.display_name as author, ${keySql('root')} as author_key, c.author_email,
-            f.is_merge as merge, f.${added} as lines_added, f.${removed} as lines_removed,
-            f.repository_id as cursor_repository, f.authored_at::text as cursor_at
-       from page f
-       join commits c on c.tenant_id = f.tenant_id and c.repository_id = f.repository_id and c.hash = f.hash
-       join repositories r on r.tenant_id = f.tenant_id and r.id = f.repository_id
-       join contributors m on m.tenant_id = f.tenant_id and m.id = f.contributor_id
-       join contributors root on root.tenant_id = f.tenant_id and root.id = coalesce(m.merged_into, m.id)
-      order by f.authored_at, f.repository_id, f.hash`,
-    [
-      iso(scope.start),
-      iso(scope.end),
-      ...filters.bindings,
-      ...(after ? [after.at, after.repositoryId, after.id] : []),
-      limit,
-    ],
+  const { added, removed } = lineColumns(scope);
+  const page = commitFactsPage(
+    scope,
+    after && { at: after.at, repositoryId: after.repositoryId, hash: after.id },
+    limit,
+    'asc',
+    `f.authored_at as date, r.full_name as repository, r.uuid as repository_uuid, f.hash,
+     root.display_name as author, ${keySql('root')} as author_key, c.author_email,
+     f.is_merge as merge, f.${added} as lines_added, f.${removed} as lines_removed,
+     f.repository_id as cursor_repository, f.authored_at::text as cursor_at`,
   );
+  const { rows } = await trx.raw(page.sql, page.bindings);
   return pageOf(rows, limit, (r) => ({ at: r.cursor_at, repositoryId: r.cursor_repository, id: r.hash }));
 }
 
