@@ -14,7 +14,7 @@ export type SimulatorRequest =
 export interface LoggedRequest {
   at: number;
   status: number;
-  kind: 'repositories' | 'commits' | 'diffstat' | 'pullrequests' | 'other';
+  kind: 'repositories' | 'commits' | 'diffstat' | 'patch' | 'pullrequests' | 'other';
   /** Path and query as received. */
   url: string;
 }
@@ -33,11 +33,13 @@ const kindOf = (path: string): LoggedRequest['kind'] =>
     ? 'pullrequests'
     : path.includes('/diffstat/')
       ? 'diffstat'
-      : path.endsWith('/commits')
-        ? 'commits'
-        : /^\/2\.0\/repositories\/[^/]+$/.test(path)
-          ? 'repositories'
-          : 'other';
+      : path.includes('/patch/')
+        ? 'patch'
+        : path.endsWith('/commits')
+          ? 'commits'
+          : /^\/2\.0\/repositories\/[^/]+$/.test(path)
+            ? 'repositories'
+            : 'other';
 
 process.on('message', (message: SimulatorRequest) => {
   void (async () => {
