@@ -382,7 +382,7 @@ export function apiRoutes(deps: RouteDeps): express.Router {
     for (let k = 0; k < ids.length; k++) {
       if (res.destroyed) return;
       const more = res.write(renderPatch(repo, ids[k]!, range ? { n: k + 1, of: ids.length } : undefined));
-      if (!more) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (!more) await drained(res);
     }
     res.end();
   });
@@ -451,6 +451,19 @@ export function apiRoutes(deps: RouteDeps): express.Router {
     notFound(res, 'Resource not found');
   });
   return router;
+}
+
+/** Until a response written past its buffer drains, or its client is gone (both listeners removed either way). */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function touchesPath(files: ExportFile[], paths: string[]): boolean {
