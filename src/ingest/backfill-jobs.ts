@@ -365,18 +365,23 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
     client.expectRequests(tasks.length);
     let failure: unknown;
     let nextIndex = 0;
+    // A series may hand back commits for their diffstats: lanes wait while one is in flight rather than leave its
+    // diffstats to a single lane.
+    let inFlight = 0;
+    const waiting: (() => void)[] = [];
     const lane = async () => {
-      while (
-        failure === undefined &&
-        writer.error === undefined &&
-        nextIndex < tasks.length &&
-        performance.now() < deadline
-      ) {
+      while (failure === undefined && writer.error === undefined && performance.now() < deadline) {
+        if (nextIndex >= tasks.length) {
+          if (inFlight === 0) break;
+          await new Promise<void>((resolve) => waiting.push(resolve));
+          continue;
+        }
         if (writer.backlog >= 2 * MAX_DIFFSTATS_PER_WRITE) {
           await writer.settle();
           continue;
         }
         const task = tasks[nextIndex++]!;
+        inFlight++;
         try {
           if (task.kind === 'patch') {
             const { counted, fallback } = await countChain(
@@ -397,6 +402,9 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
           // A commit Bitbucket no longer has (force-pushed away since it was listed) counts zero lines.
           if (task.kind === 'diffstat' && isNotFound(error)) writer.add({ hash: task.hash, files: null });
           else failure ??= error;
+        } finally {
+          inFlight--;
+          for (const wake of waiting.splice(0)) wake();
         }
         writer.kick();
       }
