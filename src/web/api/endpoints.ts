@@ -36,6 +36,20 @@ export interface StatsQuery {
   bots: boolean;
   /** A contributor key (`a:…`, `e:…`) or a Bitbucket user uuid. */
   contributor?: string;
+  /** A team's id: its members' contributions (pull requests: those they authored). */
+  team?: number;
+}
+
+/** Whose pull requests: `author` wrote them, `reviewer` reviewed them (contributor keys or user uuids). */
+export interface PullRequestPeople {
+  author?: string;
+  reviewer?: string;
+}
+
+export interface Team {
+  id: number;
+  name: string;
+  members: string[];
 }
 
 /** The server takes a half-open [since, until) range of local days. */
@@ -51,6 +65,7 @@ export function statsParams(
     merges: q.merges ? 'include' : 'exclude',
     bots: q.bots ? 'include' : 'exclude',
     contributor: q.contributor,
+    team: q.team,
     ...extra,
   };
 }
@@ -60,6 +75,7 @@ const point = (p: Schema['Point']): PeriodPoint => ({
   commits: p.commits,
   linesAdded: p.lines_added,
   linesRemoved: p.lines_removed,
+  linesTotal: p.lines_total,
 });
 
 export interface RepositoryStatus {
@@ -127,7 +143,7 @@ export interface PullRequestStats {
   totals: { created: number; merged: number; declined: number; open: number };
   timeToMerge: { count: number; p50: number | null; p90: number | null };
   histogram: { label: string; count: number }[];
-  reviewers: { name: string; reviews: number; approvals: number }[];
+  reviewers: { name: string; reviews: number; approvals: number; changesRequested: number }[];
 }
 
 export interface Settings {
@@ -300,8 +316,14 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
       return body.days;
     },
 
-    async pullRequests(q: StatsQuery, signal?: AbortSignal): Promise<PullRequestStats> {
-      const body = await stats('/pull-requests/stats', statsParams(q, { interval: q.interval }), signal);
+    async pullRequests(
+      q: StatsQuery,
+      signal?: AbortSignal,
+      people: PullRequestPeople = {},
+    ): Promise<PullRequestStats> {
+      // Pull requests have authors and reviewers, not commit contributors.
+      const params = statsParams({ ...q, contributor: undefined }, { interval: q.interval, ...people });
+      const body = await stats('/pull-requests/stats', params, signal);
       return {
         series: body.series.map((s) => ({
           period: s.period.slice(0, 10),
@@ -319,6 +341,7 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
           name: r.display_name ?? 'Unknown',
           reviews: r.reviews,
           approvals: r.approvals,
+          changesRequested: r.changes_requested,
         })),
       };
     },
@@ -443,6 +466,22 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
 
     async revokeApiToken(id: number): Promise<void> {
       await api.send('DELETE', `/tokens/${id}`);
+    },
+
+    async teams(signal?: AbortSignal): Promise<Team[]> {
+      const body = await api.get<Answer<'/teams'>>('/teams', {}, signal);
+      return body.teams.map((t) => ({ id: t.id, name: t.name, members: t.members }));
+    },
+
+    /** Creates (no id) or replaces a team. */
+    async saveTeam(team: { id?: number; name: string; members: string[] }): Promise<void> {
+      const body = { name: team.name, members: team.members };
+      if (team.id === undefined) await api.send('POST', '/teams', body);
+      else await api.send('PUT', `/teams/${team.id}`, body);
+    },
+
+    async deleteTeam(id: number): Promise<void> {
+      await api.send('DELETE', `/teams/${id}`);
     },
 
     async deleteAllData(workspaceSlug: string): Promise<void> {

@@ -6,6 +6,8 @@ export interface PeriodPoint {
   commits: number;
   linesAdded: number;
   linesRemoved: number;
+  /** Lines in the code at the period's end (the server's running total from the first commit), when known. */
+  linesTotal?: number;
 }
 
 export const emptyPoint = (period: string): PeriodPoint => ({
@@ -62,4 +64,23 @@ export function codeFrequencyRows(
   points: PeriodPoint[],
 ): { period: string; additions: number; deletions: number }[] {
   return points.map((p) => ({ period: p.period, additions: p.linesAdded, deletions: -p.linesRemoved }));
+}
+
+/**
+ * Lines in the code at the end of each drawn bucket: what stood before the first drawn bucket (from the server's
+ * running total of the first point inside the range) plus each bucket's added − removed. Buckets are fillSeries'.
+ */
+export function runningTotalRows(
+  points: PeriodPoint[],
+  buckets: PeriodPoint[],
+): { period: string; total: number }[] {
+  const first = buckets[0]?.period;
+  const sorted = [...points].sort((a, b) => (a.period < b.period ? -1 : 1));
+  const inside = sorted.find((p) => first !== undefined && p.period >= first);
+  const before = sorted.filter((p) => first !== undefined && p.period < first).at(-1);
+  let total =
+    inside?.linesTotal !== undefined
+      ? inside.linesTotal - inside.linesAdded + inside.linesRemoved
+      : (before?.linesTotal ?? 0);
+  return buckets.map((b) => ({ period: b.period, total: (total += b.linesAdded - b.linesRemoved) }));
 }

@@ -1,6 +1,6 @@
 import { useId, useState, type ReactNode } from 'react';
 import type { Metric } from '../chart-data/contributors';
-import { PRESETS, type Filters, type Preset, resolveRange } from '../state/url-filters';
+import { INTERVALS, PRESETS, type Filters, type Preset, resolveRange } from '../state/url-filters';
 import { useApp } from './AppContext';
 
 export function Switch({
@@ -26,11 +26,14 @@ export function Segmented<T extends string>({
   options,
   value,
   onChange,
+  disabled = [],
 }: {
   label: string;
   options: { value: T; label: string }[];
   value: T;
   onChange: (value: T) => void;
+  /** Options that cannot be picked now (with why, in their title). */
+  disabled?: { value: T; why: string }[];
 }) {
   return (
     <div className="field">
@@ -41,6 +44,8 @@ export function Segmented<T extends string>({
             key={o.value}
             type="button"
             aria-pressed={o.value === value}
+            disabled={disabled.some((d) => d.value === o.value)}
+            title={disabled.find((d) => d.value === o.value)?.why}
             onClick={() => onChange(o.value)}
           >
             {o.label}
@@ -150,6 +155,17 @@ export function FilterBar({
           onChange={(metric) => onChange({ metric })}
         />
       ) : null}
+      <Segmented
+        label="Per"
+        options={INTERVALS}
+        value={filters.interval}
+        onChange={(interval) => onChange({ interval })}
+        disabled={
+          filters.range === 'all'
+            ? [{ value: 'day', why: 'Pick a range of up to ten years to see days' }]
+            : []
+        }
+      />
       <Switch label="Include merges" checked={filters.merges} onChange={(merges) => onChange({ merges })} />
       <Switch label="Include bots" checked={filters.bots} onChange={(bots) => onChange({ bots })} />
     </div>

@@ -6,7 +6,9 @@ import { parseFilters, serializeFilters, type Filters } from '../state/url-filte
 export function initialFilters(): Filters {
   const own = window.location.search;
   const saved = hostState();
-  return parseFilters(saved && !/[?&](range|from|metric|merges|bots|repos)=/.test(own) ? saved : own);
+  return parseFilters(
+    saved && !/[?&](range|from|metric|merges|bots|repos|interval)=/.test(own) ? saved : own,
+  );
 }
 
 /** Filters from the URL (or the host's saved state), written back on every change. */
@@ -19,6 +21,8 @@ export function useFilters(): [Filters, (change: Partial<Filters>) => void] {
         next.from = null;
         next.to = null;
       }
+      // Days over all time could be more than the server's ten years of buckets.
+      if (next.range === 'all' && next.interval === 'day') next.interval = 'auto';
       writeUrlQuery(serializeFilters(next, window.location.search));
       return next;
     });

@@ -7,6 +7,7 @@ import { BotsSection, JiraSection, TimezoneSection } from '../sections/configure
 import { IdentitiesSection } from '../sections/configure/IdentitiesSection';
 import { IndexingSection } from '../sections/configure/IndexingSection';
 import { LineCountsSection } from '../sections/configure/LineCountsSection';
+import { TeamsSection } from '../sections/configure/TeamsSection';
 import { AuditSection, DeleteDataSection, SupportAccessSection } from '../sections/configure/TrustSections';
 
 /** Configure Tally (workspace admins): indexing, what counts, identities, trust operations. */
@@ -36,6 +37,7 @@ export default function ConfigurePage() {
         </>
       )}
       <IdentitiesSection />
+      <TeamsSection />
       <h2 className="section-title">Privacy and support</h2>
       <SupportAccessSection />
       <ApiTokensSection />

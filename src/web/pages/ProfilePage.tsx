@@ -16,11 +16,15 @@ import { CalendarHeatmap } from '../charts/Calendar';
 import { useApi } from '../hooks/useApi';
 import { useChartColors } from '../hooks/useChartColors';
 import { useFilters } from '../hooks/useFilters';
+import { PullRequestSection } from '../sections/PullRequestSection';
 
 /** Repositories asked about one by one; beyond this many the breakdown shows the first ones. */
 const MAX_REPOSITORIES = 40;
 
-/** A person's contributions over the last year: calendar, per-repository breakdown, activity by month. */
+/**
+ * A person's contributions over the last year: calendar, per-repository breakdown, activity by month, their pull
+ * requests and reviews.
+ */
 export default function ProfilePage() {
   const { api, params, today } = useApp();
   const user = params.get('user') ?? '';
@@ -41,6 +45,11 @@ export default function ProfilePage() {
     [from, today, filters.merges, user],
   );
   const key = JSON.stringify(query);
+  // Their own pull requests and reviews (a profile token may ask for nothing else), in public repositories.
+  const authored = useApi(`pr-author:${key}`, (signal) => api.pullRequests(query, signal, { author: user }));
+  const reviewed = useApi(`pr-reviewer:${key}`, (signal) =>
+    api.pullRequests(query, signal, { reviewer: user }),
+  );
   const days = useApi(`calendar:${key}`, (signal) => api.calendar(user, from, today, filters.merges, signal));
   // Per repository, the person's monthly series: the breakdown and the activity list both come from it.
   const perRepository = useApi(`per-repo:${key}`, async (signal) => {
@@ -226,6 +235,29 @@ export default function ProfilePage() {
           </div>
         </>
       )}
+      <PullRequestSection
+        state={authored}
+        range={{ from, to: today, interval: 'month' }}
+        colors={colors}
+        fileParts={['pull-requests', ...fileParts]}
+      />
+      <h2 className="section-title">Reviews</h2>
+      <div className="stat-row" aria-live="polite">
+        {(
+          [
+            ['reviews', 'reviews', 'profile-reviews'],
+            ['approvals', 'approvals', 'profile-approvals'],
+            ['changesRequested', 'changes requested', 'profile-changes-requested'],
+          ] as const
+        ).map(([field, label, testId]) => (
+          <div className="stat" key={field}>
+            <div className="value" data-testid={testId}>
+              {reviewed.data ? formatCount(reviewed.data.reviewers[0]?.[field] ?? 0) : '—'}
+            </div>
+            <div className="label">{label} in the last year</div>
+          </div>
+        ))}
+      </div>
     </main>
   );
 }

@@ -8,11 +8,17 @@ import { useApi } from '../hooks/useApi';
 import { useChartColors } from '../hooks/useChartColors';
 import { useFilters } from '../hooks/useFilters';
 import { useStatsQuery } from '../hooks/useStatsQuery';
-import { CodeFrequencyCard, CommitActivityCard, PunchCardCard } from '../sections/ActivitySections';
+import {
+  CodeFrequencyCard,
+  CommitActivityCard,
+  LinesTotalCard,
+  PunchCardCard,
+} from '../sections/ActivitySections';
 import { ContributorsSection } from '../sections/ContributorsSection';
+import { PullRequestSection } from '../sections/PullRequestSection';
 import { drawnRange, resolveRange } from '../state/url-filters';
 
-/** Repository "Graphs": contributors, commit activity, code frequency, punch card for one repository. */
+/** Repository "Graphs": contributors, commit activity, code frequency, punch card and pull requests of one repository. */
 export default function RepositoryPage() {
   const { api, params, today } = useApp();
   const repoUuid = params.get('repoUuid') ?? '';
@@ -25,9 +31,15 @@ export default function RepositoryPage() {
   const activity = useApi(`activity:${key}`, (signal) => api.activity(query, signal));
   const contributors = useApi(`contributors:${key}`, (signal) => api.contributors(query, signal));
   const punch = useApi(`punch:${key}`, (signal) => api.punchCard(query, signal));
+  const pullRequests = useApi(`prs:${key}`, (signal) => api.pullRequests(query, signal));
 
   const range = useMemo(
-    () => drawnRange(resolveRange(filters, today), seriesExtent(activity.data ?? [])?.from ?? null),
+    () =>
+      drawnRange(
+        resolveRange(filters, today),
+        seriesExtent(activity.data ?? [])?.from ?? null,
+        filters.interval,
+      ),
     [filters, today, activity.data],
   );
   const fileParts = [repoPath.split('/').pop() ?? null, range.from, 'to', range.to];
@@ -38,7 +50,7 @@ export default function RepositoryPage() {
   return (
     <main>
       <h1 className="page-title">{repoPath || 'Graphs'}</h1>
-      <p className="subtle">Contributors, commit activity, code frequency and punch card</p>
+      <p className="subtle">Contributors, commit activity, code frequency, punch card and pull requests</p>
       <FilterBar filters={filters} onChange={setFilters} showMetric />
       <div className="stat-row" aria-live="polite">
         <div className="stat">
@@ -94,7 +106,9 @@ export default function RepositoryPage() {
         />
         <CodeFrequencyCard state={activity} range={range} colors={colors} fileParts={fileParts} />
       </div>
+      <LinesTotalCard state={activity} range={range} colors={colors} fileParts={fileParts} />
       <PunchCardCard state={punch} colors={colors} fileParts={fileParts} />
+      <PullRequestSection state={pullRequests} range={range} colors={colors} fileParts={fileParts} />
     </main>
   );
 }

@@ -13,9 +13,15 @@ import { useApi } from '../hooks/useApi';
 import { useChartColors } from '../hooks/useChartColors';
 import { useFilters } from '../hooks/useFilters';
 import { useStatsQuery } from '../hooks/useStatsQuery';
-import { CodeFrequencyCard, CommitActivityCard, PunchCardCard } from '../sections/ActivitySections';
+import {
+  CodeFrequencyCard,
+  CommitActivityCard,
+  LinesTotalCard,
+  PunchCardCard,
+} from '../sections/ActivitySections';
 import { ContributorsSection } from '../sections/ContributorsSection';
 import { PullRequestSection } from '../sections/PullRequestSection';
+import { TeamsSection } from '../sections/TeamsSection';
 import { drawnRange, resolveRange } from '../state/url-filters';
 import { ServerExports } from '../sections/ServerExports';
 
@@ -37,7 +43,12 @@ export default function WorkspacePage() {
   const pullRequests = useApi(`prs:${key}`, (signal) => api.pullRequests(query, signal));
 
   const range = useMemo(
-    () => drawnRange(resolveRange(filters, today), seriesExtent(activity.data ?? [])?.from ?? null),
+    () =>
+      drawnRange(
+        resolveRange(filters, today),
+        seriesExtent(activity.data ?? [])?.from ?? null,
+        filters.interval,
+      ),
     [filters, today, activity.data],
   );
   const scope = filters.repos.length === 0 ? workspace : `${filters.repos.length}-repositories`;
@@ -201,8 +212,10 @@ export default function WorkspacePage() {
         />
         <CodeFrequencyCard state={activity} range={range} colors={colors} fileParts={fileParts} />
       </div>
+      <LinesTotalCard state={activity} range={range} colors={colors} fileParts={fileParts} />
       <PunchCardCard state={punch} colors={colors} fileParts={fileParts} />
       <PullRequestSection state={pullRequests} range={range} colors={colors} fileParts={fileParts} />
+      <TeamsSection query={query} queryKey={key} range={range} colors={colors} fileParts={fileParts} />
     </main>
   );
 }

@@ -3,12 +3,12 @@ import type { Interval } from '../chart-data/dates';
 import { periodLabel } from '../chart-data/dates';
 import { formatCount } from '../chart-data/format';
 import { hourLabel, punchCardGrid, WEEKDAYS, type PunchCardCell } from '../chart-data/punch-card';
-import { codeFrequencyRows, fillSeries, type PeriodPoint } from '../chart-data/series';
+import { codeFrequencyRows, fillSeries, runningTotalRows, type PeriodPoint } from '../chart-data/series';
 import type { DrillTarget, StatsQuery } from '../api/endpoints';
 import { ChartCard } from '../components/ChartCard';
 import { useDrillDown } from '../components/DrillDown';
 import { DataTable } from '../components/DataTable';
-import { BarsOverTime, DivergingAreaChart } from '../charts/TimeCharts';
+import { BarsOverTime, DivergingAreaChart, StackedAreaChart } from '../charts/TimeCharts';
 import { PunchCardChart } from '../charts/PunchCard';
 import type { Loadable } from '../hooks/useApi';
 import type { ChartColors } from '../hooks/useChartColors';
@@ -164,6 +164,62 @@ export function CodeFrequencyCard({
         colors={colors}
         height={260}
         label="Lines added and removed over time"
+      />
+    </ChartCard>
+  );
+}
+
+/** Code frequency's running total: lines in the code over time (added − removed since the first commit). */
+export function LinesTotalCard({
+  state,
+  range,
+  colors,
+  fileParts,
+}: {
+  state: Loadable<PeriodPoint[]>;
+  range: Range;
+  colors: ChartColors;
+  fileParts: (string | null)[];
+}) {
+  const rows = useMemo(
+    () =>
+      runningTotalRows(state.data ?? [], fillSeries(state.data ?? [], range.from, range.to, range.interval)),
+    [state.data, range],
+  );
+  const last = rows.at(-1)?.total ?? 0;
+  return (
+    <ChartCard
+      id="lines-total"
+      title="Lines of code"
+      subtitle={`${formatCount(last)} lines at the end, added − removed since the first commit, per ${range.interval}`}
+      state={state}
+      rows={rows}
+      csvColumns={[
+        { header: 'period', value: (r) => r.period },
+        { header: 'lines', value: (r) => r.total },
+      ]}
+      fileParts={['lines-of-code', ...fileParts]}
+      isEmpty={rows.every((r) => r.total === 0)}
+      emptyHint="Line counts fill in while Tally indexes diffstats, newest commits first."
+      height={220}
+      table={
+        <DataTable
+          caption="Lines of code"
+          rows={rows}
+          columns={[
+            { header: 'Period', cell: (r) => periodLabel(r.period, range.interval) },
+            { header: 'Lines', cell: (r) => formatCount(r.total), numeric: true },
+          ]}
+        />
+      }
+    >
+      <StackedAreaChart
+        rows={rows}
+        keys={[{ key: 'total', name: 'Lines of code', color: colors.brand }]}
+        interval={range.interval}
+        colors={colors}
+        height={220}
+        label="Lines of code over time"
       />
     </ChartCard>
   );

@@ -9,7 +9,7 @@ export function buildStatsQuery(filters: Filters, repos: string[], today: string
     projects: filters.projects,
     from: range.from,
     to: range.to,
-    interval: requestInterval(range),
+    interval: requestInterval(range, filters.interval),
     merges: filters.merges,
     bots: filters.bots,
   };

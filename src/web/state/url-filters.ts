@@ -31,7 +31,17 @@ export interface Filters {
   repos: string[];
   /** Workspace page: the Bitbucket projects shown (uuids); empty = all. */
   projects: string[];
+  /** The time charts' bucket: fitted to the range (`auto`), or the day, week or month picked. */
+  interval: IntervalChoice;
 }
+
+export type IntervalChoice = 'auto' | Interval;
+export const INTERVALS: { value: IntervalChoice; label: string }[] = [
+  { value: 'auto', label: 'Auto' },
+  { value: 'day', label: 'Day' },
+  { value: 'week', label: 'Week' },
+  { value: 'month', label: 'Month' },
+];
 
 export const DEFAULT_FILTERS: Filters = {
   range: 'all',
@@ -42,10 +52,11 @@ export const DEFAULT_FILTERS: Filters = {
   metric: 'commits',
   repos: [],
   projects: [],
+  interval: 'auto',
 };
 
 /** Query keys the filters own; everything else in the URL (module parameters) is left alone. */
-const FILTER_KEYS = ['range', 'from', 'to', 'merges', 'bots', 'metric', 'repos', 'projects'];
+const FILTER_KEYS = ['range', 'from', 'to', 'merges', 'bots', 'metric', 'repos', 'projects', 'interval'];
 /** Bitbucket's one-time page token must never be kept or re-used from the address bar. */
 const NEVER_KEEP = ['jwt'];
 
@@ -68,6 +79,7 @@ export function parseFilters(search: string | URLSearchParams): Filters {
   if (hasCustom && (rangeParam === null || rangeParam === 'custom')) range = 'custom';
   if (range === 'custom' && !hasCustom) range = DEFAULT_FILTERS.range;
   const metric = q.get('metric');
+  const interval = INTERVALS.find((i) => i.value === q.get('interval'))?.value ?? DEFAULT_FILTERS.interval;
   return {
     range,
     from: range === 'custom' ? from : null,
@@ -77,6 +89,12 @@ export function parseFilters(search: string | URLSearchParams): Filters {
     metric: metric === 'additions' || metric === 'deletions' || metric === 'commits' ? metric : 'commits',
     repos: list(q.get('repos')),
     projects: list(q.get('projects')),
+    repos: (q.get('repos') ?? '')
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
+    // Days over all time could be more than the server's ten years of buckets: the fitted interval then.
+    interval: interval === 'day' && range === 'all' ? DEFAULT_FILTERS.interval : interval,
   };
 }
 
@@ -95,6 +113,7 @@ export function serializeFilters(filters: Filters, base: string | URLSearchParam
   if (filters.metric !== DEFAULT_FILTERS.metric) q.set('metric', filters.metric);
   if (filters.repos.length > 0) q.set('repos', filters.repos.join(','));
   if (filters.projects.length > 0) q.set('projects', filters.projects.join(','));
+  if (filters.interval !== DEFAULT_FILTERS.interval) q.set('interval', filters.interval);
   const text = q.toString();
   return text ? `?${text}` : '';
 }
@@ -131,7 +150,8 @@ const COARSENESS: Interval[] = ['day', 'week', 'month'];
  * The bucket size to ask the server for: fitted to the span, or weekly for "all time" (whose span is only known
  * once data arrives; weeks can still be summed into months for display, never split into days).
  */
-export function requestInterval(range: ResolvedRange): Interval {
+export function requestInterval(range: ResolvedRange, chosen: IntervalChoice = 'auto'): Interval {
+  if (chosen !== 'auto') return chosen;
   return range.from === null ? 'week' : intervalFor(range.from, range.to);
 }
 
@@ -139,9 +159,11 @@ export function requestInterval(range: ResolvedRange): Interval {
 export function drawnRange(
   range: ResolvedRange,
   firstDataDay: string | null,
+  chosen: IntervalChoice = 'auto',
 ): { from: string; to: string; interval: Interval } {
   const from =
     range.from ?? (firstDataDay && firstDataDay < range.to ? firstDataDay : addDays(range.to, -364));
+  if (chosen !== 'auto') return { from, to: range.to, interval: chosen };
   const fitted = intervalFor(from, range.to);
   const requested = requestInterval(range);
   const interval = COARSENESS.indexOf(fitted) > COARSENESS.indexOf(requested) ? fitted : requested;
