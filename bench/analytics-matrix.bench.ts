@@ -96,6 +96,25 @@ export async function main(): Promise<void> {
         `${tenantName}: ${COMMITS} commits generated and built in ${((performance.now() - started) / 1000).toFixed(1)} s (load ${load()})`,
       );
       const { busiest, top } = await db.withTenant(tenant.tenantId, busiestAndTop);
+      // A team of the ten busiest people (issue 18): team= on the stats and pull requests.
+      const team = await db.withTenant(tenant.tenantId, async (trx) => {
+        const [row] = await trx('teams')
+          .insert({
+            tenant_id: tenant.tenantId,
+            name: 'Bench',
+            created_at: new Date(),
+            updated_at: new Date(),
+          })
+          .returning('id');
+        const id = Number((row as { id: number }).id);
+        await trx.raw(
+          `insert into team_members (tenant_id, team_id, contributor_key)
+           select ?, ?, 'a:' || c.account_id from commit_facts f join contributors c on c.id = f.contributor_id
+            where c.account_id is not null group by c.account_id order by count(*) desc limit 10`,
+          [tenant.tenantId, id],
+        );
+        return id;
+      });
       const repo = (uuids: string[]) => uuids.map((u) => `repository=${encodeURIComponent(u)}`).join('&');
       const scopes: Record<string, string> = { workspace: '', 'one repository': repo(busiest.slice(0, 1)) };
       // A monorepo has no ten repositories: its "ten" would be its one.
@@ -112,6 +131,14 @@ export async function main(): Promise<void> {
             ? null
             : `/stats/calendar?contributor=${encodeURIComponent(top)}&`,
         'pull-request stats': () => '/pull-requests/stats?interval=week&',
+        // Issue 18: teams, pull requests per person; activity answers carry the running total of lines.
+        'activity by week of a team': () => `/stats/activity?interval=week&team=${team}&`,
+        'contributors of a team': () => `/stats/contributors?team=${team}&`,
+        'pull-request stats of a team': () => `/pull-requests/stats?interval=week&team=${team}&`,
+        'pull-request stats of the top author': () =>
+          `/pull-requests/stats?interval=week&author=${encodeURIComponent(top)}&`,
+        'pull-request stats of the top reviewer': () =>
+          `/pull-requests/stats?interval=week&reviewer=${encodeURIComponent(top)}&`,
       };
       const cell = async (scope: string, range: string, endpoint: string, path: string) => {
         const r = await measure(`${stack.url}/api/v1${path}`, tenant.token, RUNS);
