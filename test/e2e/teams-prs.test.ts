@@ -10,6 +10,7 @@ import {
   numberIn,
   openInHost,
   parseCsv,
+  screenshot,
   sessionToken,
   settled,
   startStack,
@@ -26,10 +27,13 @@ const today = new Date().toISOString().slice(0, 10);
 const dayAfter = (day: string) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
-/** A section's picture, kept as a test artifact and, on request, as the docs' screenshot. */
-async function shot(target: Locator, name: string) {
-  const file = path.join(ARTIFACTS, `${name}.png`);
-  await target.screenshot({ path: file });
+/** A section's (or the whole page's) picture, kept as a test artifact and, on request, as the docs' screenshot. */
+async function shot(target: Locator | Page, name: string) {
+  const file =
+    'goto' in target
+      ? await screenshot(target, name)
+      : (await target.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) }),
+        path.join(ARTIFACTS, `${name}.png`));
   if (process.env.TALLY_DOCS_SCREENSHOTS === '1')
     copyFileSync(file, path.resolve('docs', 'screenshots', `${name}.png`));
 }
@@ -59,9 +63,17 @@ describe('teams, pull requests per repository and person, lines of code', { time
     await section.getByText('No teams yet.').waitFor();
     await section.getByLabel('Team name').fill('Core');
     const members = section.getByLabel('Members');
-    const keys = await members
-      .locator('option')
-      .evaluateAll((options) => options.slice(0, 3).map((o) => (o as HTMLOptionElement).value));
+    // The three busiest people (each option says how many commits).
+    const keys = await members.locator('option').evaluateAll((options) =>
+      options
+        .map((o) => ({
+          key: (o as HTMLOptionElement).value,
+          commits: Number(/\((\d+) commits\)/.exec(o.textContent ?? '')?.[1] ?? 0),
+        }))
+        .sort((a, b) => b.commits - a.commits)
+        .slice(0, 3)
+        .map((o) => o.key),
+    );
     assert.equal(keys.length, 3, 'the sample history has people to pick');
     await members.selectOption(keys);
     await section.getByRole('button', { name: 'Create team' }).click();
@@ -81,7 +93,13 @@ describe('teams, pull requests per repository and person, lines of code', { time
       [['Core', [...keys].sort()]],
     );
     const card = workspace.locator('[data-chart-id="teams"]');
-    await card.getByText('Core').first().waitFor();
+    await card.getByRole('heading', { name: 'Commits per team' }).waitFor();
+    await settled(workspace);
+    assert.equal(
+      await card.locator('th', { hasText: 'Core' }).count(),
+      1,
+      'the team is a column of the numbers',
+    );
     // The chart's rows are the team's weekly commits as the API counts them.
     const rows = await csvOf(page, workspace, 'Commits per team');
     assert.deepEqual(rows[0], ['period', 'Core']);
@@ -96,13 +114,13 @@ describe('teams, pull requests per repository and person, lines of code', { time
       series.series.reduce((s, p) => s + p.commits, 0),
     );
     assert.ok(drawn > 0);
+    await shot(card, 'workspace-teams');
     await workspace
       .getByRole('group', { name: 'Compare' })
       .getByRole('button', { name: 'Pull requests' })
       .click();
     await workspace.getByRole('heading', { name: 'Pull requests per team' }).waitFor();
     await settled(workspace);
-    await shot(workspace.locator('[data-chart-id="teams"]'), 'workspace-teams');
     await context.close();
   });
 
@@ -138,7 +156,7 @@ describe('teams, pull requests per repository and person, lines of code', { time
     // Reloaded from the URL the choice stays.
     const url = new URL(frame.url());
     assert.equal(url.searchParams.get('interval'), 'month');
-    await shot(frame.locator('main'), 'repository-pull-requests');
+    await shot(frame.locator('[data-chart-id="pr-created-merged"]'), 'repository-pull-requests');
     await context.close();
   });
 
@@ -166,7 +184,7 @@ describe('teams, pull requests per repository and person, lines of code', { time
       numberIn(await frame.getByTestId('profile-reviews').textContent()),
       reviewed.reviewers[0]?.reviews ?? 0,
     );
-    await shot(frame.locator('main'), 'profile-pull-requests');
+    await shot(page, 'profile-pull-requests');
     await context.close();
   });
 });
