@@ -89,10 +89,6 @@ export function parseFilters(search: string | URLSearchParams): Filters {
     metric: metric === 'additions' || metric === 'deletions' || metric === 'commits' ? metric : 'commits',
     repos: list(q.get('repos')),
     projects: list(q.get('projects')),
-    repos: (q.get('repos') ?? '')
-      .split(',')
-      .map((r) => r.trim())
-      .filter(Boolean),
     // Days over all time could be more than the server's ten years of buckets: the fitted interval then.
     interval: interval === 'day' && range === 'all' ? DEFAULT_FILTERS.interval : interval,
   };
