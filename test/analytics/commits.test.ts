@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { CommitListItem } from '../../src/analytics/commit-list';
 import { readExport } from '../support/load-export';
 import { load, startAnalyticsApp, type AnalyticsFixture, type Params } from './helpers';
 
@@ -8,16 +9,8 @@ import { load, startAnalyticsApp, type AnalyticsFixture, type Params } from './h
  * (checked against the export and the series), newest first, keyset-paged with an opaque, checked cursor.
  */
 
-interface Listed {
-  hash: string;
-  date: string;
-  author_key: string;
-  author_name: string;
-  repository: { uuid: string; full_name: string };
-  summary: string;
-  merge: boolean;
-  lines_added: number;
-  lines_removed: number;
+/** A commit as listed: the analytics' item plus its Bitbucket link. */
+interface Listed extends CommitListItem {
   link: string;
 }
 interface Answer {
