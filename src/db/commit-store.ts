@@ -90,11 +90,17 @@ export async function insertCommits(
   return inserted.map((r) => r.hash);
 }
 
-/** Commits without line counts, newest first (phase 2 order: recent graphs fill in first). */
-const withoutLines = (trx: Trx, tenantId: string, repositoryId: number, limit: number) =>
+/**
+ * Commits without line counts, newest first (phase 2 order: recent graphs fill in first); with `since`, only those
+ * authored since then.
+ */
+const withoutLines = (trx: Trx, tenantId: string, repositoryId: number, limit: number, since?: Date) =>
   trx('commits')
     .where({ tenant_id: tenantId, repository_id: repositoryId })
     .whereNull('lines_added')
+    .modify((q) => {
+      if (since) q.where('authored_at', '>=', since);
+    })
     .orderBy([
       { column: 'authored_at', order: 'desc' },
       { column: 'hash', order: 'desc' },
@@ -107,9 +113,42 @@ export async function commitsWithoutLines(
   tenantId: string,
   repositoryId: number,
   limit: number,
+  since?: Date,
 ): Promise<string[]> {
-  const rows = await withoutLines(trx, tenantId, repositoryId, limit).select('hash');
+  const rows = await withoutLines(trx, tenantId, repositoryId, limit, since).select('hash');
   return rows.map((r: { hash: string }) => r.hash);
+}
+
+/** Whether a repository has any commit left without line counts. */
+export async function hasCommitsWithoutLines(
+  trx: Trx,
+  tenantId: string,
+  repositoryId: number,
+): Promise<boolean> {
+  return (await withoutLines(trx, tenantId, repositoryId, 1).select('hash')).length > 0;
+}
+
+/**
+ * Whether another live repository of the tenant still has commits authored since `since` without line counts.
+ * One index probe per repository (commits_pending_diffstat), however much older history waits.
+ */
+export async function recentLinesPendingElsewhere(
+  trx: Trx,
+  tenantId: string,
+  repositoryId: number,
+  since: Date,
+): Promise<boolean> {
+  const { rows } = await trx.raw<{ rows: { pending: boolean }[] }>(
+    `select exists (
+       select 1 from repositories r
+        where r.tenant_id = ? and r.id <> ? and r.deleted_at is null
+          and exists (select 1 from commits c
+                       where c.tenant_id = r.tenant_id and c.repository_id = r.id
+                         and c.lines_added is null and c.authored_at >= ?)
+     ) as pending`,
+    [tenantId, repositoryId, since],
+  );
+  return rows[0]!.pending;
 }
 
 export interface PendingCommit {
@@ -128,8 +167,9 @@ export async function pendingCommitsWithParents(
   tenantId: string,
   repositoryId: number,
   limit: number,
+  since?: Date,
 ): Promise<PendingCommit[]> {
-  return withoutLines(trx, tenantId, repositoryId, limit).select('hash', 'parents', 'message');
+  return withoutLines(trx, tenantId, repositoryId, limit, since).select('hash', 'parents', 'message');
 }
 
 const FILE_ROWS: StagingTable = {

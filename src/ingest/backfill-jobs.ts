@@ -14,6 +14,8 @@ import {
 import { loadSettings } from '../analytics/rules';
 import {
   commitsWithoutLines,
+  hasCommitsWithoutLines,
+  recentLinesPendingElsewhere,
   insertCommits,
   pendingCommitsWithParents,
   markCommitsGone,
@@ -53,6 +55,12 @@ import { enqueuePullRequestBackfill } from './sync/scheduling';
  * at any point is simply run again.
  */
 
+/**
+ * The newest days of every repository get their line counts before older history of any repository: the default
+ * graphs show the last 90 days.
+ */
+export const RECENT_FIRST_MS = 90 * 86_400_000;
+
 export interface BackfillTuning {
   /** How long one step works before handing its turn to the next job. */
   stepMs: number;
@@ -60,6 +68,8 @@ export interface BackfillTuning {
   diffstatConcurrency: number;
   /** Commits a diffstat round takes from the database at once. */
   diffstatRound: number;
+  /** How far back "the newest days" reach (RECENT_FIRST_MS; tests move it to where their history is). */
+  recentFirstMs: number;
   /** Diffstats that start a write (more gather while one runs); fewer only when a step ends. */
   flushEvery: number;
   /** With line counts from patch series: commits per series at most (one request instead of this many). */
@@ -72,6 +82,7 @@ export const DEFAULT_TUNING: BackfillTuning = {
   stepMs: 20_000,
   diffstatConcurrency: 4,
   diffstatRound: 1000,
+  recentFirstMs: RECENT_FIRST_MS,
   flushEvery: 200,
   patchChain: 250,
   maxPatchBytes: 8 * 1024 * 1024,
@@ -341,17 +352,38 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
 
   const target = { baseApiUrl: tenant.baseApiUrl, workspace, repository: step.repo.uuid };
   while (performance.now() < deadline) {
-    // The opt-in is read every round, so turning it on or off applies to every commit still without line counts.
-    const tasks: LineTask[] = await ctx.db.withTenant(tenantId, async (trx) =>
-      (await loadSettings(trx)).lineCountsFromPatches
+    // Usefulness first: while another repository still lacks line counts for its newest days, only this one's
+    // newest days are counted; its older history waits.
+    const since = new Date(ctx.now().getTime() - tuning.recentFirstMs);
+    const round = await ctx.db.withTenant(tenantId, async (trx) => {
+      const recentOnly = await recentLinesPendingElsewhere(trx, tenantId, repositoryId, since);
+      const from = recentOnly ? since : undefined;
+      // The opt-in is read every round, so turning it on or off applies to every commit still without line counts.
+      const tasks: LineTask[] = (await loadSettings(trx)).lineCountsFromPatches
         ? planLineTasks(
-            await pendingCommitsWithParents(trx, tenantId, repositoryId, tuning.diffstatRound),
+            await pendingCommitsWithParents(trx, tenantId, repositoryId, tuning.diffstatRound, from),
             tuning.patchChain,
           )
-        : (await commitsWithoutLines(trx, tenantId, repositoryId, tuning.diffstatRound)).map(
+        : (await commitsWithoutLines(trx, tenantId, repositoryId, tuning.diffstatRound, from)).map(
             (hash): LineTask => ({ kind: 'diffstat', hash }),
-          ),
-    );
+          );
+      const waiting =
+        tasks.length === 0 && recentOnly && (await hasCommitsWithoutLines(trx, tenantId, repositoryId));
+      return { tasks, waiting };
+    });
+    const { tasks } = round;
+    if (round.waiting) {
+      // Older history only: the others' newest days go first. This step comes back after one step's time (the
+      // queue's clock: behind the others' steps).
+      await enqueueRepositoryStep(
+        ctx.db.knex,
+        tenantId,
+        repositoryId,
+        'diffstats',
+        new Date(Date.now() + tuning.stepMs),
+      );
+      return;
+    }
     if (tasks.length === 0) {
       await ctx.db.withTenant(tenantId, async (trx) => {
         await record(trx, { cursor: null, lastError: null });
