@@ -185,13 +185,18 @@ async function peopleOf(trx: Trx, key: string): Promise<PullRequestPeople> {
  * How current an answer is (docs/analytics.md, "Freshness"): `complete` when every repository in scope is `ready`
  * (all commits listed and counted, pull requests read) and the analytics have applied every change;
  * `pending_commits` stored commits whose changes the analytics have not applied yet; `commits_without_lines`
- * commits whose line counts Bitbucket has not been asked for yet (the backfill's second phase).
+ * commits whose line counts Bitbucket has not been asked for yet (the backfill's second phase);
+ * `lines_counted_share` the share of listed commits that have them (newest first, so recent graphs are complete
+ * first); `lines_complete_eta_seconds` the longest stored ETA of a repository in scope still counting (the backfill
+ * keeps it at the request budget in force), null when none is.
  */
 export interface Freshness {
   complete: boolean;
   pending_commits: number;
   pending_pull_requests: number;
   commits_without_lines: number;
+  lines_counted_share: number;
+  lines_complete_eta_seconds: number | null;
 }
 
 interface FreshnessRow {
@@ -199,6 +204,8 @@ interface FreshnessRow {
   pending_commits: number;
   pending_pull_requests: number;
   commits_without_lines: number;
+  lines_counted_share: number;
+  lines_complete_eta_seconds: number | null;
 }
 
 const IN_SCOPE = `(?::bigint[] is null or x.repository_id = any(?::bigint[]))`;
@@ -209,14 +216,23 @@ const FRESHNESS_SQL = `
   (select coalesce(sum(greatest(x.commits_known - x.commits_with_lines, 0)), 0) from repositories x
     where x.deleted_at is null and ${IN_SCOPE.replaceAll('x.repository_id', 'x.id')})::int as commits_without_lines,
   (select coalesce(bool_and(x.sync_state = 'ready'), true) from repositories x
-    where x.deleted_at is null and ${IN_SCOPE.replaceAll('x.repository_id', 'x.id')}) as all_ready`;
-const freshnessBindings = (ids: number[] | null) => Array(4).fill([ids, ids]).flat() as Knex.Value[];
+    where x.deleted_at is null and ${IN_SCOPE.replaceAll('x.repository_id', 'x.id')}) as all_ready,
+  (select case when coalesce(sum(x.commits_known), 0) = 0 then 1
+               else round(sum(least(x.commits_with_lines, x.commits_known))::numeric / sum(x.commits_known), 3)
+          end::float8 from repositories x
+    where x.deleted_at is null and ${IN_SCOPE.replaceAll('x.repository_id', 'x.id')}) as lines_counted_share,
+  (select max(x.eta_seconds) from repositories x
+    where x.deleted_at is null and x.commits_known > x.commits_with_lines
+      and ${IN_SCOPE.replaceAll('x.repository_id', 'x.id')}) as lines_complete_eta_seconds`;
+const freshnessBindings = (ids: number[] | null) => Array(6).fill([ids, ids]).flat() as Knex.Value[];
 
 const freshnessOf = (row: FreshnessRow): Freshness => ({
   complete: row.all_ready && row.pending_commits === 0 && row.pending_pull_requests === 0,
   pending_commits: row.pending_commits,
   pending_pull_requests: row.pending_pull_requests,
   commits_without_lines: row.commits_without_lines,
+  lines_counted_share: row.lines_counted_share,
+  lines_complete_eta_seconds: row.lines_complete_eta_seconds,
 });
 
 /** True when a filter matches nothing (an unknown or foreign repository): answer empty without querying. */

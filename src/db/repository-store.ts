@@ -1,4 +1,5 @@
 import type { Trx } from './database';
+import { backfillRequestsPerSecond, limitInForce, type BudgetPolicy } from './request-budget-store';
 
 /**
  * Repositories and their backfill state. Every function runs inside the caller's withTenant transaction, so a
@@ -279,7 +280,13 @@ const REMAINING_REQUESTS = `
 /** Seconds until a repository of `r` finishes, its tenant's repositories taking turns (see refreshEtas). */
 const SHARED_ETA = `ceil((select sum(least(o.remaining, r.remaining)) from r o) / ?::float8)::int`;
 
-export async function refreshEtas(trx: Trx, tenantId: string, requestsPerSecond: number): Promise<void> {
+export async function refreshEtas(
+  trx: Trx,
+  tenantId: string,
+  budget: BudgetPolicy,
+  now: Date,
+): Promise<void> {
+  const rate = backfillRequestsPerSecond(await limitInForce(trx, tenantId, budget, now), budget.windowMs);
   await trx.raw(
     `with r as (${REMAINING_REQUESTS})
      update repositories p
@@ -290,7 +297,7 @@ export async function refreshEtas(trx: Trx, tenantId: string, requestsPerSecond:
             end
        from r
       where p.tenant_id = ? and p.id = r.id`,
-    [tenantId, requestsPerSecond, tenantId],
+    [tenantId, rate, tenantId],
   );
 }
 

@@ -23,6 +23,7 @@ import {
   type CommitDiffstat,
 } from '../db/commit-store';
 import type { Database, Trx } from '../db/database';
+import type { BudgetPolicy } from '../db/request-budget-store';
 import {
   findRepository,
   markMissingDeleted,
@@ -94,8 +95,8 @@ export interface BackfillContext {
   now: () => Date;
   sessions: ClientFactoryDeps;
   tuning: BackfillTuning;
-  /** Requests per second the backfill may spend (for ETAs). */
-  backfillRate: number;
+  /** The configured request budget (ETAs follow the limit in force: this, or one Bitbucket announced). */
+  requestBudget: BudgetPolicy;
 }
 
 export interface TenantPayload {
@@ -160,7 +161,7 @@ export async function backfillTenant(ctx: BackfillContext, { tenantId }: TenantP
       // Pull requests after commit metadata (their own pass; only changed ones are fetched again).
       await enqueuePullRequestBackfill(trx, tenantId, repo.id);
     }
-    await refreshEtas(trx, tenantId, ctx.backfillRate);
+    await refreshEtas(trx, tenantId, ctx.requestBudget, ctx.now());
     await enqueueTenantBackfill(trx, tenantId, new Date(now.getTime() + RELIST_INTERVAL_MS));
   });
   ctx.logger.info({ tenantId, repositories: unique.length }, 'repositories listed');
@@ -282,7 +283,7 @@ export async function backfillCommits(ctx: BackfillContext, payload: RepositoryP
         await recountCommits(trx, tenantId, repositoryId);
         await enqueueRepositoryStep(trx, tenantId, repositoryId, 'diffstats');
       }
-      await refreshEtas(trx, tenantId, ctx.backfillRate);
+      await refreshEtas(trx, tenantId, ctx.requestBudget, ctx.now());
       // Analytics last (lock order, src/analytics/change-queue.ts).
       await queueCommitChanges(trx, tenantId, repositoryId, inserted);
       if (done) {
@@ -343,7 +344,7 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
         const written = await saveDiffstats(trx, tenantId, repositoryId, diffstats);
         const vanished = await markCommitsGone(trx, tenantId, repositoryId, gone, ctx.now());
         await record(trx, { commitsWithLinesDelta: written.length + vanished.length });
-        await refreshEtas(trx, tenantId, ctx.backfillRate);
+        await refreshEtas(trx, tenantId, ctx.requestBudget, ctx.now());
         await queueCommitChanges(trx, tenantId, repositoryId, [...written, ...vanished]);
       }),
     MAX_DIFFSTATS_PER_WRITE,
@@ -389,7 +390,7 @@ export async function backfillDiffstats(ctx: BackfillContext, payload: Repositor
         await record(trx, { cursor: null, lastError: null });
         await markReadyIfComplete(ctx, trx, tenantId, repositoryId);
         await recountCommits(trx, tenantId, repositoryId);
-        await refreshEtas(trx, tenantId, ctx.backfillRate);
+        await refreshEtas(trx, tenantId, ctx.requestBudget, ctx.now());
         await applyQueuedChangesNow(trx, tenantId);
       });
       return ctx.logger.info({ tenantId, repositoryId }, 'line counts complete');
@@ -493,7 +494,7 @@ async function handleStepError(
     } else {
       await record(trx, { lastError: error instanceof Error ? error.message : String(error) });
     }
-    await refreshEtas(trx, tenantId, ctx.backfillRate);
+    await refreshEtas(trx, tenantId, ctx.requestBudget, ctx.now());
   });
   if (error instanceof BudgetExhaustedError) {
     ctx.logger.debug({ tenantId, repositoryId, retryAt: error.retryAt }, 'backfill waits for budget');
@@ -520,6 +521,6 @@ export async function markRepositoryFailed(
       { state: 'failed', lastError: error instanceof Error ? error.message : String(error) },
       ctx.now(),
     );
-    await refreshEtas(trx, payload.tenantId, ctx.backfillRate);
+    await refreshEtas(trx, payload.tenantId, ctx.requestBudget, ctx.now());
   });
 }

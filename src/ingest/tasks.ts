@@ -5,12 +5,7 @@ import { REBUILD_ROLLUPS_TASK, runRollupRebuild } from '../analytics/rollup-rebu
 import type { RetryPolicy } from '../bitbucket/client';
 import type { RequestBudget } from '../bitbucket/budget';
 import type { Database } from '../db/database';
-import {
-  BACKFILL_RESERVE_SHARE,
-  HOUR_MS,
-  PostgresRequestBudget,
-  prepaidChunk,
-} from '../db/request-budget-store';
+import { HOUR_MS, PostgresRequestBudget, prepaidChunk } from '../db/request-budget-store';
 import type { TenantStore } from '../db/tenant-store';
 import type { Logger } from '../platform/logger';
 import {
@@ -123,8 +118,7 @@ export function ingestTasks(deps: JobDeps): TaskList {
       ...deps.bitbucket,
     },
     tuning: { ...DEFAULT_TUNING, ...deps.backfill },
-    backfillRate:
-      (deps.requestsPerHour * (1 - BACKFILL_RESERVE_SHARE)) / ((deps.requestWindowMs ?? HOUR_MS) / 1000),
+    requestBudget: { limit: deps.requestsPerHour, windowMs: deps.requestWindowMs ?? HOUR_MS },
   };
   startDeadWorkerSweeper(
     deps.db,

@@ -253,7 +253,14 @@ describe('which rows a zone reads', () => {
     today: '2026-01-01',
     botPatterns: [],
     extent: { first: Date.UTC(2010, 0, 1), last: Date.UTC(2025, 0, 1) },
-    freshness: { complete: true, pending_commits: 0, pending_pull_requests: 0, commits_without_lines: 0 },
+    freshness: {
+      complete: true,
+      pending_commits: 0,
+      pending_pull_requests: 0,
+      commits_without_lines: 0,
+      lines_counted_share: 1,
+      lines_complete_eta_seconds: null,
+    },
   });
   const tables = (sql: string) => [...sql.matchAll(/from (\w+) x/g)].map((m) => m[1]).sort();
 

@@ -63,7 +63,7 @@ describe('Tally pages: updating and empty states', { timeout: 900_000 }, () => {
     await stack?.close();
   });
 
-  it('says "Updating…" with the commits still being counted while a repository is not complete, and nothing once it is', async () => {
+  it('says "Updating…" with how far line counts are while a repository is not complete (the configure page: the budget and the time left), and nothing once it is', async () => {
     const { context, page } = await newPage(stack);
     let frame = await openInHost(page, stack.demo.pages.repository);
     await settled(frame);
@@ -72,16 +72,44 @@ describe('Tally pages: updating and empty states', { timeout: 900_000 }, () => {
     assert.equal((await status.textContent())!.trim(), '', 'a complete repository shows no notice');
 
     await asOwner(
-      `update repositories set sync_state = 'diffstats', commits_with_lines = commits_known - 1234 where deleted_at is null`,
+      `update repositories set sync_state = 'diffstats', commits_with_lines = commits_known - 1234,
+              eta_seconds = 3 * 3600 where deleted_at is null`,
     );
     try {
       frame = await openInHost(page, stack.demo.pages.repository);
       await settled(frame);
-      await frame.getByText('Updating… 1,234 commits still being counted').waitFor();
+      // Line counts arrive newest first: the graphs show what is known and say how far it is.
+      const note = (await frame.getByTestId('freshness').textContent())!.trim();
+      assert.match(
+        note,
+        /^Updating… lines counted for \d{1,2}% of commits, newest first; complete in about 3 h$/,
+      );
+      // The configure page: the budget in force and the time left at it.
+      frame = await openInHost(page, stack.demo.pages.configure);
+      const budget = frame.getByTestId('request-budget');
+      await budget.waitFor();
+      assert.match(
+        (await budget.textContent())!,
+        /^Request budget: [\d,]+ requests an hour \(configured\); every line counted in about \d/,
+      );
+      await asOwner(
+        `insert into api_rate_limits (tenant_id, resource, requests_per_hour, near_limit, announced_at)
+         values ($1, 'api', 2500, false, now())`,
+        [stack.demo.tenantId],
+      );
+      frame = await openInHost(page, stack.demo.pages.configure);
+      await frame
+        .getByText('Request budget: 2,500 requests an hour (announced by Bitbucket)', { exact: false })
+        .waitFor();
+      assert.ok(
+        (await frame.getByTestId('indexing-row').first().textContent())!.includes('Counting lines'),
+        'the repository counts lines',
+      );
     } finally {
       await asOwner(
         `update repositories set sync_state = 'ready', commits_with_lines = commits_known where deleted_at is null`,
       );
+      await asOwner(`delete from api_rate_limits where tenant_id = $1`, [stack.demo.tenantId]);
     }
     frame = await openInHost(page, stack.demo.pages.repository);
     await settled(frame);

@@ -100,6 +100,8 @@ describe('backfill of the express history', () => {
       assert.equal(answer.complete, true);
       assert.equal(answer.pending_commits, 0);
       assert.equal(answer.commits_without_lines, 0);
+      assert.equal(answer.lines_counted_share, 1);
+      assert.equal(answer.lines_complete_eta_seconds, null);
     }
   });
 

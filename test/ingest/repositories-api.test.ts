@@ -63,6 +63,22 @@ describe('GET /api/v1/repositories and reinstall', () => {
           },
         ],
       });
+      // A graph's freshness says how much is counted and when the rest will be (the stored ETA, kept by the backfill).
+      const activity = await fetch(`${b.app.url}/api/v1/stats/activity`, {
+        headers: {
+          authorization: `JWT ${createSessionToken({
+            appKey: 'tally',
+            clientKey: b.clientKey,
+            secret: b.sharedSecret,
+            scope: scopeForPage('workspace', {}),
+          })}`,
+        },
+      });
+      assert.equal(activity.status, 200);
+      const freshness = (await activity.json()) as Record<string, unknown>;
+      assert.equal(freshness.commits_without_lines, 99_996);
+      assert.equal(freshness.lines_counted_share, 0); // 9 of 100,005, to three decimals
+      assert.equal(freshness.lines_complete_eta_seconds, 42);
       // Bitbucket announced 2,500 an hour for one resource, 4,000 for another: the smaller one is in force,
       // 2,450 of it for backfill, so the same work now takes 40.8 hours. Another tenant's announcement is not ours.
       await b.admin.query(

@@ -145,7 +145,7 @@ export async function backfillPullRequests(ctx: BackfillContext, payload: Reposi
         // queued wait for the analytics job (which then marks it ready once they are applied).
         if (page.next === undefined) {
           if (await markReadyIfComplete(ctx, trx, tenantId, repositoryId))
-            await refreshEtas(trx, tenantId, ctx.backfillRate);
+            await refreshEtas(trx, tenantId, ctx.requestBudget, ctx.now());
           await applyQueuedChangesNow(trx, tenantId);
         }
       });

@@ -122,6 +122,14 @@ export interface CommitPage {
   jiraSiteUrl: string | null;
 }
 
+/** Indexing progress with the hourly request budget in force (the configure page). */
+export interface Indexing {
+  repositories: RepositoryStatus[];
+  requestsPerHour: number;
+  /** `announced`: Bitbucket's answers announce the limit; `configured`: BITBUCKET_REQUESTS_PER_HOUR. */
+  budgetSource: 'configured' | 'announced';
+}
+
 export interface RepositoryTotals {
   uuid: string;
   fullName: string;
@@ -205,12 +213,12 @@ export function endpoints(api: ApiClient, freshness: Freshness = createFreshness
     const body = await stats('/stats/activity', statsParams(q, { interval: q.interval }), signal);
     return body.series.map(point);
   };
-  const repositoryList = async (
-    signal?: AbortSignal,
-  ): Promise<{ repositories: RepositoryStatus[]; publicOnly: boolean }> => {
+  const repositoryList = async (signal?: AbortSignal): Promise<Indexing & { publicOnly: boolean }> => {
     const body = await api.get<Answer<'/repositories'>>('/repositories', {}, signal);
     return {
       publicOnly: body.visibility === 'public_only',
+      requestsPerHour: body.requests_per_hour,
+      budgetSource: body.requests_per_hour_source,
       repositories: body.repositories.map((r) => ({
         uuid: r.uuid,
         fullName: r.full_name,

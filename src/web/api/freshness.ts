@@ -3,7 +3,12 @@ import type { paths } from './schema';
 /** How current a stats answer is (docs/analytics.md, "Freshness"): every stats and pull-request answer has it. */
 export type FreshnessFields = Pick<
   paths['/stats/activity']['get']['responses'][200]['content']['application/json'],
-  'complete' | 'pending_commits' | 'pending_pull_requests' | 'commits_without_lines'
+  | 'complete'
+  | 'pending_commits'
+  | 'pending_pull_requests'
+  | 'commits_without_lines'
+  | 'lines_counted_share'
+  | 'lines_complete_eta_seconds'
 >;
 
 export interface FreshnessSummary {
@@ -11,6 +16,10 @@ export interface FreshnessSummary {
   pendingCommits: number;
   pendingPullRequests: number;
   commitsWithoutLines: number;
+  /** Share of commits with line counts (the least of the answers), 0 to 1. */
+  linesCountedShare: number;
+  /** Seconds until every line is counted (the longest of the answers), null when none is missing. */
+  linesCompleteEtaSeconds: number | null;
 }
 
 const COMPLETE: FreshnessSummary = {
@@ -18,6 +27,8 @@ const COMPLETE: FreshnessSummary = {
   pendingCommits: 0,
   pendingPullRequests: 0,
   commitsWithoutLines: 0,
+  linesCountedShare: 1,
+  linesCompleteEtaSeconds: null,
 };
 
 /**
@@ -39,13 +50,18 @@ export function createFreshness(): Freshness {
     report(endpoint, answer) {
       latest.set(endpoint, answer);
       const answers = [...latest.values()];
-      const max = (field: keyof Omit<FreshnessFields, 'complete'>) =>
+      const max = (field: 'pending_commits' | 'pending_pull_requests' | 'commits_without_lines') =>
         Math.max(...answers.map((a) => a[field]));
+      const etas = answers.flatMap((a) =>
+        a.lines_complete_eta_seconds === null ? [] : [a.lines_complete_eta_seconds],
+      );
       const next: FreshnessSummary = {
         complete: answers.every((a) => a.complete),
         pendingCommits: max('pending_commits'),
         pendingPullRequests: max('pending_pull_requests'),
         commitsWithoutLines: max('commits_without_lines'),
+        linesCountedShare: Math.min(...answers.map((a) => a.lines_counted_share)),
+        linesCompleteEtaSeconds: etas.length > 0 ? Math.max(...etas) : null,
       };
       // A new object only when something changed: useSyncExternalStore re-renders on identity.
       if (JSON.stringify(next) === JSON.stringify(summary)) return;

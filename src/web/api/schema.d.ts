@@ -404,6 +404,10 @@ export interface paths {
               pending_pull_requests: number;
               /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
               commits_without_lines: number;
+              /** @description Share of the listed commits in scope that have their line counts (three decimals; 1 when there are none). Line counts arrive newest first, the newest 90 days of every repository before older history, so recent graphs are complete first; the UI notes it while below 1. */
+              lines_counted_share: number;
+              /** @description Estimated seconds until every commit in scope has its line counts, at the request budget in force (GET /repositories `requests_per_hour`); null when none is missing. */
+              lines_complete_eta_seconds: number | null;
             };
             'text/csv': string;
           };
@@ -488,6 +492,10 @@ export interface paths {
               pending_pull_requests: number;
               /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
               commits_without_lines: number;
+              /** @description Share of the listed commits in scope that have their line counts (three decimals; 1 when there are none). Line counts arrive newest first, the newest 90 days of every repository before older history, so recent graphs are complete first; the UI notes it while below 1. */
+              lines_counted_share: number;
+              /** @description Estimated seconds until every commit in scope has its line counts, at the request budget in force (GET /repositories `requests_per_hour`); null when none is missing. */
+              lines_complete_eta_seconds: number | null;
             };
           };
         };
@@ -573,6 +581,10 @@ export interface paths {
               pending_pull_requests: number;
               /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
               commits_without_lines: number;
+              /** @description Share of the listed commits in scope that have their line counts (three decimals; 1 when there are none). Line counts arrive newest first, the newest 90 days of every repository before older history, so recent graphs are complete first; the UI notes it while below 1. */
+              lines_counted_share: number;
+              /** @description Estimated seconds until every commit in scope has its line counts, at the request budget in force (GET /repositories `requests_per_hour`); null when none is missing. */
+              lines_complete_eta_seconds: number | null;
             };
           };
         };
@@ -659,6 +671,10 @@ export interface paths {
               pending_pull_requests: number;
               /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
               commits_without_lines: number;
+              /** @description Share of the listed commits in scope that have their line counts (three decimals; 1 when there are none). Line counts arrive newest first, the newest 90 days of every repository before older history, so recent graphs are complete first; the UI notes it while below 1. */
+              lines_counted_share: number;
+              /** @description Estimated seconds until every commit in scope has its line counts, at the request budget in force (GET /repositories `requests_per_hour`); null when none is missing. */
+              lines_complete_eta_seconds: number | null;
             };
           };
         };
@@ -750,6 +766,10 @@ export interface paths {
               pending_pull_requests: number;
               /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
               commits_without_lines: number;
+              /** @description Share of the listed commits in scope that have their line counts (three decimals; 1 when there are none). Line counts arrive newest first, the newest 90 days of every repository before older history, so recent graphs are complete first; the UI notes it while below 1. */
+              lines_counted_share: number;
+              /** @description Estimated seconds until every commit in scope has its line counts, at the request budget in force (GET /repositories `requests_per_hour`); null when none is missing. */
+              lines_complete_eta_seconds: number | null;
             };
           };
         };
@@ -865,6 +885,10 @@ export interface paths {
               pending_pull_requests: number;
               /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
               commits_without_lines: number;
+              /** @description Share of the listed commits in scope that have their line counts (three decimals; 1 when there are none). Line counts arrive newest first, the newest 90 days of every repository before older history, so recent graphs are complete first; the UI notes it while below 1. */
+              lines_counted_share: number;
+              /** @description Estimated seconds until every commit in scope has its line counts, at the request budget in force (GET /repositories `requests_per_hour`); null when none is missing. */
+              lines_complete_eta_seconds: number | null;
             };
           };
         };
@@ -1079,6 +1103,10 @@ export interface paths {
               pending_pull_requests: number;
               /** @description Commits listed whose line counts have not been fetched yet (the backfill's second phase). */
               commits_without_lines: number;
+              /** @description Share of the listed commits in scope that have their line counts (three decimals; 1 when there are none). Line counts arrive newest first, the newest 90 days of every repository before older history, so recent graphs are complete first; the UI notes it while below 1. */
+              lines_counted_share: number;
+              /** @description Estimated seconds until every commit in scope has its line counts, at the request budget in force (GET /repositories `requests_per_hour`); null when none is missing. */
+              lines_complete_eta_seconds: number | null;
               /** @description The workspace's Jira site (settings), where issue keys in messages (ABC-123) link to: `<jira_site_url>/browse/ABC-123`; null: no links. */
               jira_site_url: string | null;
               commits: components['schemas']['CommitListItem'][];

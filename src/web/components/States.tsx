@@ -1,6 +1,6 @@
 import { useSyncExternalStore, type ReactNode } from 'react';
 import type { Freshness, FreshnessSummary } from '../api/freshness';
-import { formatCount } from '../chart-data/format';
+import { formatCount, formatHours } from '../chart-data/format';
 
 export function Skeleton({ height, label = 'Loading' }: { height: number; label?: string }) {
   return (
@@ -49,13 +49,23 @@ export function SessionExpired() {
 
 const plural = (n: number, one: string, many: string) => `${formatCount(n)} ${n === 1 ? one : many}`;
 
+/** "lines counted for 41% of commits, newest first; complete in about 3 h" */
+function linesNote(f: FreshnessSummary): string {
+  // Floor, so that 99.6% never reads as 100% while commits are still missing.
+  const share = Math.floor(f.linesCountedShare * 100);
+  const eta = f.linesCompleteEtaSeconds;
+  return `lines counted for ${share}% of commits, newest first${eta !== null && eta > 0 ? `; complete in about ${formatHours(eta / 3600)}` : ''}`;
+}
+
 /** What is still being counted, in words ("1,234 commits still being counted"). */
 export function freshnessText(f: FreshnessSummary): string {
   if (f.complete) return '';
   // A commit can wait for its line counts and for the analytics at once: the larger count never overstates.
   const parts = [
-    Math.max(f.commitsWithoutLines, f.pendingCommits) > 0
-      ? `${plural(Math.max(f.commitsWithoutLines, f.pendingCommits), 'commit', 'commits')} still being counted`
+    // Line counts arrive newest first: say how far they are, so a graph of lines is read for what it is.
+    f.commitsWithoutLines > 0 ? linesNote(f) : null,
+    f.commitsWithoutLines === 0 && f.pendingCommits > 0
+      ? `${plural(f.pendingCommits, 'commit', 'commits')} still being counted`
       : null,
     f.pendingPullRequests > 0
       ? `${plural(f.pendingPullRequests, 'pull request', 'pull requests')} still being read`

@@ -13,7 +13,7 @@ import { AuditSection, DeleteDataSection, SupportAccessSection } from '../sectio
 /** Configure Tally (workspace admins): indexing, what counts, identities, trust operations. */
 export default function ConfigurePage() {
   const { api } = useApp();
-  const repositories = useApi('repositories', (signal) => api.repositories(signal));
+  const indexing = useApi('indexing', (signal) => api.repositoryList(signal));
   const settings = useApi('settings', () => api.settings());
   const me = useApi('me', () => api.me());
   const s = settings.data;
@@ -21,7 +21,7 @@ export default function ConfigurePage() {
     <main>
       <h1 className="page-title">Configure Tally</h1>
       <p className="subtle">Workspace {me.data?.workspace ?? ''}</p>
-      <IndexingSection state={repositories} />
+      <IndexingSection state={indexing} />
       {s ? <LineCountsSection settings={s} onSaved={settings.reload} /> : null}
       <h2 className="section-title">What counts</h2>
       {!s && settings.status === 'error' ? (

@@ -1,8 +1,8 @@
 import ProgressBar from '@atlaskit/progress-bar';
 import { useEffect } from 'react';
 import { meaningfulPaint } from '../../host/paint';
-import type { RepositoryStatus } from '../../api/endpoints';
-import { formatCount, formatEta, percent } from '../../chart-data/format';
+import type { Indexing, RepositoryStatus } from '../../api/endpoints';
+import { formatCount, formatEta, formatHours, percent } from '../../chart-data/format';
 import { ErrorState, Skeleton } from '../../components/States';
 import type { Loadable } from '../../hooks/useApi';
 
@@ -13,9 +13,12 @@ const STATE_LABEL: Record<RepositoryStatus['state'], [string, string]> = {
   failed: ['Failed', 'removed'],
 };
 
-/** Indexing progress per repository, refreshed every few seconds until every repository is done. */
-export function IndexingSection({ state }: { state: Loadable<RepositoryStatus[]> }) {
-  const busy = (state.data ?? []).some((r) => r.state === 'listing' || r.state === 'diffstats');
+/**
+ * Indexing progress per repository with the hourly request budget in force and the time left at it, refreshed
+ * every few seconds until every repository is done.
+ */
+export function IndexingSection({ state }: { state: Loadable<Indexing> }) {
+  const busy = (state.data?.repositories ?? []).some((r) => r.state === 'listing' || r.state === 'diffstats');
   const { reload, status } = state;
   useEffect(() => {
     if (!busy || status === 'loading') return;
@@ -23,7 +26,9 @@ export function IndexingSection({ state }: { state: Loadable<RepositoryStatus[]>
     return () => clearTimeout(timer);
   }, [busy, status, reload]);
 
-  const repos = state.data ?? [];
+  const repos = state.data?.repositories ?? [];
+  const left = repos.filter((r) => r.state !== 'ready' && r.etaSeconds !== null);
+  const eta = left.length > 0 ? Math.max(...left.map((r) => r.etaSeconds!)) : null;
   const known = repos.reduce((n, r) => n + r.commitsKnown, 0);
   const counted = repos.reduce((n, r) => n + r.commitsWithLines, 0);
   return (
@@ -38,6 +43,13 @@ export function IndexingSection({ state }: { state: Loadable<RepositoryStatus[]>
         <p className="subtle" {...meaningfulPaint}>
           {formatCount(counted)} of {formatCount(known)} commits in {repos.length}{' '}
           {repos.length === 1 ? 'repository have' : 'repositories have'} line counts.
+        </p>
+      ) : null}
+      {state.data ? (
+        <p className="subtle" data-testid="request-budget">
+          Request budget: {formatCount(state.data.requestsPerHour)} requests an hour (
+          {state.data.budgetSource === 'announced' ? 'announced by Bitbucket' : 'configured'})
+          {eta !== null && eta > 0 ? `; every line counted in about ${formatHours(eta / 3600)}` : ''}.
         </p>
       ) : null}
       {!state.data && state.status === 'error' ? (
