@@ -23,6 +23,20 @@ const lifecycleEvent = z
   .loose();
 
 /**
+ * A scheduled trigger's request (developer.atlassian.com/platform/forge/events-reference/scheduled-trigger/): its
+ * `context` names the cloud and the trigger's module key; nothing in it is needed, so only its shape is checked.
+ */
+const scheduledInvocation = z
+  .object({
+    context: z
+      .object({ cloudId: text(512).optional(), moduleKey: text(256).optional() })
+      .loose()
+      .optional(),
+    contextToken: noControlText.max(16_384).optional(),
+  })
+  .loose();
+
+/**
  * The Forge door's lifecycle endpoint (mounted only when FORGE_APP_ID is set): `POST /forge/installed`, the
  * `endpoint` of the manifest's trigger on `avi:forge:installed:app` and `avi:forge:upgraded:app`. The invocation
  * token is checked first (401), then the body (400); the installation's tenant is created or brought back, with
@@ -49,12 +63,32 @@ export function forgeLifecycleRouter(deps: ForgeAuthDeps & { logger: Logger }): 
       deps.logger.info({ tenantId: tenant.id, installationId: tenant.clientKey }, 'forge installed');
       res.status(204).end();
     } catch (error) {
-      if (error instanceof HttpError)
-        return void res.status(error.status).json(errorBody(error.code, error.message));
-      next(error);
+      answerError(error, res, next);
+    }
+  });
+  /*
+   * `POST /forge/scheduled`: the manifest's hourly scheduledTrigger. A quiet workspace (no pushes, no page views)
+   * is invoked anyway, so its invocation is recorded and its system token kept fresh the same way as any other
+   * invocation's, and the uninstall sweep (docs/forge.md) never mistakes it for an uninstalled one. Nothing else.
+   */
+  router.post('/scheduled', async (req, res, next) => {
+    try {
+      const invocation = await verifiedInvocation(deps, req);
+      // Forge documents no body for a remote's scheduled trigger: none at all is taken as an empty one.
+      validate(scheduledInvocation, unwrapForgeEvent((await readJson(req)) ?? {}), 'invocation');
+      await forgeTenant(deps, invocation, req);
+      res.status(204).end();
+    } catch (error) {
+      answerError(error, res, next);
     }
   });
   return router;
+}
+
+function answerError(error: unknown, res: express.Response, next: express.NextFunction): void {
+  if (error instanceof HttpError)
+    return void res.status(error.status).json(errorBody(error.code, error.message));
+  next(error);
 }
 
 const json = express.json({ limit: '64kb' });

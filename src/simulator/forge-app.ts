@@ -169,13 +169,33 @@ export class ForgeApps {
     return out;
   }
 
+  /**
+   * One run of the manifest's scheduledTrigger (`tally-keepalive`, hourly) in an installed workspace: Forge posts
+   * the trigger's request (its `context` names the cloud and the module key) to the remote's `/forge/scheduled`,
+   * with an invocation token and a fresh system token, and the same timeout and retries as events.
+   */
+  async fireScheduledTrigger(workspace: Workspace): Promise<Delivery | undefined> {
+    const installation = this.installations.get(workspace.uuid);
+    if (!installation?.active) return undefined;
+    const request = {
+      context: { cloudId: unbraced(workspace.uuid), moduleKey: 'tally-keepalive' },
+      contextToken: randomBytes(32).toString('base64url'),
+    };
+    return this.deliver(installation, '/forge/scheduled', request, 'scheduledTrigger');
+  }
+
   /** One POST per attempt, each with a fresh invocation token and system token, as Forge invokes. */
-  private async deliver(installation: ForgeInstallation, path: string, event: Obj): Promise<Delivery> {
-    const body = installation.wrapPayload ? { payload: event } : event;
+  private async deliver(
+    installation: ForgeInstallation,
+    path: string,
+    event: Obj,
+    name = String(event.eventType),
+  ): Promise<Delivery> {
+    const body = installation.wrapPayload && event.eventType !== undefined ? { payload: event } : event;
     const delivery: Delivery = {
       id: randomUUID(),
       kind: 'forge',
-      event: String(event.eventType),
+      event: name,
       url: `${installation.remoteUrl}${path}`,
       workspace: installation.workspace.slug,
       body,

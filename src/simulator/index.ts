@@ -402,6 +402,11 @@ export class Simulator {
     this.forgeApps.uninstall(this.workspace(workspace));
   }
 
+  /** Fires the Forge app's hourly scheduled trigger in a workspace (undefined when the app is not installed there). */
+  fireForgeScheduledTrigger(workspace: string): Promise<Delivery | undefined> {
+    return this.forgeApps.fireScheduledTrigger(this.workspace(workspace));
+  }
+
   forgeInstallation(workspace: string): ForgeInstallation | undefined {
     return this.forgeApps.installations.get(this.workspace(workspace).uuid);
   }

@@ -95,8 +95,8 @@ describe('Forge door: forged invocation tokens on every remote endpoint', () => 
       body: route.method === 'GET' || route.method === 'HEAD' ? undefined : '{}',
     });
 
-  it('finds the routes: the Forge lifecycle endpoint and every authenticated API operation', () => {
-    for (const must of ['POST /forge/installed', 'POST /forge/events'])
+  it('finds the routes: the Forge lifecycle, event and scheduled endpoints and every authenticated API operation', () => {
+    for (const must of ['POST /forge/installed', 'POST /forge/events', 'POST /forge/scheduled'])
       assert.ok(forgeRoutes.includes(must), `${must} in ${forgeRoutes.join()}`);
     const paths = routes.map((r) => `${r.method} ${r.path}`);
     for (const must of [

@@ -39,7 +39,11 @@ describe('Forge manifest', () => {
   before(async () => {
     // The Custom UI resource must exist for the validator (`npm run build` makes it; a lone run builds it here).
     if (!existsSync(RESOURCE)) {
-      const vite = createRequire(import.meta.url).resolve('vite/bin/vite.js');
+      // vite's exports map hides bin/, so its path is taken from the package's own directory.
+      const vite = path.join(
+        path.dirname(createRequire(import.meta.url).resolve('vite/package.json')),
+        'bin/vite.js',
+      );
       execFileSync(process.execPath, [vite, 'build', '--mode', 'forge', '--logLevel', 'error'], {
         cwd: ROOT,
       });
@@ -117,6 +121,17 @@ describe('Forge manifest', () => {
     }
   });
 
+  it('invokes /forge/scheduled hourly with a system token, so quiet installations stay fresh', () => {
+    const modules = manifest.modules as Record<string, Record<string, unknown>[]>;
+    assert.deepEqual(modules.scheduledTrigger, [
+      { key: 'tally-keepalive', endpoint: 'tally-scheduled', interval: 'hour' },
+    ]);
+    const endpoint = modules.endpoint!.find((e) => e.key === 'tally-scheduled')!;
+    assert.equal(endpoint.remote, 'tally');
+    assert.deepEqual(endpoint.route, { path: '/forge/scheduled' });
+    assert.deepEqual(endpoint.auth, { appSystemToken: { enabled: true } });
+  });
+
   it('has the four pages, each a Custom UI resource calling the remote', () => {
     const modules = manifest.modules as Record<string, Record<string, unknown>[]>;
     const pages = [
@@ -147,6 +162,11 @@ describe('Forge manifest', () => {
       [
         'a trigger on a missing endpoint',
         (t) => t.replace('endpoint: tally-events\n', 'endpoint: tally-nope\n'),
+      ],
+      ['an interval Forge does not offer', (t) => t.replace('interval: hour', 'interval: minute')],
+      [
+        'a scheduled trigger on a missing endpoint',
+        (t) => t.replace('endpoint: tally-scheduled\n', 'endpoint: tally-nope\n'),
       ],
       ['a page without its resource', (t) => t.replace('resource: ui\n', 'resource: nope\n')],
       ['BASE_URL not set', (t) => t.replace('# Tally', '# (unset) Tally'), {}],

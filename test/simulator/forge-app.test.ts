@@ -115,6 +115,24 @@ describe('simulator: the Forge app', () => {
     assert.equal((await get(listing)).status, 401);
   });
 
+  it('fires the hourly scheduled trigger at /forge/scheduled, signed, with a fresh system token', async () => {
+    const before = remote.requests.length;
+    const delivery = await h.sim.fireForgeScheduledTrigger('acme');
+    assert.equal(delivery?.status, 204);
+    assert.equal(delivery.event, 'scheduledTrigger');
+    const request = remote.requests.at(-1)!;
+    assert.equal(remote.requests.length, before + 1);
+    assert.equal(request.path, '/forge/scheduled');
+    assert.equal((request.body as { context: { moduleKey: string } }).context.moduleKey, 'tally-keepalive');
+    const { payload } = await verify(bearerOf(remote.requests.length - 1));
+    assert.equal((payload.app as { installationId: string }).installationId, installation.installationId);
+    const token = String(request.headers['x-forge-oauth-system']);
+    const listing = `${installation.apiBaseUrl}/2.0/repositories/${encodeURIComponent(h.sim.workspace('acme').uuid)}`;
+    const res = await fetch(listing, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200, 'the system token it carries works');
+    await res.body?.cancel();
+  });
+
   it('uninstalling tells the remote nothing; its tokens stop working', async () => {
     const token = h.sim.forgeApps.issueSystemToken(installation);
     const before = remote.requests.length;
@@ -132,5 +150,6 @@ describe('simulator: the Forge app', () => {
       pushed.deliveries.map((d) => d.kind),
       ['webhook'],
     );
+    assert.equal(await h.sim.fireForgeScheduledTrigger('acme'), undefined, 'no trigger once uninstalled');
   });
 });

@@ -147,4 +147,48 @@ describe('Forge uninstall sweep', () => {
     assert.equal(await registry(ids.tokenless!), undefined);
     assert.equal((await registry(ids.refused!))?.state, 'installed');
   });
+
+  it('the hourly scheduled trigger keeps a quiet installation: its fresh token keeps the sweep away', async () => {
+    const quiet = `ari:cloud:ecosystem::installation/${randomUUID()}`;
+    const control = `ari:cloud:ecosystem::installation/${randomUUID()}`;
+    const quietId = (await invoke(quiet)).id;
+    const controlId = (await invoke(control)).id;
+    for (const id of [quietId, controlId]) await app.runtime.tenants.markForgeTokenRefused(id);
+    // Neither workspace pushes or shows a page; only the quiet one's trigger fires, as Forge posts it.
+    const scheduled = async (body: string | undefined, token?: string) =>
+      fetch(`${app.url}/forge/scheduled`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await forge.invocationToken({
+            installationId: quiet,
+            workspaceUuid: `{${workspaces.get(quiet)!}}`,
+            apiBaseUrl: `http://127.0.0.1:1/ex/bitbucket/${workspaces.get(quiet)!}`,
+          })}`,
+          ...(token ? { 'x-forge-oauth-system': token } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body,
+      });
+    const fresh = `token-${randomUUID()}`;
+    const fired = await scheduled(
+      JSON.stringify({ context: { cloudId: randomUUID(), moduleKey: 'tally-keepalive' }, contextToken: 'x' }),
+      fresh,
+    );
+    assert.equal(fired.status, 204, await fired.text());
+    assert.equal((await app.runtime.tenants.forgeSystemToken(quietId))?.token, fresh);
+    const bad = await scheduled(JSON.stringify({ context: 'x' }), `token-${randomUUID()}`);
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'invalid_request');
+    assert.equal(
+      (await app.runtime.tenants.forgeSystemToken(quietId))?.token,
+      fresh,
+      'a refused body keeps nothing',
+    );
+    assert.equal((await scheduled(undefined, fresh)).status, 204, 'no body at all is taken too');
+    offset += 31 * DAY;
+    const swept = (await runForgeSweep(deps)).map((t) => t.id);
+    assert.ok(!swept.includes(quietId), 'the triggered installation stays');
+    assert.ok(swept.includes(controlId), 'the one no trigger reached is swept');
+    assert.equal((await registry(quietId))?.state, 'installed');
+  });
 });
