@@ -204,7 +204,7 @@ export class TenantStore {
    * older secret. Secrets no key opens are left as they are and named.
    */
   async resealSecrets(): Promise<{ resealed: number; current: number; unreadable: string[] }> {
-    // Forge tenants have no secret (Forge signs with its own keys).
+    // Forge tenants have no secret (Forge signs with its own keys); their system tokens: resealForgeTokens.
     const ids = await this.db.withSystem('key rotation: tenants', (trx) =>
       trx('tenants').where({ platform: 'connect' }).orderBy('installed_at').pluck('id'),
     );
@@ -247,6 +247,51 @@ export class TenantStore {
           break;
         }
       }
+    }
+    return result;
+  }
+
+  /**
+   * Re-seals every Forge tenant's stored system token that is not sealed with the first key of the ring (`npm run
+   * rotate-secrets`), so the older keys can be dropped without leaving a quiet installation tokenless until its
+   * next invocation. Compare-and-swap on the sealed value: a newer token stored meanwhile by an invocation is never
+   * overwritten. One no key opens is counted and left alone: the next invocation (hourly at the latest, the
+   * scheduled trigger) replaces it.
+   */
+  async resealForgeTokens(): Promise<{ resealed: number; current: number; unreadable: string[] }> {
+    const rows = await this.db.withSystem('key rotation: forge tokens', (trx) =>
+      trx('tenants')
+        .where({ platform: 'forge' })
+        .whereNotNull('forge_system_token_enc')
+        .orderBy('installed_at')
+        .select<{ id: string; client_key: string; forge_system_token_enc: string }[]>(
+          'id',
+          'client_key',
+          'forge_system_token_enc',
+        ),
+    );
+    const result = { resealed: 0, current: 0, unreadable: [] as string[] };
+    for (const row of rows) {
+      if (this.box.isCurrent(row.forge_system_token_enc)) {
+        result.current++;
+        continue;
+      }
+      let token: string;
+      try {
+        token = this.box.open(row.forge_system_token_enc, row.client_key);
+      } catch (error) {
+        if (!(error instanceof UnreadableSecretError)) throw error;
+        result.unreadable.push(row.client_key);
+        continue;
+      }
+      const updated = await this.db.withSystem('key rotation: reseal forge token', (trx) =>
+        trx('tenants')
+          .where({ id: row.id, forge_system_token_enc: row.forge_system_token_enc })
+          .update({ forge_system_token_enc: this.box.seal(token, row.client_key) }),
+      );
+      // 0: an invocation stored a newer token meanwhile, sealed with the first key already.
+      if (updated === 1) result.resealed++;
+      else result.current++;
     }
     return result;
   }

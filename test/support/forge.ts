@@ -15,17 +15,19 @@ export async function countingHost(): Promise<{ server: Server; port: number; hi
   return { server, port: (server.address() as AddressInfo).port, hits: () => hits };
 }
 
-/** Posts Forge's installed event for an installation to Tally, as Forge does; asserts the 204. */
+/** Posts Forge's installed event for an installation to Tally, as Forge does (with `systemToken` when given). */
 export async function installForge(
   app: TestApp,
   forge: ForgeSimulator,
   input: { installationId: string; workspaceUuid: string; apiBaseUrl: string },
+  systemToken?: string,
 ): Promise<void> {
   const res = await fetch(`${app.url}/forge/installed`, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${await forge.invocationToken(input)}`,
       'content-type': 'application/json',
+      ...(systemToken ? { 'x-forge-oauth-system': systemToken } : {}),
     },
     body: JSON.stringify({ eventType: 'avi:forge:installed:app', id: input.installationId }),
   });
