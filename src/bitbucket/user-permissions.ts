@@ -101,20 +101,35 @@ function parseJson(text: string): unknown {
 export const VIEWER_PERMISSIONS_TTL_MS = 15 * 60_000;
 
 /**
+ * After Bitbucket refuses a viewer's user token (401, or someone else's token), that viewer's lookups fall back to
+ * public repositories without asking Bitbucket for this long: a flood of made-up tokens costs one call per viewer
+ * per 30 s, not one per token. What a genuine token costs right after a refusal: public repositories only for up
+ * to 30 s, then it is checked as usual.
+ */
+export const REFUSAL_COOLDOWN_MS = 30_000;
+
+/**
  * Viewers' repository permissions, cached per viewer (tenant and account id) in this process for at most
  * VIEWER_PERMISSIONS_TTL_MS, 10,000 viewers at most (the least recently seen go first). Concurrent misses of one
- * viewer (a page's first burst of API calls) share one fetch; a failed fetch is not cached.
+ * viewer (a page's first burst of API calls) share one fetch; a failed fetch is not cached, but a refusal starts
+ * the viewer's REFUSAL_COOLDOWN_MS (as bounded).
  */
 export class ViewerPermissionsCache {
   private readonly cache: TtlCache<Promise<string[]>>;
+  private readonly refusals: TtlCache<true>;
 
   constructor(
     private readonly fetcher: (query: UserPermissionsQuery) => Promise<string[]> = (query) =>
       fetchUserRepositoryPermissions(query),
-    options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {},
+    options: { ttlMs?: number; maxEntries?: number; now?: () => number; refusalCooldownMs?: number } = {},
   ) {
     this.cache = new TtlCache({
       ttlMs: options.ttlMs ?? VIEWER_PERMISSIONS_TTL_MS,
+      maxEntries: options.maxEntries ?? 10_000,
+      now: options.now,
+    });
+    this.refusals = new TtlCache({
+      ttlMs: options.refusalCooldownMs ?? REFUSAL_COOLDOWN_MS,
       maxEntries: options.maxEntries ?? 10_000,
       now: options.now,
     });
@@ -125,18 +140,29 @@ export class ViewerPermissionsCache {
     tenantId: string,
     query: UserPermissionsQuery,
   ): Promise<{ readable: string[] } | { refused: string } | { unavailable: string }> {
+    const key = viewerKey(tenantId, query);
+    // A cached answer still serves (it came from a token Bitbucket took); only a miss is held back.
+    if (this.refusals.get(key) && !this.cache.get(key))
+      return {
+        unavailable: 'a user token of this viewer was refused moments ago; not asking Bitbucket again yet',
+      };
     try {
       return { readable: await this.readable(tenantId, query) };
     } catch (error) {
-      if (error instanceof UserTokenMismatchError) return { refused: error.message };
-      if (error instanceof BitbucketApiError && error.status === 401)
-        return { refused: 'Bitbucket refused it' };
-      return { unavailable: error instanceof Error ? error.message : String(error) };
+      const refused =
+        error instanceof UserTokenMismatchError
+          ? error.message
+          : error instanceof BitbucketApiError && error.status === 401
+            ? 'Bitbucket refused it'
+            : null;
+      if (refused === null) return { unavailable: error instanceof Error ? error.message : String(error) };
+      this.refusals.set(key, true);
+      return { refused };
     }
   }
 
   readable(tenantId: string, query: UserPermissionsQuery): Promise<string[]> {
-    const key = `${tenantId}\u0000${query.accountId}`;
+    const key = viewerKey(tenantId, query);
     const hit = this.cache.get(key);
     if (hit) return hit;
     const fetched = this.fetcher(query);
@@ -147,3 +173,5 @@ export class ViewerPermissionsCache {
     return fetched;
   }
 }
+
+const viewerKey = (tenantId: string, query: UserPermissionsQuery) => `${tenantId}\u0000${query.accountId}`;

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   fetchUserRepositoryPermissions,
   MAX_PERMISSION_PAGES,
+  REFUSAL_COOLDOWN_MS,
   UserTokenMismatchError,
   ViewerPermissionsCache,
   type UserPermissionsQuery,
@@ -155,5 +156,37 @@ describe('reading a viewer’s repository permissions', () => {
     assert.ok('unavailable' in (await cache.lookup('t', q('c'))));
     fail = false;
     assert.deepEqual(await cache.readable('t', q('c')), [repo(7)], 'a failure is not cached');
+  });
+
+  it('after a refusal the viewer falls back for 30 s without a call: made-up tokens cost one call per viewer', async () => {
+    let now = 0;
+    const genuine = 'genuine-user-token';
+    const h = await start((req) =>
+      req.headers.authorization === `Bearer ${genuine}`
+        ? { status: 200, body: { values: [entry(1)] } }
+        : req.headers.authorization === 'Bearer theirs-token'
+          ? { status: 200, body: { values: [entry(1, 'read', 'acc-2')] } }
+          : { status: 401, body: { type: 'error' } },
+    );
+    const cache = new ViewerPermissionsCache(undefined, { now: () => now });
+    const as = (userToken: string, accountId = 'acc-1') => ({ ...h.query, userToken, accountId });
+    assert.deepEqual(await cache.lookup('t', as('made-up-0')), { refused: 'Bitbucket refused it' });
+    for (let i = 1; i <= 50; i++) assert.ok('unavailable' in (await cache.lookup('t', as(`made-up-${i}`))));
+    assert.equal(h.seen.length, 1, 'one call for 51 tokens');
+    // Another account, or the same one in another tenant, is asked about as usual.
+    assert.ok('refused' in (await cache.lookup('t', as('made-up-x', 'acc-3'))));
+    assert.ok('refused' in (await cache.lookup('t2', as('made-up-y'))));
+    assert.equal(h.seen.length, 3);
+    // The genuine token within the cooldown: the fallback, no call; at its end, the answer.
+    now = REFUSAL_COOLDOWN_MS - 1;
+    assert.ok('unavailable' in (await cache.lookup('t', as(genuine))));
+    assert.equal(h.seen.length, 3);
+    now = REFUSAL_COOLDOWN_MS;
+    assert.deepEqual(await cache.lookup('t', as(genuine)), { readable: [repo(1)] });
+    assert.equal(h.seen.length, 4);
+    // Someone else's token starts a cooldown too.
+    assert.ok('refused' in (await cache.lookup('t3', as('theirs-token'))));
+    assert.ok('unavailable' in (await cache.lookup('t3', as(genuine))));
+    assert.equal(h.seen.length, 5);
   });
 });

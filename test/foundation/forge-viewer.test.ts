@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it, mock } from 'node:test';
 import { withinScope } from '../../src/api/viewer-scope';
+import { REFUSAL_COOLDOWN_MS } from '../../src/bitbucket/user-permissions';
 import { startSimulator, type Account, type Simulator } from '../../src/simulator/index';
 import { ForgeSimulator } from '../../src/simulator/forge';
 import { startTestApp, type TestApp } from '../support/app';
@@ -217,32 +218,41 @@ describe('Forge viewer permissions from the user token', () => {
   });
 
   it("a refused, malformed or someone else's user token is a 401; Bitbucket failing leaves public repositories", async () => {
-    const erin = sim.addUser({ display_name: 'Erin', emails: ['erin@acme.example.com'] });
-    const frank = sim.addUser({ display_name: 'Frank', emails: ['frank@acme.example.com'] });
-    sim.setRepositoryPermission('acme', 'b-private', frank.account_id, 'read');
-    const status = async (userToken: string) =>
-      (await call('/repositories', { principal: erin.account_id, userToken })).status;
-    assert.equal(await status('not-a-token-bitbucket-knows'), 401);
-    assert.equal(
-      await status(sim.issueUserToken('acme', frank.account_id)),
-      401,
-      "Frank's token, Erin's page",
-    );
-    const expired = sim.issueUserToken('acme', erin.account_id, -1);
-    assert.equal(await status(expired), 401);
-    const badForm = await fetch(`${app.url}/api/v1/repositories`, {
-      headers: {
-        authorization: `Bearer ${await invocation(erin.account_id, 'bitbucket:workspaceGlobalPage')}`,
-        'x-forge-oauth-user': 'short',
-      },
-    });
-    assert.equal(badForm.status, 401);
-    // Failures are not cached: Erin's own token works at once.
-    sim.setRepositoryPermission('acme', 'a-private', erin.account_id, 'admin');
-    assert.deepEqual(
-      await listed({ principal: erin.account_id, userToken: sim.issueUserToken('acme', erin.account_id) }),
-      [repo.A, repo.C].sort(),
-    );
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    try {
+      const erin = sim.addUser({ display_name: 'Erin', emails: ['erin@acme.example.com'] });
+      const frank = sim.addUser({ display_name: 'Frank', emails: ['frank@acme.example.com'] });
+      sim.setRepositoryPermission('acme', 'b-private', frank.account_id, 'read');
+      const status = async (userToken: string) =>
+        (await call('/repositories', { principal: erin.account_id, userToken })).status;
+      assert.equal(await status('not-a-token-bitbucket-knows'), 401);
+      // Each refusal holds the viewer back 30 s (the flood test below); past that, the next token is asked about.
+      mock.timers.tick(REFUSAL_COOLDOWN_MS);
+      assert.equal(
+        await status(sim.issueUserToken('acme', frank.account_id)),
+        401,
+        "Frank's token, Erin's page",
+      );
+      mock.timers.tick(REFUSAL_COOLDOWN_MS);
+      const expired = sim.issueUserToken('acme', erin.account_id, -1);
+      assert.equal(await status(expired), 401);
+      const badForm = await fetch(`${app.url}/api/v1/repositories`, {
+        headers: {
+          authorization: `Bearer ${await invocation(erin.account_id, 'bitbucket:workspaceGlobalPage')}`,
+          'x-forge-oauth-user': 'short',
+        },
+      });
+      assert.equal(badForm.status, 401);
+      // Failures are not cached: once the cooldown is over, Erin's own token works.
+      mock.timers.tick(REFUSAL_COOLDOWN_MS);
+      sim.setRepositoryPermission('acme', 'a-private', erin.account_id, 'admin');
+      assert.deepEqual(
+        await listed({ principal: erin.account_id, userToken: sim.issueUserToken('acme', erin.account_id) }),
+        [repo.A, repo.C].sort(),
+      );
+    } finally {
+      mock.timers.reset();
+    }
     // Bitbucket down: the page still works, with public repositories only (and nothing cached).
     const gina = sim.addUser({ display_name: 'Gina', emails: ['gina@acme.example.com'] });
     sim.setRepositoryPermission('acme', 'a-private', gina.account_id, 'read');
@@ -257,6 +267,34 @@ describe('Forge viewer permissions from the user token', () => {
       await listed({ principal: gina.account_id, userToken: sim.issueUserToken('acme', gina.account_id) }),
       [repo.A, repo.C].sort(),
     );
+  });
+
+  it('a flood of made-up user tokens asks Bitbucket once per viewer per 30 s; a genuine one then waits that long', async () => {
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    try {
+      const hank = sim.addUser({ display_name: 'Hank', emails: ['hank@acme.example.com'] });
+      const ida = sim.addUser({ display_name: 'Ida', emails: ['ida@acme.example.com'] });
+      sim.setRepositoryPermission('acme', 'a-private', hank.account_id, 'read');
+      const before = permissionCalls().length;
+      const made = (i: number) => ({ principal: hank.account_id, userToken: `made-up-user-token-${i}` });
+      assert.equal((await call('/repositories', made(0))).status, 401, 'the first is refused by Bitbucket');
+      // The rest fall back to public repositories, as without a user token, and Bitbucket hears nothing of them.
+      for (let i = 1; i <= 20; i++) assert.deepEqual(await listed(made(i)), [repo.C]);
+      assert.equal(permissionCalls().length - before, 1, 'one call for 21 tokens');
+      // Another viewer is not held back.
+      assert.equal((await call('/repositories', { ...made(21), principal: ida.account_id })).status, 401);
+      assert.equal(permissionCalls().length - before, 2);
+      // Hank's genuine token within the 30 s: public repositories only; after them, his private ones.
+      const genuine = { principal: hank.account_id, userToken: sim.issueUserToken('acme', hank.account_id) };
+      mock.timers.tick(REFUSAL_COOLDOWN_MS - 1000);
+      assert.deepEqual(await listed(genuine), [repo.C]);
+      assert.equal(permissionCalls().length - before, 2);
+      mock.timers.tick(1000);
+      assert.deepEqual(await listed(genuine), [repo.A, repo.C].sort());
+      assert.equal(permissionCalls().length - before, 3);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it('an explicit scope that names no repository reads nothing, never the whole workspace', () => {
