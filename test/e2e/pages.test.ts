@@ -11,6 +11,7 @@ import { addDays } from '../../src/web/chart-data/dates';
 import { pageUrl } from '../support/bitbucket';
 import {
   api,
+  dayAfter,
   assertFrameFits,
   newPage,
   numberIn,
@@ -20,6 +21,7 @@ import {
   sessionToken,
   settled,
   startStack,
+  today,
   type Stack,
 } from './stack';
 
@@ -28,9 +30,6 @@ import {
  * iframe URLs, against the sample history (expressjs/express) fully indexed by the real backfill.
  */
 
-const today = new Date().toISOString().slice(0, 10);
-const dayAfter = (day: string) =>
-  new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 const PAGES = ['repository', 'workspace', 'profile', 'configure'] as const;
 
 interface Series {

@@ -172,3 +172,8 @@ export function parseCsv(text: string): string[][] {
 }
 
 export const numberIn = (text: string | null) => Number((text ?? '').replace(/[^\d-]/g, ''));
+
+/** Today's UTC date, and the day after a date (YYYY-MM-DD): the range ends the page tests type. */
+export const today = new Date().toISOString().slice(0, 10);
+export const dayAfter = (day: string) =>
+  new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Frame, Locator, Page } from 'playwright-core';
 import {
   api,
+  dayAfter,
   ARTIFACTS,
   newPage,
   numberIn,
@@ -14,6 +15,7 @@ import {
   sessionToken,
   settled,
   startStack,
+  today,
   type Stack,
 } from './stack';
 
@@ -22,10 +24,6 @@ import {
  * teams (configure page, workspace page), pull requests on the repository and profile pages, lines of code over
  * time and the day/week/month picker.
  */
-
-const today = new Date().toISOString().slice(0, 10);
-const dayAfter = (day: string) =>
-  new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 
 /** A section's (or the whole page's) picture, kept as a test artifact and, on request, as the docs' screenshot. */
 async function shot(target: Locator | Page, name: string) {
