@@ -96,6 +96,8 @@ export class TenantStore {
   private readonly loadingSecrets = new Map<string, Promise<{ tenant: Tenant; secret: string } | null>>();
   /** Forge tenants' last recorded token (its SHA-256, never the token) and when, to skip unchanged writes. */
   private readonly recordedTokens = new Map<string, { digest: string; at: number }>();
+  /** Forge installations found installed: every UI call names its installation, as a signed call names its tenant. */
+  private readonly installedForge = new Map<string, { tenant: Tenant; apiBaseUrl: string; at: number }>();
 
   constructor(
     private readonly db: Database,
@@ -444,6 +446,17 @@ export class TenantStore {
     options: { afterInstall?: InTransaction } = {},
   ): Promise<Tenant | null> {
     const now = this.now();
+    // Served from memory for SECRET_CACHE_MS, like a signed call's tenant: an installed tenant seen with the same
+    // apiBaseUrl and workspace needs no registry read (a change there, or a return from uninstalled, goes below).
+    const known = this.installedForge.get(input.installationId);
+    if (
+      known &&
+      now.getTime() - known.at < SECRET_CACHE_MS &&
+      known.apiBaseUrl === input.apiBaseUrl &&
+      known.tenant.workspaceUuid !== null &&
+      (input.workspaceUuid === null || known.tenant.workspaceUuid === input.workspaceUuid)
+    )
+      return known.tenant;
     const row = await this.db.withSystem('forge install', async (trx) => {
       const existing = await trx<TenantRow>('tenants').where({ client_key: input.installationId }).first();
       if (existing && existing.platform !== 'forge') return null;
@@ -503,7 +516,16 @@ export class TenantStore {
         await options.afterInstall?.(trx, toTenant(saved!));
       return saved!;
     });
-    return row && row.platform === 'forge' ? toTenant(row) : null;
+    if (!row || row.platform !== 'forge') return null;
+    const tenant = toTenant(row);
+    if (this.installedForge.size >= SECRET_CACHE_MAX) this.installedForge.clear();
+    if (tenant.state === 'installed')
+      this.installedForge.set(input.installationId, {
+        tenant,
+        apiBaseUrl: input.apiBaseUrl,
+        at: now.getTime(),
+      });
+    return tenant;
   }
 
   /**
@@ -617,7 +639,10 @@ export class TenantStore {
         });
       return swept;
     });
-    for (const row of rows) this.recordedTokens.delete(row.id);
+    for (const row of rows) {
+      this.recordedTokens.delete(row.id);
+      this.installedForge.delete(row.client_key);
+    }
     return rows.map(toTenant);
   }
 

@@ -66,3 +66,43 @@ describe('tenant and secret cache for signed requests', () => {
     assert.equal(queries, before + 1);
   });
 });
+
+/**
+ * Every Forge UI call names its installation; an installed one seen moments ago needs no registry read, while a
+ * changed apiBaseUrl, another workspace or the sweep's uninstall still goes to the registry.
+ */
+describe('Forge installations seen moments ago', () => {
+  let app: TestApp;
+  let now = Date.parse('2026-06-01T12:00:00Z');
+  let store: TenantStore;
+  let queries = 0;
+  const installation = {
+    installationId: 'ari:cloud:ecosystem::installation/6f1c3a52-0d6e-4b8e-9a57-3c1f2d9e8b41',
+    apiBaseUrl: 'https://api.atlassian.com/ex/bitbucket/{3a1e5c7d-2b4f-4d6a-8c9e-0f1a2b3c4d5e}',
+    workspaceUuid: '{3a1e5c7d-2b4f-4d6a-8c9e-0f1a2b3c4d5e}',
+  };
+
+  before(async () => {
+    app = await startTestApp();
+    store = new TenantStore(app.runtime.db, app.runtime.box, () => new Date(now));
+    app.runtime.db.knex.on('query-response', (_rows: unknown, q: { sql: string }) => {
+      if (/from "tenants"/.test(q.sql)) queries++;
+    });
+  });
+  after(() => app.close());
+
+  it('reads the registry again only when the entry is old or the invocation differs', async () => {
+    const first = await store.saveForgeInstallation(installation);
+    assert.equal(first?.state, 'installed');
+    const afterInstall = queries;
+    now += 1000;
+    const again = await store.saveForgeInstallation({ ...installation, workspaceUuid: null });
+    assert.equal(again?.id, first?.id);
+    assert.equal(queries, afterInstall, 'served from memory');
+    await store.saveForgeInstallation({ ...installation, apiBaseUrl: 'https://api.bitbucket.org' });
+    assert.equal(queries, afterInstall + 1, 'another apiBaseUrl is read');
+    now += 60_000;
+    await store.saveForgeInstallation(installation);
+    assert.equal(queries, afterInstall + 2, 'an old entry is read');
+  });
+});
