@@ -15,6 +15,14 @@ import type { ChartColors } from '../hooks/useChartColors';
 
 type Range = { from: string; to: string; interval: Interval };
 
+/** What every card over a series of periods takes. */
+interface SeriesCardProps {
+  state: Loadable<PeriodPoint[]>;
+  range: Range;
+  colors: ChartColors;
+  fileParts: (string | null)[];
+}
+
 /** A bucket of a series as the drill-down's parameter: the day, the week's Monday or the month. */
 export function bucketTarget(period: string, interval: Interval): DrillTarget {
   if (interval === 'day') return { day: period };
@@ -28,11 +36,7 @@ export function CommitActivityCard({
   colors,
   fileParts,
   query,
-}: {
-  state: Loadable<PeriodPoint[]>;
-  range: Range;
-  colors: ChartColors;
-  fileParts: (string | null)[];
+}: SeriesCardProps & {
   /** The page's query: a bar (or its row in the table) then opens its commits. */
   query?: StatsQuery;
 }) {
@@ -105,17 +109,7 @@ export function CommitActivityCard({
   );
 }
 
-export function CodeFrequencyCard({
-  state,
-  range,
-  colors,
-  fileParts,
-}: {
-  state: Loadable<PeriodPoint[]>;
-  range: Range;
-  colors: ChartColors;
-  fileParts: (string | null)[];
-}) {
+export function CodeFrequencyCard({ state, range, colors, fileParts }: SeriesCardProps) {
   const rows = useMemo(
     () => codeFrequencyRows(fillSeries(state.data ?? [], range.from, range.to, range.interval)),
     [state.data, range],
@@ -170,17 +164,7 @@ export function CodeFrequencyCard({
 }
 
 /** Code frequency's running total: lines in the code over time (added − removed since the first commit). */
-export function LinesTotalCard({
-  state,
-  range,
-  colors,
-  fileParts,
-}: {
-  state: Loadable<PeriodPoint[]>;
-  range: Range;
-  colors: ChartColors;
-  fileParts: (string | null)[];
-}) {
+export function LinesTotalCard({ state, range, colors, fileParts }: SeriesCardProps) {
   const rows = useMemo(
     () =>
       runningTotalRows(state.data ?? [], fillSeries(state.data ?? [], range.from, range.to, range.interval)),
