@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import { listRepositories } from '../db/repository-store';
@@ -77,6 +77,18 @@ export function scopeForInvocation(invocation: ForgeInvocation): { scope: Viewer
     scope: { kind: 'workspace', admin: false, repositories: null, publicOnly: true },
     page: 'workspace',
   };
+}
+
+const forgeJson = express.json({ limit: '256kb', type: () => true });
+
+/**
+ * A Forge request's JSON body, read only once its invocation token passed (an unauthenticated caller's body is
+ * never read). Body-parser's errors (bad JSON 400, too large 413) reach the app's error handler (src/api/http-errors.ts).
+ */
+export function readInvocationBody(req: Request, res: Response): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    forgeJson(req, res, (error?: unknown) => (error ? reject(error) : resolve(req.body))),
+  );
 }
 
 /** The request's verified invocation token (401 TokenError otherwise). */

@@ -1,10 +1,8 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { errorBody } from '../platform/error-codes';
-import { HttpError } from '../platform/errors';
 import type { Logger } from '../platform/logger';
 import { noControlText, validate } from '../platform/validation';
-import { forgeTenant, verifiedInvocation, type ForgeAuthDeps } from './forge-auth';
+import { forgeTenant, readInvocationBody, verifiedInvocation, type ForgeAuthDeps } from './forge-auth';
 import { unwrapForgeEvent, workspaceOf } from './forge-token';
 import { TokenError } from './jwt';
 
@@ -48,7 +46,7 @@ export function forgeLifecycleRouter(deps: ForgeAuthDeps & { logger: Logger }): 
   router.post('/installed', async (req, res, next) => {
     try {
       const invocation = await verifiedInvocation(deps, req);
-      const body = validate(lifecycleEvent, unwrapForgeEvent(await readJson(req)), 'event');
+      const body = validate(lifecycleEvent, unwrapForgeEvent(await readInvocationBody(req, res)), 'event');
       const fromEvent = workspaceOf(body.context?.installContext) ?? workspaceOf(body.context?.workspaceId);
       if (invocation.workspaceUuid && fromEvent && fromEvent !== invocation.workspaceUuid)
         throw new TokenError('the event names another workspace than its invocation token');
@@ -63,7 +61,7 @@ export function forgeLifecycleRouter(deps: ForgeAuthDeps & { logger: Logger }): 
       deps.logger.info({ tenantId: tenant.id, installationId: tenant.clientKey }, 'forge installed');
       res.status(204).end();
     } catch (error) {
-      answerError(error, res, next);
+      next(error);
     }
   });
   /*
@@ -75,30 +73,16 @@ export function forgeLifecycleRouter(deps: ForgeAuthDeps & { logger: Logger }): 
     try {
       const invocation = await verifiedInvocation(deps, req);
       // Forge documents no body for a remote's scheduled trigger: none at all is taken as an empty one.
-      validate(scheduledInvocation, unwrapForgeEvent((await readJson(req)) ?? {}), 'invocation');
+      validate(
+        scheduledInvocation,
+        unwrapForgeEvent((await readInvocationBody(req, res)) ?? {}),
+        'invocation',
+      );
       await forgeTenant(deps, invocation, req);
       res.status(204).end();
     } catch (error) {
-      answerError(error, res, next);
+      next(error);
     }
   });
   return router;
-}
-
-function answerError(error: unknown, res: express.Response, next: express.NextFunction): void {
-  if (error instanceof HttpError)
-    return void res.status(error.status).json(errorBody(error.code, error.message));
-  next(error);
-}
-
-const json = express.json({ limit: '64kb' });
-
-/** The body, parsed only after the token passed: an unauthenticated caller's body is never read. */
-function readJson(req: express.Request): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    json(req, {} as express.Response, (error?: unknown) => {
-      if (error) reject(new HttpError('invalid_request', 'event: not JSON'));
-      else resolve(req.body);
-    }),
-  );
 }

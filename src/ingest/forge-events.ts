@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
-import { forgeTenant, verifiedInvocation, type ForgeAuthDeps } from '../connect/forge-auth';
+import {
+  forgeTenant,
+  readInvocationBody,
+  verifiedInvocation,
+  type ForgeAuthDeps,
+} from '../connect/forge-auth';
 import { unwrapForgeEvent, workspaceOf } from '../connect/forge-token';
 import { TokenError } from '../connect/jwt';
 import type { Tenant } from '../db/tenant-store';
@@ -161,15 +166,6 @@ export function asWebhook(event: ForgeEvent): { event: WebhookEvent; data: unkno
 export const deliveryIdOf = (event: unknown): string =>
   `forge:${createHash('sha256').update(JSON.stringify(event)).digest('hex')}`;
 
-const json = express.json({ limit: '256kb', type: () => true });
-
-/** The body, read only once the token passed and a slot was taken (body-parser's errors answer 400/413). */
-function readJson(req: Request, res: Response): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    json(req, res, (error?: unknown) => (error ? reject(error) : resolve(req.body))),
-  );
-}
-
 declare module 'express-serve-static-core' {
   interface Locals {
     /** The tenant of a Forge event (events carry no viewer). */
@@ -206,7 +202,7 @@ export function forgeEventsRouter(deps: ForgeEventDeps): Router {
     admit(deps.admission, (res) => res.locals.forgeTenant!.id),
     async (req, res, next) => {
       try {
-        const raw = unwrapForgeEvent(await readJson(req, res));
+        const raw = unwrapForgeEvent(await readInvocationBody(req, res));
         const problem = jsonProblem(raw);
         if (problem) throw new HttpError(problem.code, `event: ${problem.message}`);
         const event = validate(forgeEvent, raw, 'event');

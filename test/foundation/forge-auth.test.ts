@@ -139,4 +139,23 @@ describe('Forge door: invocation tokens and tenancy', () => {
     assert.equal(await app.runtime.tenants.findByClientKey(other), null);
     assert.equal(elsewhere.hits(), 0);
   });
+
+  it('a lifecycle body that is not JSON is a 400, one too large a 413, and neither creates a tenant', async () => {
+    const other = `ari:cloud:ecosystem::installation/${randomUUID()}`;
+    const token = await forge.invocationToken({
+      installationId: other,
+      workspaceUuid: `{${randomUUID()}}`,
+      apiBaseUrl,
+    });
+    const cases: [string, number, string][] = [
+      ['{"eventType":', 400, 'invalid_json'],
+      [JSON.stringify({ padding: 'x'.repeat(300_000) }), 413, 'body_too_large'],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await call('/forge/installed', token, { method: 'POST', body });
+      assert.equal(res.status, status);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, code);
+    }
+    assert.equal(await app.runtime.tenants.findByClientKey(other), null);
+  });
 });
