@@ -6,8 +6,9 @@
  * Target p95 ≤ 50 ms per cell; each cell is printed with the 1-minute load average when it was taken (the machine
  * is shared), and as a markdown row at the end (docs/benchmarks.md).
  * Run alone: `npx tsx bench/analytics-matrix.bench.ts` (BENCH_COMMITS, BENCH_RUNS change the size and requests;
- * BENCH_TENANTS=monorepo builds only that tenant). After each tenant's matrix, the statements of a few cells are run
- * again under EXPLAIN (ANALYZE, BUFFERS) and summarised (the machine is shared: server time beside the HTTP figure).
+ * BENCH_TENANTS=monorepo builds only that tenant; BENCH_SCOPES and BENCH_ENDPOINTS, comma-separated names as printed,
+ * run only those scopes and endpoints; BENCH_ZONES=0 leaves the zone cells out). After each tenant's matrix, the
+ * statements of a few cells are run again under EXPLAIN (ANALYZE, BUFFERS) and summarised (the machine is shared: server time beside the HTTP figure).
  */
 import os from 'node:os';
 import pg from 'pg';
@@ -19,6 +20,12 @@ const COMMITS = Number(process.env.BENCH_COMMITS ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const TARGET_MS = 50;
 const TENANTS = (process.env.BENCH_TENANTS ?? '200 repositories,monorepo').split(',');
+/** Only these scopes / endpoints (names as printed), to measure one change without the whole matrix. */
+const chosen = (names: string | undefined) => (name: string) =>
+  names === undefined || names.split(',').includes(name);
+const SCOPE_CHOSEN = chosen(process.env.BENCH_SCOPES);
+const ENDPOINT_CHOSEN = chosen(process.env.BENCH_ENDPOINTS);
+const ZONES = process.env.BENCH_ZONES !== '0';
 
 /** The cells whose statements are explained (the slowest before per-repository punch-card and pull-request rollups). */
 const EXPLAINED: [scope: string, path: string][] = [
@@ -149,14 +156,16 @@ export async function main(): Promise<void> {
             ` (load ${c.load})${r.p95 > TARGET_MS ? ' MISS' : ''}`,
         );
       };
-      for (const [scope, scopeQuery] of Object.entries(scopes))
+      for (const [scope, scopeQuery] of Object.entries(scopes).filter(([name]) => SCOPE_CHOSEN(name)))
         for (const [range, rangeQuery] of Object.entries(RANGES))
           for (const [endpoint, path] of Object.entries(endpoints)) {
             const p = path(range);
-            if (p === null) continue;
+            if (p === null || !ENDPOINT_CHOSEN(endpoint)) continue;
             await cell(scope, range, endpoint, `${p}${[scopeQuery, rangeQuery].filter(Boolean).join('&')}`);
           }
-      for (const [scope, path] of EXPLAINED) {
+      for (const [scope, path] of EXPLAINED.filter(
+        ([name]) => SCOPE_CHOSEN(name) && scopes[name] !== undefined,
+      )) {
         captured = [];
         const url = `${stack.url}/api/v1${path}${scopes[scope]}`;
         const res = await fetch(url, { headers: { authorization: `JWT ${tenant.token()}` } });
@@ -187,19 +196,20 @@ export async function main(): Promise<void> {
         );
         for (const line of lines) console.log(line);
       }
-      for (const tz of ['Asia/Kolkata', 'Asia/Kathmandu', 'Australia/Adelaide'])
+      for (const tz of ZONES ? ['Asia/Kolkata', 'Asia/Kathmandu', 'Australia/Adelaide'] : [])
         for (const range of ['all time', '5 years'])
           for (const [endpoint, path] of [
             ['activity by week', '/stats/activity?interval=week&'],
             ['punch card', '/stats/punchcard?'],
             ['contributors', '/stats/contributors?'],
           ] as const)
-            await cell(
-              `workspace, ${tz}`,
-              range,
-              endpoint,
-              `${path}tz=${encodeURIComponent(tz)}${RANGES[range] ? `&${RANGES[range]}` : ''}`,
-            );
+            if (ENDPOINT_CHOSEN(endpoint))
+              await cell(
+                `workspace, ${tz}`,
+                range,
+                endpoint,
+                `${path}tz=${encodeURIComponent(tz)}${RANGES[range] ? `&${RANGES[range]}` : ''}`,
+              );
     }
     console.log(
       '\n| tenant | scope | range | endpoint | p50 ms | p95 ms | load |\n|---|---|---|---|---|---|---|',
