@@ -134,7 +134,7 @@ export async function pullRequestPage(
 ): Promise<Page<PullRequestRow>> {
   const bindings: Knex.Value[] = [iso(scope.start), iso(scope.end)];
   let filters = '';
-  const people = pullRequestFilters(scope, 'p', 'p.id');
+  const people = pullRequestFilters(scope, 'p');
   filters += ` ${people.sql}`;
   bindings.push(...people.bindings);
   if (scope.bots === 'exclude') {

@@ -90,43 +90,74 @@ function rollupRepositories(scope: Scope): Fragment {
     : { sql: 'and r.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
 }
 
-/**
- * `and …` restricting alias f (a row with repository_id and pull_request_id: pull-request or review facts) to pull
- * requests of the scope's repositories, authored by each author set (author=, team=) and reviewed by the reviewer.
- */
-export function pullRequestFilters(
-  scope: Scope,
-  alias = 'f',
-  pullRequest = `${alias}.pull_request_id`,
-): Fragment {
-  const parts: string[] = [];
-  const bindings: Fragment['bindings'] = [];
-  if (scope.repositoryIds !== null) {
-    parts.push(`and ${alias}.repository_id = any(?::bigint[])`);
-    bindings.push(scope.repositoryIds);
-  }
-  for (const people of scope.pullRequestAuthors) {
-    parts.push(`and exists (select 1 from pull_requests a
-                             where a.tenant_id = ${alias}.tenant_id and a.repository_id = ${alias}.repository_id
-                               and a.id = ${pullRequest}
-                               and (a.author_account_id = any(?::text[]) or lower(a.author_uuid) = any(?::text[])))`);
-    bindings.push(people.accountIds, people.uuids);
-  }
-  if (scope.pullRequestReviewer !== null) {
-    parts.push(`and exists (select 1 from pull_request_review_facts v
-                             where v.tenant_id = ${alias}.tenant_id and v.repository_id = ${alias}.repository_id
-                               and v.pull_request_id = ${pullRequest} and lower(v.user_uuid) = any(?::text[]))`);
-    bindings.push(scope.pullRequestReviewer.uuids);
-  }
-  return { sql: parts.join(' '), bindings };
+/** The pull requests the scope's people (author=, team=, reviewer=) have, in its repositories, as (repository_id, id). */
+function peopleKeys(scope: Scope): Fragment {
+  const sets: Fragment[] = scope.pullRequestAuthors.map((people) => ({
+    sql: `select a.repository_id, a.id from pull_requests a where a.author_account_id = any(?::text[])
+          union
+          select a.repository_id, a.id from pull_requests a where a.author_uuid_lower = any(?::text[])`,
+    bindings: [people.accountIds, people.uuids],
+  }));
+  if (scope.pullRequestReviewer !== null)
+    sets.push({
+      sql: `select v.repository_id, v.pull_request_id from pull_request_review_facts v
+             where v.user_uuid_lower = any(?::text[])`,
+      bindings: [scope.pullRequestReviewer.uuids],
+    });
+  return {
+    sql: `select * from (${sets.map((set) => `(${set.sql})`).join(' intersect ')}) k(repository_id, id)
+           where ${scope.repositoryIds === null ? 'true' : 'k.repository_id = any(?::bigint[])'}`,
+    bindings: [
+      ...sets.flatMap((set) => set.bindings),
+      ...(scope.repositoryIds === null ? [] : [scope.repositoryIds]),
+    ],
+  };
 }
 
-/** `and …` restricting alias f (pull-request facts) to the scope and, unless included, non-bots. */
-function factFilters(scope: Scope): Fragment {
-  const filters = pullRequestFilters(scope);
+/**
+ * `and …` restricting alias p (a pull request: its repository_id and `id`) to the scope's repositories and people
+ * (the export). Uuids are compared through the stored lower-cased columns: under RLS an index on lower() is never
+ * used (migration 202612089000).
+ */
+export function pullRequestFilters(scope: Scope, alias = 'p'): Fragment {
+  const repositories =
+    scope.repositoryIds === null
+      ? { sql: '', bindings: [] }
+      : { sql: `and ${alias}.repository_id = any(?::bigint[])`, bindings: [scope.repositoryIds] };
+  if (!filtered(scope)) return repositories;
+  const keys = peopleKeys(scope);
   return {
-    sql: `${filters.sql} ${scope.bots === 'exclude' ? 'and not f.is_bot' : ''}`,
-    bindings: filters.bindings,
+    sql: `${repositories.sql} and (${alias}.repository_id, ${alias}.id) in (${keys.sql})`,
+    bindings: [...repositories.bindings, ...keys.bindings],
+  };
+}
+
+/**
+ * The scope's rows of a facts table as the from-item `f`. With people named, their pull requests are found first
+ * (indexes by author and by reviewer) and their facts read one by one (lateral, `offset 0` keeps it a loop): the
+ * planner, unable to tell how few pull requests a person has, would otherwise hash every fact in range (50,000 pull
+ * requests, 100,000 reviews) for each statement. Repositories are then restricted in the keys.
+ */
+function factsFrom(scope: Scope, table: 'pull_request_facts' | 'pull_request_review_facts'): Fragment {
+  if (!filtered(scope)) return { sql: `${table} f`, bindings: [] };
+  const keys = peopleKeys(scope);
+  return {
+    sql: `(select x.* from (${keys.sql}) k
+             cross join lateral (select * from ${table} x
+                                  where x.repository_id = k.repository_id and x.pull_request_id = k.id offset 0) x) f`,
+    bindings: keys.bindings,
+  };
+}
+
+/** `and …` restricting alias f (facts from factsFrom) to the scope's repositories (unless done there) and bots. */
+function factFilters(scope: Scope): Fragment {
+  const repositories =
+    scope.repositoryIds === null || filtered(scope)
+      ? { sql: '', bindings: [] }
+      : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
+  return {
+    sql: `${repositories.sql} ${scope.bots === 'exclude' ? 'and not f.is_bot' : ''}`,
+    bindings: repositories.bindings,
   };
 }
 
@@ -176,14 +207,15 @@ function events(scope: Scope): Fragment {
       bindings: [...range.bindings, ...repositories.bindings],
     };
   }
+  const facts = factsFrom(scope, 'pull_request_facts');
   const filters = factFilters(scope);
   return join(
     (['created_on', 'merged_on', 'declined_on'] as const).map((column, i) => {
       const range = between(`f.${column}`, scope.start, scope.end);
       const flags = ['created', 'merged', 'declined'].map((name, j) => `${i === j ? 1 : 0} as ${name}`);
       return {
-        sql: `select f.${column} as at, ${flags.join(', ')} from pull_request_facts f where true ${range.sql} ${filters.sql}`,
-        bindings: [...range.bindings, ...filters.bindings],
+        sql: `select f.${column} as at, ${flags.join(', ')} from ${facts.sql} where true ${range.sql} ${filters.sql}`,
+        bindings: [...facts.bindings, ...range.bindings, ...filters.bindings],
       };
     }),
   );
@@ -197,17 +229,20 @@ function events(scope: Scope): Fragment {
 function reviewCounts(scope: Scope): Fragment {
   const facts = (from: number | null, to: number | null): Fragment => {
     const range = between('f.reviewed_at', from, to);
+    const source = factsFrom(scope, 'pull_request_review_facts');
+    const repositories =
+      scope.repositoryIds === null || filtered(scope)
+        ? { sql: '', bindings: [] }
+        : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
     // With reviewer=, that person's reviews only (of the pull requests in scope).
-    const filters = pullRequestFilters(scope);
+    const reviewer =
+      scope.pullRequestReviewer === null
+        ? { sql: '', bindings: [] }
+        : { sql: 'and f.user_uuid_lower = any(?::text[])', bindings: [scope.pullRequestReviewer.uuids] };
     return {
       sql: `select f.user_uuid, 1 as reviews, f.approved::int as approvals, f.changes_requested::int as changes_requested
-              from pull_request_review_facts f where true ${range.sql} ${filters.sql}
-               ${scope.pullRequestReviewer === null ? '' : 'and lower(f.user_uuid) = any(?::text[])'}`,
-      bindings: [
-        ...range.bindings,
-        ...filters.bindings,
-        ...(scope.pullRequestReviewer === null ? [] : [scope.pullRequestReviewer.uuids]),
-      ],
+              from ${source.sql} where true ${range.sql} ${repositories.sql} ${reviewer.sql}`,
+      bindings: [...source.bindings, ...range.bindings, ...repositories.bindings, ...reviewer.bindings],
     };
   };
   if (filtered(scope)) return facts(scope.start, scope.end);
@@ -315,13 +350,14 @@ interface Durations {
 
 /** Exact durations of the pull requests merged in range (facts). */
 async function exactDurations(trx: Trx, scope: Scope): Promise<Durations> {
+  const facts = factsFrom(scope, 'pull_request_facts');
   const filters = factFilters(scope);
   const merged = between('f.merged_on', scope.start, scope.end);
   const d = durationSql('f');
   const { rows } = await trx.raw(
     `with h as materialized (
        select ${d.toMerge} as to_merge, ${d.toReview} as to_review, ${d.reviewToMerge} as review_to_merge
-         from pull_request_facts f
+         from ${facts.sql}
         where f.merged_on is not null ${merged.sql} ${filters.sql}
      )
      select ${percentilesSql('to_merge', 'to_merge')},
@@ -340,7 +376,7 @@ async function exactDurations(trx: Trx, scope: Scope): Promise<Durations> {
               })
               .join(', ')}] as histogram
        from h`,
-    [...merged.bindings, ...filters.bindings],
+    [...facts.bindings, ...merged.bindings, ...filters.bindings],
   );
   const row = rows[0] as Record<string, unknown> & { histogram: number[] };
   return {
@@ -375,13 +411,14 @@ export async function pullRequestStats(
     merged: 'sum(src.merged)',
     declined: 'sum(src.declined)',
   });
+  const facts = factsFrom(scope, 'pull_request_facts');
   const filters = factFilters(scope);
   // The dense series covers every event in range, so its sums are the totals.
   const open: number = (
     await trx.raw(
-      `select count(*)::int as open from pull_request_facts f
+      `select count(*)::int as open from ${facts.sql}
         where f.is_open and f.created_on < coalesce(?::timestamptz, 'infinity') ${filters.sql}`,
-      [iso(scope.end), ...filters.bindings],
+      [...facts.bindings, iso(scope.end), ...filters.bindings],
     )
   ).rows[0].open;
   const sum = (k: 'created' | 'merged' | 'declined') => series.reduce((s, p) => s + Number(p[k]), 0);

@@ -170,6 +170,50 @@ describe('pull requests per person and team', () => {
     assert.equal(none.totals.created, 0);
   });
 
+  it('a uuid stored in capitals is still the same person (matched through the lower-cased columns)', async () => {
+    const dee = '{00000000-0000-4000-8000-0000000000DE}';
+    const eve = '{00000000-0000-4000-8000-0000000000EF}';
+    await f.app.runtime.db.withTenant(f.tenantId, async (trx) => {
+      const [web] = (await trx('repositories').where({ uuid: repo.web }).select('id')) as { id: number }[];
+      await trx('pull_requests').insert({
+        tenant_id: f.tenantId,
+        repository_id: web!.id,
+        id: 9,
+        title: 'PR 9',
+        state: 'OPEN',
+        author_uuid: dee,
+        author_name: 'Dee',
+        created_on: at('2024-01-09T09:00:00Z'),
+        updated_on: at('2024-01-09T09:00:00Z'),
+      });
+      await trx('pull_request_participants').insert({
+        tenant_id: f.tenantId,
+        repository_id: web!.id,
+        pull_request_id: 9,
+        user_uuid: eve,
+        display_name: 'Eve',
+        role: 'REVIEWER',
+        approved: true,
+        participated_on: at('2024-01-09T10:00:00Z'),
+      });
+      await recordPullRequestChanges(trx, web!.id, [9]);
+    });
+    for (const author of [dee.toLowerCase(), dee]) {
+      const s = await stats({ author });
+      assert.deepEqual(s.totals, { created: 1, merged: 0, declined: 0, open: 1 }, author);
+      assert.deepEqual(
+        s.reviewers.map((r) => [r.display_name, r.reviews]),
+        [['Eve', 1]],
+      );
+    }
+    const byEve = await stats({ reviewer: eve.toLowerCase() });
+    assert.deepEqual(byEve.totals, { created: 1, merged: 0, declined: 0, open: 1 });
+    assert.deepEqual(
+      byEve.reviewers.map((r) => [r.display_name, r.reviews, r.approvals]),
+      [['Eve', 1, 1]],
+    );
+  });
+
   it('the pull-request export takes author= and reviewer= too', async () => {
     const rows = async (params: Params) =>
       (
