@@ -187,6 +187,18 @@ describe('non-whole-hour time zones and one repository over all time, from rollu
     }
   });
 
+  it('contributors over most of the history: all-time rows minus the rest, first and last commits inside the range', async () => {
+    const dates = commits.map((c) => c.date.slice(0, 10)).sort();
+    const day = (date: string, days: number) =>
+      new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+    // Ends inside busy years, so that many people's first and last commits fall outside the range.
+    const range = { since: day(dates[0]!, 200), until: day(dates.at(-1)!, -200) };
+    for (const tz of ['UTC', ...ZONES]) {
+      const bounded = { ...base, from: localMidnight(range.since, tz), to: localMidnight(range.until, tz) };
+      assertTotals(await contributors({ tz, ...range }), contributorTotals(commits, bounded));
+    }
+  });
+
   it("one repository's contributors over all time and over ranges (repository × contributor rollups)", async () => {
     assertTotals(await contributors({ repository }), contributorTotals(commits, base));
     const merges = { ...base, merges: 'include' as const, bots: 'include' as const };
@@ -328,6 +340,19 @@ describe('which rows a zone reads', () => {
       tables(sourceFor(ranged('Asia/Kolkata'), 'hours').sql).every((t) => t === 'commit_facts'),
       'no shifted repository rollups: facts',
     );
+  });
+
+  it('contributors over most of the time read all-time rows minus the tiles outside the range', () => {
+    const mostly = {
+      ...scope('Asia/Kolkata'),
+      start: Date.UTC(2010, 2, 1) - 19_800_000,
+      end: Date.UTC(2024, 9, 1),
+    };
+    const read = tables(sourceFor(mostly, 'totals', 'contributor').sql);
+    assert.ok(read.includes('contributor_rollups_total'), read.join());
+    assert.ok(!read.includes('contributor_rollups_monthly') || read.length < 20, read.join());
+    const little = { ...scope('UTC'), start: Date.UTC(2020, 0, 1), end: Date.UTC(2021, 0, 1) };
+    assert.ok(!tables(sourceFor(little, 'totals', 'contributor').sql).includes('contributor_rollups_total'));
   });
 
   it('one repository over all time reads one row per contributor (years if a commit lands meanwhile)', () => {
