@@ -19,6 +19,8 @@ import {
  *   author a bot or not (bot patterns of the settings, matched on the author's name);
  * - pull_request_review_facts: per review (a participant other than the author who is a reviewer, approved or
  *   requested changes), when (participation time, else the pull request's creation);
+ * both with the pull request's author (account id, uuid), so that statistics of a person or team read their facts by
+ * index (author=, team=);
  * - pull_request_rollups_daily: created / merged / declined per UTC day and bot flag, workspace-wide;
  * - pull_request_duration_rollups_daily/_monthly/_yearly: merged pull requests by duration bin and merge bucket;
  * - pull_request_reviewer_rollups_daily/_monthly/_yearly: reviews, approvals, changes requested per reviewer;
@@ -39,6 +41,8 @@ const PR_FACTS: FactTable = {
     first_review_on: 'timestamptz',
     is_open: 'boolean',
     is_bot: 'boolean',
+    author_account_id: 'text',
+    author_uuid: 'text',
   },
   key: ['repository_id', 'pull_request_id'],
 };
@@ -52,6 +56,8 @@ const REVIEW_FACTS: FactTable = {
     reviewed_at: 'timestamptz',
     approved: 'boolean',
     changes_requested: 'boolean',
+    author_account_id: 'text',
+    author_uuid: 'text',
   },
   key: ['repository_id', 'pull_request_id', 'user_uuid'],
 };
@@ -156,7 +162,8 @@ async function freshFacts(trx: Trx, scope: PullRequestScope): Promise<Fragment> 
                    where pp.tenant_id = p.tenant_id and pp.repository_id = p.repository_id and pp.pull_request_id = p.id
                      and pp.participated_on is not null and ${IS_REVIEW}) as first_review_on,
                  p.state = 'OPEN' as is_open,
-                 exists (select 1 from unnest(?::text[]) b where strpos(lower(coalesce(p.author_name, '')), b) > 0) as is_bot
+                 exists (select 1 from unnest(?::text[]) b where strpos(lower(coalesce(p.author_name, '')), b) > 0) as is_bot,
+                 p.author_account_id, p.author_uuid
             from pull_requests p
             join repositories r on r.tenant_id = p.tenant_id and r.id = p.repository_id and r.deleted_at is null
            where true ${where.sql}`,
@@ -170,7 +177,8 @@ function freshReviews(scope: PullRequestScope): Fragment {
   return {
     sql: `select pp.repository_id, pp.pull_request_id, pp.user_uuid,
                  coalesce(pp.participated_on, p.created_on) as reviewed_at, pp.approved,
-                 coalesce(pp.state = 'changes_requested', false) as changes_requested
+                 coalesce(pp.state = 'changes_requested', false) as changes_requested,
+                 p.author_account_id, p.author_uuid
             from pull_request_participants pp
             join pull_requests p on p.tenant_id = pp.tenant_id and p.repository_id = pp.repository_id and p.id = pp.pull_request_id
             join repositories r on r.tenant_id = p.tenant_id and r.id = p.repository_id and r.deleted_at is null

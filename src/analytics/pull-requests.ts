@@ -10,6 +10,7 @@ import {
   type PullRequestRollups,
   type RollupGrain,
 } from './pull-request-facts';
+import type { PullRequestPeople } from './identities';
 import type { Scope } from './scope';
 import { densePeriods, type Interval } from './series';
 import { GRAINS, tileRange } from './time-buckets';
@@ -90,73 +91,74 @@ function rollupRepositories(scope: Scope): Fragment {
     : { sql: 'and r.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
 }
 
-/** The pull requests the scope's people (author=, team=, reviewer=) have, in its repositories, as (repository_id, id). */
-function peopleKeys(scope: Scope): Fragment {
-  const sets: Fragment[] = scope.pullRequestAuthors.map((people) => ({
-    sql: `select a.repository_id, a.id from pull_requests a
-           where a.author_account_id = any(?::text[]) or a.author_uuid_lower = any(?::text[])`,
-    bindings: [people.accountIds, people.uuids],
-  }));
-  if (scope.pullRequestReviewer !== null)
-    sets.push({
-      sql: `select v.repository_id, v.pull_request_id from pull_request_review_facts v
-             where v.user_uuid_lower = any(?::text[])`,
-      bindings: [scope.pullRequestReviewer.uuids],
-    });
+/**
+ * `and …` restricting alias a (a pull request, or a pull-request or review fact: each has the pull request's author
+ * as account id and lower-cased uuid) to pull requests authored by each author set (author=, team=). Uuids are
+ * compared in their stored lower-cased columns: under RLS an index on lower() is never used (202612089000).
+ */
+function authorFilters(scope: Scope, alias: string): Fragment {
   return {
-    sql: `select * from (${sets.map((set) => `(${set.sql})`).join(' intersect ')}) k(repository_id, id)
-           where ${scope.repositoryIds === null ? 'true' : 'k.repository_id = any(?::bigint[])'}`,
-    bindings: [
-      ...sets.flatMap((set) => set.bindings),
-      ...(scope.repositoryIds === null ? [] : [scope.repositoryIds]),
-    ],
+    sql: scope.pullRequestAuthors
+      .map(() => `and (${alias}.author_account_id = any(?::text[]) or ${alias}.author_uuid_lower = any(?::text[]))`)
+      .join(' '),
+    bindings: scope.pullRequestAuthors.flatMap((people) => [people.accountIds, people.uuids]),
   };
 }
 
-/**
- * `and …` restricting alias p (a pull request: its repository_id and `id`) to the scope's repositories and people
- * (the export). Uuids are compared through the stored lower-cased columns: under RLS an index on lower() is never
- * used (migration 202612089000).
- */
+/** The pull requests the scope's reviewer (reviewer=) reviewed, as (repository_id, id), by the index by reviewer. */
+function reviewedKeys(reviewer: PullRequestPeople): Fragment {
+  return {
+    sql: `select v.repository_id, v.pull_request_id as id from pull_request_review_facts v
+           where v.user_uuid_lower = any(?::text[])`,
+    bindings: [reviewer.uuids],
+  };
+}
+
+/** `and …` restricting alias p (a pull request: repository_id, id) to the scope's repositories and people (the export). */
 export function pullRequestFilters(scope: Scope, alias = 'p'): Fragment {
-  const repositories =
-    scope.repositoryIds === null
-      ? { sql: '', bindings: [] }
-      : { sql: `and ${alias}.repository_id = any(?::bigint[])`, bindings: [scope.repositoryIds] };
-  if (!filtered(scope)) return repositories;
-  const keys = peopleKeys(scope);
-  return {
-    sql: `${repositories.sql} and (${alias}.repository_id, ${alias}.id) in (${keys.sql})`,
-    bindings: [...repositories.bindings, ...keys.bindings],
-  };
+  const parts: string[] = [];
+  const bindings: Fragment['bindings'] = [];
+  if (scope.repositoryIds !== null) {
+    parts.push(`and ${alias}.repository_id = any(?::bigint[])`);
+    bindings.push(scope.repositoryIds);
+  }
+  const authors = authorFilters(scope, alias);
+  parts.push(authors.sql);
+  bindings.push(...authors.bindings);
+  if (scope.pullRequestReviewer !== null) {
+    const keys = reviewedKeys(scope.pullRequestReviewer);
+    parts.push(`and (${alias}.repository_id, ${alias}.id) in (${keys.sql})`);
+    bindings.push(...keys.bindings);
+  }
+  return { sql: parts.join(' '), bindings };
 }
 
 /**
- * The scope's rows of a facts table as the from-item `f`. With people named, their pull requests are found first
- * (indexes by author and by reviewer) and their facts read one by one (lateral, `offset 0` keeps it a loop): the
- * planner, unable to tell how few pull requests a person has, would otherwise hash every fact in range (50,000 pull
- * requests, 100,000 reviews) for each statement. Repositories are then restricted in the keys.
+ * The scope's pull-request facts as the from-item `f`. With reviewer=, the pull requests that person reviewed are
+ * found first (index by reviewer) and their facts read one by one (lateral, `offset 0` keeps it a loop): the planner,
+ * unable to tell how few they are, would otherwise hash every fact in range (50,000 pull requests) per statement.
  */
-function factsFrom(scope: Scope, table: 'pull_request_facts' | 'pull_request_review_facts'): Fragment {
-  if (!filtered(scope)) return { sql: `${table} f`, bindings: [] };
-  const keys = peopleKeys(scope);
+function factsFrom(scope: Scope): Fragment {
+  if (scope.pullRequestReviewer === null) return { sql: 'pull_request_facts f', bindings: [] };
+  const keys = reviewedKeys(scope.pullRequestReviewer);
   return {
-    sql: `(select x.* from (${keys.sql}) k
-             cross join lateral (select * from ${table} x
+    sql: `(select x.* from (select distinct k.repository_id, k.id from (${keys.sql}) k) k
+             cross join lateral (select * from pull_request_facts x
                                   where x.repository_id = k.repository_id and x.pull_request_id = k.id offset 0) x) f`,
     bindings: keys.bindings,
   };
 }
 
-/** `and …` restricting alias f (facts from factsFrom) to the scope's repositories (unless done there) and bots. */
+/** `and …` restricting alias f (pull-request facts from factsFrom) to the scope's repositories, authors and bots. */
 function factFilters(scope: Scope): Fragment {
   const repositories =
-    scope.repositoryIds === null || filtered(scope)
+    scope.repositoryIds === null
       ? { sql: '', bindings: [] }
       : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
+  const authors = authorFilters(scope, 'f');
   return {
-    sql: `${repositories.sql} ${scope.bots === 'exclude' ? 'and not f.is_bot' : ''}`,
-    bindings: repositories.bindings,
+    sql: `${repositories.sql} ${authors.sql} ${scope.bots === 'exclude' ? 'and not f.is_bot' : ''}`,
+    bindings: [...repositories.bindings, ...authors.bindings],
   };
 }
 
@@ -206,7 +208,7 @@ function events(scope: Scope): Fragment {
       bindings: [...range.bindings, ...repositories.bindings],
     };
   }
-  const facts = factsFrom(scope, 'pull_request_facts');
+  const facts = factsFrom(scope);
   const filters = factFilters(scope);
   if (filtered(scope)) {
     // A person's few pull requests: one pass over them, each giving up to three events.
@@ -239,20 +241,21 @@ function events(scope: Scope): Fragment {
 function reviewCounts(scope: Scope): Fragment {
   const facts = (from: number | null, to: number | null): Fragment => {
     const range = between('f.reviewed_at', from, to);
-    const source = factsFrom(scope, 'pull_request_review_facts');
     const repositories =
-      scope.repositoryIds === null || filtered(scope)
+      scope.repositoryIds === null
         ? { sql: '', bindings: [] }
         : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
-    // With reviewer=, that person's reviews only (of the pull requests in scope).
+    // Review facts carry the pull request's author: author= and team= apply to them directly.
+    const authors = authorFilters(scope, 'f');
+    // With reviewer=, that person's reviews only (of the pull requests in scope), by the index by reviewer.
     const reviewer =
       scope.pullRequestReviewer === null
         ? { sql: '', bindings: [] }
         : { sql: 'and f.user_uuid_lower = any(?::text[])', bindings: [scope.pullRequestReviewer.uuids] };
     return {
       sql: `select f.user_uuid, 1 as reviews, f.approved::int as approvals, f.changes_requested::int as changes_requested
-              from ${source.sql} where true ${range.sql} ${repositories.sql} ${reviewer.sql}`,
-      bindings: [...source.bindings, ...range.bindings, ...repositories.bindings, ...reviewer.bindings],
+              from pull_request_review_facts f where true ${range.sql} ${repositories.sql} ${authors.sql} ${reviewer.sql}`,
+      bindings: [...range.bindings, ...repositories.bindings, ...authors.bindings, ...reviewer.bindings],
     };
   };
   if (filtered(scope)) return facts(scope.start, scope.end);
@@ -360,7 +363,7 @@ interface Durations {
 
 /** Exact durations of the pull requests merged in range (facts). */
 async function exactDurations(trx: Trx, scope: Scope): Promise<Durations> {
-  const facts = factsFrom(scope, 'pull_request_facts');
+  const facts = factsFrom(scope);
   const filters = factFilters(scope);
   const merged = between('f.merged_on', scope.start, scope.end);
   const d = durationSql('f');
@@ -421,7 +424,7 @@ export async function pullRequestStats(
     merged: 'sum(src.merged)',
     declined: 'sum(src.declined)',
   });
-  const facts = factsFrom(scope, 'pull_request_facts');
+  const facts = factsFrom(scope);
   const filters = factFilters(scope);
   // The dense series covers every event in range, so its sums are the totals.
   const open: number = (

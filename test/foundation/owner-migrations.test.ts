@@ -157,7 +157,7 @@ describe('migrations as a non-superuser owner', () => {
     assert.deepEqual(await rebuildJobs(), []);
   });
 
-  it('202612079500, 79501, 88000 and 88001 run by that owner build every tenant’s repository × contributor, shifted, repository punch-card and repository pull-request rollups', async () => {
+  it('202612079500, 79501, 88000, 88001 and 89300 run by that owner build every tenant’s repository × contributor, shifted, repository punch-card and repository pull-request rollups, and the authors of pull-request facts', async () => {
     const built = [
       'repository_contributor_rollups_daily',
       'repository_contributor_rollups_monthly',
@@ -174,6 +174,9 @@ describe('migrations as a non-superuser owner', () => {
       'repository_pull_request_rollups_daily',
       'repository_pull_request_duration_rollups_yearly',
       'repository_pull_request_reviewer_rollups_yearly',
+      // 202612089300: the pull request's author on its facts and review facts.
+      'pull_request_facts',
+      'pull_request_review_facts',
     ];
     // The seeded pull requests carry no merge time: given one, they have durations to roll up.
     await admin.query(`update pull_requests set merged_on = created_on + interval '5 hours'`);
