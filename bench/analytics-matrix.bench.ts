@@ -1,5 +1,6 @@
 /**
- * Every path a person can click, measured (issue 15): scopes {whole workspace, one repository, ten repositories} ×
+ * Every path a person can click, measured (issue 15): scopes {whole workspace, one repository, ten repositories, a
+ * project of 20 and one of 100 repositories (200-repository tenant)} ×
  * ranges {all time, 5 years, 1 year, 90 days, 30 days} × every stats and pull-request endpoint, on two synthetic
  * tenants of 1,000,000 commits each — 200 repositories (bench/analytics.bench.ts's tenant) and a monorepo (every
  * commit and pull request in one repository) — plus the zones whose offset is not a whole number of hours.
@@ -89,7 +90,21 @@ export async function main(): Promise<void> {
       const started = performance.now();
       // Set-up statements run for minutes: past the request timeout of the pooled connections.
       const slow = db.withStatementTimeout(3_600_000);
-      await slow.withTenant(tenant.tenantId, (trx) => generate(trx, repositories));
+      await slow.withTenant(tenant.tenantId, async (trx) => {
+        await generate(trx, repositories);
+        // Projects as a listing would store them (before the rollups are built): the even-id repositories in one
+        // project, the odd ones in five projects of 20 (a monorepo's one repository has none).
+        if (repositories >= 200)
+          await trx.raw(
+            `with r as (select id, case when id % 2 = 0 then 'EVEN'
+                                        else 'ODD' || ((row_number() over (partition by id % 2 order by id) - 1) / 20)
+                                   end as key
+                          from repositories)
+             update repositories x set project_key = r.key, project_name = r.key,
+                    project_uuid = '{00000000-0000-4000-8000-' || lpad(md5(r.key), 12, '0') || '}'
+               from r where x.id = r.id`,
+          );
+      });
       const built = performance.now();
       await slow.withTenant(tenant.tenantId, (trx) => rebuildRollups(trx));
       console.log(
@@ -126,6 +141,17 @@ export async function main(): Promise<void> {
       const scopes: Record<string, string> = { workspace: '', 'one repository': repo(busiest.slice(0, 1)) };
       // A monorepo has no ten repositories: its "ten" would be its one.
       if (busiest.length >= 10) scopes['ten repositories'] = repo(busiest);
+      // Issue 18: a project's statistics (one of the five projects of 20, and the project of 100).
+      if (repositories >= 200) {
+        const project = async (key: string) => {
+          const { rows } = await db.withTenant(tenant.tenantId, (trx) =>
+            trx.raw(`select project_uuid from repositories where project_key = ? limit 1`, [key]),
+          );
+          return `project=${encodeURIComponent((rows[0] as { project_uuid: string }).project_uuid)}`;
+        };
+        scopes['a project (20 repositories)'] = await project('ODD0');
+        scopes['a project (100 repositories)'] = await project('EVEN');
+      }
       const endpoints: Record<string, (range: string) => string | null> = {
         contributors: () => '/stats/contributors?',
         'activity by week': () => '/stats/activity?interval=week&',
