@@ -19,6 +19,8 @@ import {
 export interface Fact {
   repository_id: number;
   hash: string;
+  /** The repository's project (repositories.project_id; 0 for none). */
+  project_id: number;
   contributor_id: number;
   authored_at: Date;
   is_merge: boolean;
@@ -32,6 +34,7 @@ export interface Fact {
 export const FACT_COLUMNS = [
   'repository_id',
   'hash',
+  'project_id',
   'contributor_id',
   'authored_at',
   'is_merge',
@@ -96,7 +99,7 @@ export async function factsQuery(
        where true ${files.sql}
        group by f.repository_id, f.hash
     )
-    select c.repository_id, c.hash,
+    select c.repository_id, c.hash, r.project_id,
            coalesce(a.id, e.contributor_id) as contributor_id,
            c.authored_at, c.is_merge,
            exists (select 1 from unnest(?::text[]) p

@@ -51,3 +51,17 @@ export async function rebuildPending(trx: Trx, tenantId: string): Promise<boolea
   );
   return rows[0].pending as boolean;
 }
+
+/**
+ * Rebuilds (queued) for the repositories whose Bitbucket project changed since their facts were counted
+ * (repositories.project_id ≠ rollups_project_id): their facts and project rollups follow them. Called after
+ * repositories are written (listing, repo:updated); a rebuild already waiting is replaced, so calling it again is
+ * harmless. Until the rebuild has run, project filters touching such a repository read per-repository rollups.
+ */
+export async function enqueueProjectMoves(trx: Trx, tenantId: string): Promise<number> {
+  const moved = (await trx('repositories')
+    .select('id')
+    .whereRaw('project_id <> rollups_project_id')) as { id: number }[];
+  for (const { id } of moved) await enqueueRollupRebuild(trx, { tenantId, repositoryId: Number(id) });
+  return moved.length;
+}

@@ -32,7 +32,11 @@ import {
  * - workspace_punchcard_rollups_monthly_15/_30, _yearly_15/_30: the same shifted hours per hour of the week, per
  *   month and year shifted alike (punch cards in those zones);
  * - repository_punchcard_rollups_monthly/_yearly: per repository, UTC month and year, per UTC hour of the week (punch
- *   cards filtered by repository).
+ *   cards filtered by repository);
+ * - project_rollups_*, project_contributor_rollups_*, project_punchcard_rollups_*: the repository ones keyed by the
+ *   repository's Bitbucket project instead (statistics filtered by whole projects). Keyed by the fact's project_id
+ *   (the project its repository had when the fact was written; a move rebuilds the repository's facts); commits of
+ *   repositories without a project (project 0) are left out of them.
  * Every row also has the merge and bot flags, and line sums with (lines_*) and without (lines_*_all) exclusions.
  */
 
@@ -46,6 +50,8 @@ export interface Cube {
   weekHour: boolean;
   /** Hourly buckets start this many minutes past the UTC hour (0 for every cube but the shifted workspace ones). */
   phase: number;
+  /** Rows are keyed by project (`project_id`); facts of project 0 (no project) have no rows. */
+  project: boolean;
 }
 
 const cube = (
@@ -55,6 +61,7 @@ const cube = (
   contributor: boolean,
   weekHour = false,
   phase = 0,
+  project = false,
 ): Cube => ({
   table,
   grain: grain === null ? null : GRAINS[grain],
@@ -62,7 +69,16 @@ const cube = (
   contributor,
   weekHour,
   phase,
+  project,
 });
+
+/** A cube keyed by project (and contributor, or hour of the week). */
+const projectCube = (
+  table: string,
+  grain: keyof typeof GRAINS | null,
+  contributor: boolean,
+  weekHour = false,
+): Cube => cube(table, grain, false, contributor, weekHour, 0, true);
 
 export const CUBES = {
   hourly: cube('rollups_hourly', 'hour', true, true),
@@ -103,6 +119,15 @@ export const CUBES = {
   workspacePunchCardYearly30: cube('workspace_punchcard_rollups_yearly_30', 'year', false, false, true, 30),
   repositoryPunchCardMonthly: cube('repository_punchcard_rollups_monthly', 'month', true, false, true),
   repositoryPunchCardYearly: cube('repository_punchcard_rollups_yearly', 'year', true, false, true),
+  projectDaily: projectCube('project_rollups_daily', 'day', false),
+  projectMonthly: projectCube('project_rollups_monthly', 'month', false),
+  projectYearly: projectCube('project_rollups_yearly', 'year', false),
+  projectContributorDaily: projectCube('project_contributor_rollups_daily', 'day', true),
+  projectContributorMonthly: projectCube('project_contributor_rollups_monthly', 'month', true),
+  projectContributorYearly: projectCube('project_contributor_rollups_yearly', 'year', true),
+  projectContributorTotal: projectCube('project_contributor_rollups_total', null, true),
+  projectPunchCardMonthly: projectCube('project_punchcard_rollups_monthly', 'month', false, true),
+  projectPunchCardYearly: projectCube('project_punchcard_rollups_yearly', 'year', false, true),
 };
 
 /** Punch-card cubes by the UTC minute their hours start at: hours, and hours of the week per month and year. */
@@ -132,6 +157,14 @@ export const REPOSITORY_PUNCH_CARDS: Record<number, { hour: Cube; month: Cube; y
   0: { hour: CUBES.hourly, month: CUBES.repositoryPunchCardMonthly, year: CUBES.repositoryPunchCardYearly },
 };
 
+/**
+ * Punch-card cubes of projects, like the repositories' (hours are the (repository × contributor) ones of the project's
+ * repositories, at ragged range ends only).
+ */
+export const PROJECT_PUNCH_CARDS: Record<number, { hour: Cube; month: Cube; year: Cube }> = {
+  0: { hour: CUBES.hourly, month: CUBES.projectPunchCardMonthly, year: CUBES.projectPunchCardYearly },
+};
+
 /** The workspace hourly cubes by the UTC minute their hours start at. */
 export const SHIFTED_HOURS: Record<number, Cube> = {
   0: CUBES.workspaceHourly,
@@ -156,6 +189,7 @@ const ALL_CUBES = Object.values(CUBES);
 /** The columns that identify a row of a cube. */
 const keyColumns = (c: Cube) => [
   'bucket',
+  ...(c.project ? ['project_id'] : []),
   ...(c.repository ? ['repository_id'] : []),
   ...(c.contributor ? ['contributor_id'] : []),
   ...(c.weekHour ? ['hour_of_week'] : []),
@@ -179,6 +213,7 @@ const COMMIT_FACTS: FactTable = {
   columns: {
     repository_id: 'bigint',
     hash: 'text',
+    project_id: 'bigint',
     contributor_id: 'bigint',
     authored_at: 'timestamptz',
     is_merge: 'boolean',
@@ -238,6 +273,15 @@ const STAGE_ABOVE = 500;
 export async function rebuildRollups(trx: Trx, repositoryId?: number): Promise<void> {
   await lockUpkeep(trx, repositoryId);
   const scope: CommitScope = repositoryId === undefined ? {} : { repositoryId };
+  // The projects the facts are about to be counted under, read before they are: a move committed meanwhile leaves
+  // rollups_project_id behind project_id (project filters stay on the per-repository rollups) until its own rebuild.
+  const projects = (
+    await trx.raw(
+      `select array_agg(id) as ids, array_agg(project_id) as projects from repositories
+        where ${repositoryId === undefined ? 'true' : 'id = ?'} and rollups_project_id <> project_id`,
+      repositoryId === undefined ? [] : [repositoryId],
+    )
+  ).rows[0] as { ids: number[] | null; projects: number[] | null };
   await withHashJoins(trx, async () => {
     await ensureIdentities(trx, scope);
     const changes = await stagedDifference(
@@ -250,6 +294,13 @@ export async function rebuildRollups(trx: Trx, repositoryId?: number): Promise<v
     // Under the tenant's exclusive lock nobody else writes rollups: empty ones can be filled without upserts.
     await applyFactChanges(trx, changes, { exclusive: repositoryId === undefined });
   });
+  // Only moved repositories' rows are written (and locked to the end of the rebuild's transaction).
+  if (projects.ids !== null)
+    await trx.raw(
+      `update repositories r set rollups_project_id = m.project_id
+         from unnest(?::bigint[], ?::bigint[]) as m(id, project_id) where r.id = m.id`,
+      [projects.ids, projects.projects],
+    );
   await rebuildPullRequestFacts(trx, repositoryId);
 }
 
@@ -266,7 +317,7 @@ async function applyFactChanges(
 ): Promise<void> {
   // A commit leaves a rollup row only when one of the row's keys changed (or the commit stopped counting); when only
   // line counts changed (a diffstat arrived, exclusions changed) every row keeps its commits, first and last times.
-  const placement = 'repository_id, hash, contributor_id, authored_at, is_merge, is_bot';
+  const placement = 'repository_id, hash, project_id, contributor_id, authored_at, is_merge, is_bot';
   const { rows } = await trx.raw(
     `select exists (
        select ${placement} from (${changes.sql}) c where c.sign < 0
@@ -279,6 +330,7 @@ async function applyFactChanges(
     const keys = keyColumns(c);
     const t = c.table;
     const values = keys.map((k) => keyValueSql(c, k));
+    const counted = c.project ? 'and c.project_id <> 0' : '';
     const groups = keys.map((_k, i) => i + 2).join(', ');
     const times = c.contributor
       ? [
@@ -305,6 +357,7 @@ async function applyFactChanges(
          .map((s) => `sum(c.sign * c.${s})`)
          .join(', ')}${times.map((x) => `, ${x}`).join('')}
          from (${changes.sql}) c
+        where true ${counted}
         group by ${groups}
         -- Ordered by key so that concurrent writers of the same buckets lock rows in the same order.
         order by ${groups}
@@ -314,7 +367,7 @@ async function applyFactChanges(
     if (!removals) continue;
     const match = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' and ');
     const shrunk = `select distinct ${values.map((v, i) => `${v} as ${keys[i]}`).join(', ')}
-                      from (${changes.sql}) c where c.sign < 0`;
+                      from (${changes.sql}) c where c.sign < 0 ${counted}`;
     await trx.raw(
       `delete from ${t} x using (${shrunk}) k where ${match('x', 'k')} and x.commits <= 0`,
       changes.bindings,
@@ -331,7 +384,7 @@ async function refreshFirstAndLast(trx: Trx, c: Cube, changes: Changes): Promise
   const keys = keyColumns(c);
   const side = (sign: string) =>
     `select ${keys.map((k) => `${keyValueSql(c, k)} as ${k}`).join(', ')}, c.authored_at
-       from (${changes.sql}) c where c.sign ${sign} 0`;
+       from (${changes.sql}) c where c.sign ${sign} 0 ${c.project ? 'and c.project_id <> 0' : ''}`;
   const match = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' and ');
   const bucketEnd =
     c.grain === null
@@ -351,6 +404,7 @@ async function refreshFirstAndLast(trx: Trx, c: Cube, changes: Changes): Promise
                  select min(cf.authored_at) as first_at, max(cf.authored_at) as last_at from commit_facts cf
                   where cf.contributor_id = s.contributor_id and cf.is_merge = s.is_merge and cf.is_bot = s.is_bot
                     ${c.repository ? 'and cf.repository_id = s.repository_id' : ''}
+                    ${c.project ? 'and cf.project_id = s.project_id' : ''}
                     and cf.authored_at >= s.bucket and cf.authored_at < ${bucketEnd}
                ) t) f
       where ${match('x', 'f')}`,

@@ -8,7 +8,14 @@ import {
   teamMembersOf,
   type PullRequestPeople,
 } from './identities';
-import { CUBES, PUNCH_CARDS, REPOSITORY_PUNCH_CARDS, SHIFTED_HOURS, type Cube } from './rollups';
+import {
+  CUBES,
+  PROJECT_PUNCH_CARDS,
+  PUNCH_CARDS,
+  REPOSITORY_PUNCH_CARDS,
+  SHIFTED_HOURS,
+  type Cube,
+} from './rollups';
 import { effectiveBotPatterns, loadSettings } from './rules';
 import { ceilHour, floorHour, tileRange, type GrainName } from './time-buckets';
 import { phaseOf, validZone, zoneShape, type ZoneShape } from './timezones';
@@ -45,6 +52,12 @@ export interface StatsFilters {
 
 export interface Scope {
   repositoryIds: number[] | null;
+  /**
+   * When the scope is exactly whole projects (project= alone, no viewer narrowing): their ids, whose per-project
+   * rollups hold exactly the commits of `repositoryIds` (no repository moved in or out with its rebuild pending).
+   * Null otherwise: the per-repository rollups answer.
+   */
+  projectIds?: number[] | null;
   contributorIds: number[] | null;
   /** Pull requests: each set must have authored it (author=, team=); empty = any author. */
   pullRequestAuthors: PullRequestPeople[];
@@ -95,8 +108,25 @@ export async function resolveScope(
   const settings = await loadSettings(trx);
   const timezone = await validZone(trx, filters.tz ?? settings.timezone);
   let repositoryIds: number[] | null = null;
+  let projectIds: number[] | null = null;
   const projects = filters.projects ?? [];
-  if (filters.repositories.length > 0 || projects.length > 0 || filters.publicOnly || filters.limited) {
+  if (projects.length > 0 && filters.repositories.length === 0 && !filters.publicOnly && !filters.limited) {
+    // Whole projects: their repositories now (the ones whose project_uuid matches, deleted ones too, as below),
+    // and whether the project rollups agree with them: a repository moved into or out of them since its facts
+    // were counted (its rebuild still queued) sends the answer to the per-repository rollups.
+    const { rows } = await trx.raw(
+      `with p as (select id from projects where uuid = any(?::text[]))
+       select coalesce(array_agg(r.id) filter (where r.project_id in (select id from p)), '{}') as repositories,
+              (select coalesce(array_agg(id), '{}') from p) as projects,
+              coalesce(bool_and(r.project_id = r.rollups_project_id), true) as settled
+         from repositories r
+        where r.project_id in (select id from p) or r.rollups_project_id in (select id from p)`,
+      [projects],
+    );
+    const row = rows[0] as { repositories: string[]; projects: string[]; settled: boolean };
+    repositoryIds = row.repositories.map(Number);
+    if (row.settled) projectIds = row.projects.map(Number);
+  } else if (filters.repositories.length > 0 || projects.length > 0 || filters.publicOnly || filters.limited) {
     const rows = await trx('repositories')
       .select('id')
       .modify((q) => {
@@ -156,6 +186,7 @@ export async function resolveScope(
   if (since !== null && until !== null && since >= until) throw badRequest('until: must be after since');
   return {
     repositoryIds,
+    projectIds,
     contributorIds,
     pullRequestAuthors,
     pullRequestReviewer,
@@ -262,7 +293,7 @@ export interface Source {
 export function scopeFilters(
   scope: Scope,
   alias: string,
-  dims: { repository: boolean; contributor: boolean } = { repository: true, contributor: true },
+  dims: { repository: boolean; contributor: boolean; project?: boolean } = { repository: true, contributor: true },
 ): { sql: string; bindings: Knex.Value[] } {
   const parts: string[] = [];
   const bindings: Knex.Value[] = [];
@@ -272,6 +303,10 @@ export function scopeFilters(
   if (dims.repository && scope.repositoryIds !== null) {
     parts.push(`and ${alias}.repository_id = any(?::bigint[])`);
     bindings.push(scope.repositoryIds);
+  }
+  if (dims.project && scope.projectIds) {
+    parts.push(`and ${alias}.project_id = any(?::bigint[])`);
+    bindings.push(scope.projectIds);
   }
   if (dims.contributor && scope.contributorIds !== null) {
     parts.push(`and ${alias}.contributor_id = any(?::bigint[])`);
@@ -285,7 +320,13 @@ const EARLIEST = Date.UTC(1000, 0, 1);
 const LATEST = Date.UTC(9000, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-type Family = 'repositoryContributor' | 'contributor' | 'repository' | 'workspace';
+type Family =
+  | 'repositoryContributor'
+  | 'contributor'
+  | 'repository'
+  | 'workspace'
+  | 'project'
+  | 'projectContributor';
 
 const FAMILIES: Record<Family, Partial<Record<GrainName, Cube>>> = {
   repositoryContributor: {
@@ -301,12 +342,21 @@ const FAMILIES: Record<Family, Partial<Record<GrainName, Cube>>> = {
   },
   repository: { day: CUBES.repositoryDaily, month: CUBES.repositoryMonthly, year: CUBES.repositoryYearly },
   workspace: { hour: CUBES.workspaceHourly, day: CUBES.workspaceDaily },
+  // Hours (ragged range ends, whole-hour zones) are the (repository × contributor) ones of the project's repositories.
+  project: { day: CUBES.projectDaily, month: CUBES.projectMonthly, year: CUBES.projectYearly },
+  projectContributor: {
+    day: CUBES.projectContributorDaily,
+    month: CUBES.projectContributorMonthly,
+    year: CUBES.projectContributorYearly,
+  },
 };
 
 /** The smallest rollups that have every dimension the query filters or groups by. */
 function familyFor(scope: Scope, groupBy: GroupBy): Family {
   const byRepository = scope.repositoryIds !== null || groupBy === 'repository';
   const byContributor = scope.contributorIds !== null || groupBy === 'contributor';
+  // Whole projects, not grouped by repository: the project rollups (the scope's repositories are theirs exactly).
+  if (scope.projectIds && groupBy !== 'repository') return byContributor ? 'projectContributor' : 'project';
   if (byRepository && byContributor) return 'repositoryContributor';
   if (byRepository) return 'repository';
   if (byContributor) return 'contributor';
@@ -317,6 +367,7 @@ function familyFor(scope: Scope, groupBy: GroupBy): Family {
 const TOTALS: Partial<Record<Family, Cube>> = {
   contributor: CUBES.contributorTotal,
   repositoryContributor: CUBES.repositoryContributorTotal,
+  projectContributor: CUBES.projectContributorTotal,
 };
 
 /**
@@ -404,7 +455,13 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
   const allTime = scope.extent === null || (start <= scope.extent.first && end >= scope.extent.last + HOUR);
   // Punch cards (hours of the week) of the whole workspace or of repositories; filtered by contributor, hours.
   const punchCards =
-    family === 'workspace' ? PUNCH_CARDS : family === 'repository' ? REPOSITORY_PUNCH_CARDS : undefined;
+    family === 'workspace'
+      ? PUNCH_CARDS
+      : family === 'repository'
+        ? REPOSITORY_PUNCH_CARDS
+        : family === 'project'
+          ? PROJECT_PUNCH_CARDS
+          : undefined;
   if (resolution === 'hours' && punchCards && scope.shape.alwaysUtc) {
     // A UTC punch card: hours of the week per year and month inside the range, hours at its ends.
     const utc = punchCards[0]!;

@@ -93,6 +93,7 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
     error: structural('HTTP status or SQL state, cut short; never a payload'),
   },
   personal_data_accounts: { account_id: value('account id reported to Atlassian (the row is deleted)') },
+  projects: { uuid: structural('Bitbucket project uuid (lower-cased), numbered for project rollups') },
   pull_request_participants: {
     user_uuid: value('Bitbucket user uuid'),
     account_id: value('Bitbucket account id'),

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { applyQueuedChangesNow, queueCommitChanges } from '../analytics/change-queue';
+import { enqueueProjectMoves } from '../analytics/rollup-rebuild';
 import { BudgetExhaustedError } from '../bitbucket/budget';
 import { BitbucketApiError } from '../bitbucket/client';
 import { endpoints } from '../bitbucket/endpoints';
@@ -150,6 +151,8 @@ export async function backfillTenant(ctx: BackfillContext, { tenantId }: TenantP
       unique.map((r) => r.uuid),
       now,
     );
+    // Repositories moved to another project: their facts and project rollups follow them.
+    await enqueueProjectMoves(trx, tenantId);
     for (const repo of repos) {
       let phase = repo.syncState;
       if (phase === 'failed') {

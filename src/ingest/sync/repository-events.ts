@@ -1,4 +1,4 @@
-import { enqueueRollupRebuild } from '../../analytics/rollup-rebuild';
+import { enqueueProjectMoves, enqueueRollupRebuild } from '../../analytics/rollup-rebuild';
 import { endpoints } from '../../bitbucket/endpoints';
 import { repositorySchema, type BitbucketRepository } from '../../bitbucket/schemas';
 import type { Trx } from '../../db/database';
@@ -12,8 +12,9 @@ import { enqueuePullRequestBackfill } from './scheduling';
 /**
  * Repository lifecycle from webhooks. Repositories are keyed by uuid, so a rename or a move keeps every commit and
  * rollup; names are always taken from the API (the current truth), so renames delivered out of order still end
- * on the current name. A deleted repository keeps its rows but leaves the graphs (its rollups are rebuilt without
- * it) and GET /api/v1/repositories.
+ * on the current name. A move to another project rebuilds the repository's facts, so project rollups follow it. A
+ * deleted repository keeps its rows but leaves the graphs (its rollups are rebuilt without it) and
+ * GET /api/v1/repositories.
  */
 
 type Write = (trx: Trx) => Promise<void>;
@@ -48,6 +49,9 @@ async function adoptRepository(
     ctx.logger.info({ tenantId, repository: repo.full_name }, 'new repository: backfill enqueued');
   } else if (before.deletedAt) {
     await enqueueRollupRebuild(trx, { tenantId, repositoryId: stored!.id });
+  } else {
+    // Moved to another project: its facts and project rollups follow it.
+    await enqueueProjectMoves(trx, tenantId);
   }
   return stored!;
 }
