@@ -145,17 +145,18 @@ export async function up(knex: Knex): Promise<void> {
         where f.tenant_id = ${TENANT} and r.tenant_id = f.tenant_id and r.id = f.repository_id
           and f.project_id <> r.project_id`,
     );
-    const fill = async (table: string, source: string, keys: string[], extra = '') =>
-      knex.raw(
-        `insert into ?? (tenant_id, project_id, bucket, ${keys.join(', ')}, is_merge, is_bot, commits, lines_added,
-                         lines_removed, lines_added_all, lines_removed_all${extra ? ', first_at, last_at' : ''})
-         select x.tenant_id, r.project_id, x.bucket, ${keys.map((k) => `x.${k}`).join(', ')}${keys.length ? ',' : ''}
-                x.is_merge, x.is_bot, ${SUM_COLUMNS}${extra}
+    const fill = async (table: string, source: string, keys: string[], extra = '') => {
+      const columns = ['bucket', ...keys, 'is_merge', 'is_bot'].map((k) => `x.${k}`).join(', ');
+      await knex.raw(
+        `insert into ?? (tenant_id, project_id, ${columns.replaceAll('x.', '')}, commits, lines_added, lines_removed,
+                         lines_added_all, lines_removed_all${extra ? ', first_at, last_at' : ''})
+         select x.tenant_id, r.project_id, ${columns}, ${SUM_COLUMNS}${extra}
            from ?? x join repositories r on r.tenant_id = x.tenant_id and r.id = x.repository_id
           where x.tenant_id = ${TENANT} and r.project_id <> 0
-          group by x.tenant_id, r.project_id, x.bucket, ${keys.map((k) => `x.${k}, `).join('')}x.is_merge, x.is_bot`,
+          group by x.tenant_id, r.project_id, ${columns}`,
         [table, source],
       );
+    };
     for (const [table, source] of PROJECT) await fill(table, source, []);
     for (const [table, source] of PROJECT_CONTRIBUTOR)
       await fill(table, source, ['contributor_id'], ', min(x.first_at), max(x.last_at)');

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { up as refillUp } from '../../migrations/202612075000_refill_derived_read_models';
 import { runRollupRebuild } from '../../src/analytics/rollup-rebuild';
-import { rebuildRollups } from '../../src/analytics/rollups';
+import { CUBES, rebuildRollups } from '../../src/analytics/rollups';
 import { createDatabase, createKnex, type Database } from '../../src/db/database';
 import { APP_ROLE, OWNER_ROLE } from '../../src/db/embedded-postgres';
 import { migrate, MIGRATIONS } from '../../src/db/migrate';
@@ -194,6 +194,39 @@ describe('migrations as a non-superuser owner', () => {
       for (;;) {
         const [, undone] = (await owner.migrate.down(MIGRATIONS)) as [number, string[]];
         if (undone.some((name) => name.startsWith('202612079500'))) break;
+      }
+    } finally {
+      await owner.destroy();
+    }
+    await migrate(database.ownerUrl, APP_ROLE);
+    assert.deepEqual(await snapshot(built), before);
+  });
+  it('202612089100 run by that owner numbers every tenant’s projects and builds their facts’ project and project rollups', async () => {
+    const built = [
+      'projects',
+      'repositories',
+      'commit_facts',
+      ...Object.values(CUBES)
+        .filter((c) => c.project)
+        .map((c) => c.table),
+    ];
+    // Every repository in a project (one per tenant), as a listing stores them, and upkeep built on it.
+    await admin.query(
+      `update repositories set project_uuid = '{' || md5(tenant_id::text) || '}', project_key = 'P', project_name = 'P'`,
+    );
+    for (const tenantId of tenants) await db.withTenant(tenantId, (trx) => rebuildRollups(trx));
+    const before = await snapshot(built);
+    for (const table of built)
+      for (const tenantId of tenants)
+        assert.ok(
+          before[table]!.some((row) => row.includes(tenantId)),
+          `${table} has rows of tenant ${tenantId}`,
+        );
+    const owner = createKnex(database.ownerUrl, 1);
+    try {
+      for (;;) {
+        const [, undone] = (await owner.migrate.down(MIGRATIONS)) as [number, string[]];
+        if (undone.some((name) => name.startsWith('202612089100'))) break;
       }
     } finally {
       await owner.destroy();
