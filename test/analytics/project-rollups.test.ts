@@ -195,7 +195,8 @@ describe('project rollups', () => {
     // The move left no row behind (a row whose commits all left is deleted): as a build from scratch.
     const movedRows = await projectRows();
     await inTenant(async (trx) => {
-      for (const table of [...PROJECT_TABLES, 'commit_facts']) await trx.raw(`delete from ${table}`);
+      for (const table of [...Object.values(CUBES).map((c) => c.table), 'commit_facts'])
+        await trx.raw(`delete from ${table}`);
       await rebuildRollups(trx);
     });
     assert.deepEqual(await projectRows(), movedRows);
