@@ -351,8 +351,26 @@ async function applyFactChanges(
                 ]
               : []),
           ].join(', ')}`;
-    await trx.raw(
-      `insert into ${t} as x (tenant_id, ${keys.join(', ')}, ${SUMS.join(', ')}${c.contributor ? ', first_at, last_at' : ''})
+    const finer = empty ? finerSource(c) : undefined;
+    if (finer) {
+      // Empty under the exclusive lock (a build from scratch): the sums of a finer cube with the same keys, already
+      // current (written earlier in this pass), instead of grouping every changed fact again.
+      const bucket =
+        c.grain === null ? `'-infinity'::timestamptz` : `date_trunc('${c.grain.name}', f.bucket, 'UTC')`;
+      const derived = keys.map((k) => (k === 'bucket' ? bucket : `f.${k}`));
+      const order = keys.map((_k, i) => i + 2).join(', ');
+      await trx.raw(
+        `insert into ${t} (tenant_id, ${keys.join(', ')}, ${SUMS.join(', ')}${c.contributor ? ', first_at, last_at' : ''})
+         select ${TENANT}, ${derived.join(', ')}, ${SUMS.map((s) => `sum(f.${s})`).join(', ')}${
+           c.contributor ? ', min(f.first_at), max(f.last_at)' : ''
+         }
+           from ${finer.table} f
+          group by ${order}
+          order by ${order}`,
+      );
+    } else
+      await trx.raw(
+        `insert into ${t} as x (tenant_id, ${keys.join(', ')}, ${SUMS.join(', ')}${c.contributor ? ', first_at, last_at' : ''})
        select ${TENANT}, ${values.join(', ')}, sum(c.sign), ${SUMS.slice(1)
          .map((s) => `sum(c.sign * c.${s})`)
          .join(', ')}${times.map((x) => `, ${x}`).join('')}
@@ -362,8 +380,8 @@ async function applyFactChanges(
         -- Ordered by key so that concurrent writers of the same buckets lock rows in the same order.
         order by ${groups}
        ${empty ? '' : upsert}`,
-      changes.bindings,
-    );
+        changes.bindings,
+      );
     if (!removals) continue;
     const match = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' and ');
     const shrunk = `select distinct ${values.map((v, i) => `${v} as ${keys[i]}`).join(', ')}
@@ -374,6 +392,26 @@ async function applyFactChanges(
     );
     if (c.contributor) await refreshFirstAndLast(trx, c, changes);
   }
+}
+
+const GRAIN_RANK = (c: Cube) =>
+  c.grain === null ? 4 : ['hour', 'day', 'month', 'year'].indexOf(c.grain.name);
+
+/**
+ * The coarsest cube before c in ALL_CUBES (so already brought up to date in a pass) with exactly c's keys and finer
+ * buckets that c's buckets are unions of (hours starting on the hour only): c's rows are its rows summed.
+ */
+function finerSource(c: Cube): Cube | undefined {
+  if (c.phase !== 0) return undefined;
+  const same = (o: Cube) =>
+    o.repository === c.repository &&
+    o.contributor === c.contributor &&
+    o.project === c.project &&
+    o.weekHour === c.weekHour &&
+    o.phase === 0;
+  return ALL_CUBES.slice(0, ALL_CUBES.indexOf(c))
+    .filter((o) => same(o) && GRAIN_RANK(o) < GRAIN_RANK(c))
+    .sort((a, b) => GRAIN_RANK(b) - GRAIN_RANK(a))[0];
 }
 
 /**
