@@ -133,14 +133,17 @@ export async function main(): Promise<void> {
     console.log(`\n| request | p50 ms | p95 ms | load |\n|---|---|---|---|\n${rows.join('\n')}`);
     for (const [name, path] of PLANS ? cells : []) {
       captured = [];
-      await (await fetch(`${api}${path}`, { headers: { authorization: `JWT ${tenant.token()}` } })).arrayBuffer();
+      await (
+        await fetch(`${api}${path}`, { headers: { authorization: `JWT ${tenant.token()}` } })
+      ).arrayBuffer();
       const statements = captured.filter((st) => /commit_facts/.test(st.sql));
       captured = null;
       for (const st of statements) {
         const [json, text] = await db.withTenant(tenant.tenantId, async (trx) => [
-          ((await trx.raw(`explain (analyze, buffers, format json) ${st.sql}`, st.bindings as never)).rows[0][
-            'QUERY PLAN'
-          ] as Plan[])[0]!,
+          (
+            (await trx.raw(`explain (analyze, buffers, format json) ${st.sql}`, st.bindings as never))
+              .rows[0]['QUERY PLAN'] as Plan[]
+          )[0]!,
           (await trx.raw(`explain (analyze, buffers, costs off, timing off) ${st.sql}`, st.bindings as never))
             .rows as { 'QUERY PLAN': string }[],
         ]);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { CommitListItem } from '../../src/analytics/commit-list';
+import type { CommitCursor, CommitListItem } from '../../src/analytics/commit-list';
+import { commitFactsPage } from '../../src/analytics/export';
+import { resolveScope } from '../../src/analytics/scope';
 import { readExport } from '../support/load-export';
 import { load, startAnalyticsApp, type AnalyticsFixture, type Params } from './helpers';
 
@@ -184,5 +186,212 @@ describe('drill-down: GET /commits', () => {
     );
     const cleared = await f.admin.send('PUT', '/settings', { jira_site_url: null });
     assert.equal(((await cleared.json()) as { jira_site_url: null }).jira_site_url, null);
+  });
+});
+
+/**
+ * The drill-down's page reads one ordered branch per repository or person (src/analytics/export.ts,
+ * commitFactsPage): three repositories holding the same commits (every time three times, so the keyset's tie on
+ * repository crosses page boundaries), two of them in a project. Each scope, paged in small pages, must be exactly
+ * the workspace's export narrowed to it, in the list's order.
+ */
+describe('drill-down: GET /commits by repository, project, person and bucket', () => {
+  let f: AnalyticsFixture;
+  const repositories: Record<'a' | 'b' | 'c', string> = { a: '', b: '', c: '' };
+  const project = { uuid: '{0c0c0c0c-0000-4000-8000-00000000a11a}', key: 'APP', name: 'App' };
+
+  type Exported = {
+    hash: string;
+    date: string;
+    repository_uuid: string;
+    author_key: string;
+    lines_added: number;
+  };
+  const all = async (params: Params, limit: number) => {
+    const out: Listed[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 500; pages++) {
+      const page = await f.api.json<Answer>('/commits', { ...params, limit: String(limit), cursor });
+      out.push(...page.commits);
+      if (!page.next_cursor) return out;
+      assert.equal(page.commits.length, limit, 'only the last page is short');
+      cursor = page.next_cursor;
+    }
+    throw new Error('too many pages');
+  };
+  /** The workspace's export (no repository or person filter: the date index), with the same flags and range. */
+  const workspace = async (params: Params) =>
+    (await (await f.api.get('/export/commits', { ...params, format: 'jsonl' })).text())
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Exported);
+  /** Repository ids, for the list's order: newest first, then repository id and hash, both descending. */
+  let idOf: Map<string, number>;
+  const newestFirst = (rows: Exported[]) =>
+    [...rows]
+      .sort(
+        (x, y) =>
+          Date.parse(y.date) - Date.parse(x.date) ||
+          idOf.get(y.repository_uuid)! - idOf.get(x.repository_uuid)! ||
+          (y.hash > x.hash ? 1 : -1),
+      )
+      .map((r) => `${r.repository_uuid} ${r.hash}`);
+  const check = async (
+    label: string,
+    params: Params,
+    keep: (row: Exported) => boolean,
+    truthParams: Params = {},
+    limit = 7,
+  ) => {
+    const truth = (await workspace({ ...truthParams, merges: params.merges, bots: params.bots })).filter(
+      keep,
+    );
+    const listed = await all(params, limit);
+    assert.ok(truth.length > limit, `${label}: more than one page (${truth.length})`);
+    assert.deepEqual(
+      listed.map((c) => `${c.repository.uuid} ${c.hash}`),
+      newestFirst(truth),
+      label,
+    );
+    return listed;
+  };
+
+  before(async () => {
+    f = await startAnalyticsApp();
+    const history = readExport();
+    repositories.a = (
+      await load(f, history.slice(0, 300), { repository: { fullName: 'acme/app', project } })
+    ).uuid;
+    repositories.b = (
+      await load(f, history.slice(0, 300), { repository: { fullName: 'acme/app-copy', project } })
+    ).uuid;
+    repositories.c = (
+      await load(f, history.slice(150, 450), { repository: { fullName: 'acme/tools' } })
+    ).uuid;
+    idOf = new Map(
+      await f.app.runtime.db.withTenant(f.tenantId, async (trx) =>
+        (await trx('repositories').select('uuid', 'id')).map(
+          (r: { uuid: string; id: string }) => [r.uuid, Number(r.id)] as const,
+        ),
+      ),
+    );
+  });
+  after(() => f.app.close());
+
+  it('lists each repository scope exactly, across ties between repositories', async () => {
+    const { a, b, c } = repositories;
+    await check('one repository', { repository: a }, (r) => r.repository_uuid === a);
+    await check('two repositories', { repository: [a, c] }, (r) => r.repository_uuid !== b);
+    await check('every repository, by list', { repository: [a, b, c] }, () => true, {}, 11);
+    await check('a project', { project: project.uuid }, (r) => r.repository_uuid !== c);
+    await check(
+      'a project and a repository',
+      { project: project.uuid, repository: [b, c] },
+      (r) => r.repository_uuid === b,
+    );
+    await check(
+      'merges and bots, two repositories',
+      { repository: [b, c], merges: 'include', bots: 'include' },
+      (r) => r.repository_uuid !== a,
+    );
+  });
+
+  it('lists a bucket of one repository, a contributor, a contributor in a repository and a team', async () => {
+    const { a, b, c } = repositories;
+    // The busiest week and month of repository c, and its busiest person.
+    const rows = (await workspace({})).filter((r) => r.repository_uuid === c);
+    const count = <K>(key: (r: Exported) => K, among = rows) => {
+      const m = new Map<K, number>();
+      for (const r of among) m.set(key(r), (m.get(key(r)) ?? 0) + 1);
+      return [...m.entries()].sort((x, y) => y[1] - x[1])[0]![0];
+    };
+    const monday = (d: string) => {
+      const t = new Date(`${d.slice(0, 10)}T00:00:00Z`);
+      return new Date(t.getTime() - ((t.getUTCDay() + 6) % 7) * 86_400_000).toISOString().slice(0, 10);
+    };
+    const week = count((r) => monday(r.date));
+    const inWeek = (r: Exported) => monday(r.date) === week;
+    await check(
+      'a week of one repository',
+      { week, repository: c },
+      (r) => r.repository_uuid === c && inWeek(r),
+      {},
+      3,
+    );
+    await check(
+      'a week of two repositories',
+      { week, repository: [a, c] },
+      (r) => r.repository_uuid !== b && inWeek(r),
+      {},
+      3,
+    );
+    const person = count((r) => r.author_key);
+    const month = count(
+      (r) => r.date.slice(0, 7),
+      rows.filter((r) => r.author_key === person),
+    );
+    await check('a person', { contributor: person }, (r) => r.author_key === person);
+    await check(
+      "a person's month",
+      { contributor: person, month },
+      (r) => r.author_key === person && r.date.startsWith(month),
+      {},
+      2,
+    );
+    await check(
+      'a person in two repositories',
+      { contributor: person, repository: [b, c] },
+      (r) => r.author_key === person && r.repository_uuid !== a,
+    );
+    const people = await f.api.json<{ contributors: { key: string }[] }>('/stats/contributors');
+    const members = people.contributors.slice(0, 3).map((p) => p.key);
+    const team = await f.admin.send('POST', '/teams', { name: 'Core', members });
+    assert.equal(team.status, 201, await team.clone().text());
+    const { id } = (await team.json()) as { id: number };
+    await check('a team', { team: String(id) }, (r) => members.includes(r.author_key));
+    // The team's busiest week in the project.
+    const teamWeek = count(
+      (r) => monday(r.date),
+      (await workspace({})).filter((r) => r.repository_uuid === a && members.includes(r.author_key)),
+    );
+    await check(
+      "a team's week in a project",
+      { team: String(id), project: project.uuid, week: teamWeek },
+      (r) => members.includes(r.author_key) && r.repository_uuid !== c && monday(r.date) === teamWeek,
+      {},
+      2,
+    );
+  });
+
+  it('gives the same pages with one branch per id as with one filtered scan of the date index', async () => {
+    const { a, b, c } = repositories;
+    type Row = { hash: string; repository_id: string; at: string };
+    const page = (order: 'asc' | 'desc', branches: number, after: CommitCursor | null) =>
+      f.app.runtime.db.withTenant(f.tenantId, async (trx) => {
+        const scope = await resolveScope(
+          trx,
+          { repositories: [a, b, c], merges: 'include', bots: 'include', exclusions: 'apply' },
+          new Date(),
+        );
+        const q = commitFactsPage(
+          scope,
+          after,
+          9,
+          order,
+          'f.hash, f.repository_id, f.authored_at::text as at',
+          branches,
+        );
+        return (await trx.raw(q.sql, q.bindings)).rows as Row[];
+      });
+    for (const order of ['asc', 'desc'] as const) {
+      let after: CommitCursor | null = null;
+      for (let i = 0; i < 6; i++) {
+        const branched = await page(order, 64, after);
+        assert.equal(branched.length, 9);
+        assert.deepEqual(await page(order, 0, after), branched, `${order} page ${i}`);
+        const last = branched.at(-1)!;
+        after = { at: last.at, repositoryId: Number(last.repository_id), hash: last.hash };
+      }
+    }
   });
 });
