@@ -94,6 +94,17 @@ export async function main(): Promise<void> {
       return cursor ? `&cursor=${cursor}` : '';
     };
     const one = `&${repo(busiest.slice(0, 1))}`;
+    // The repository with the fewest commits: a date index filtered by it would walk everyone else's rows.
+    const quietest = await db.withTenant(tenant.tenantId, async (trx) =>
+      String(
+        (
+          await trx.raw(
+            `select r.uuid from repositories r join repository_rollups_yearly y on y.repository_id = r.id
+              group by r.uuid order by sum(y.commits) limit 1`,
+          )
+        ).rows[0].uuid,
+      ),
+    );
     const ten = `&${repo(busiest)}`;
     const person = `&contributor=${encodeURIComponent(top)}`;
 
@@ -107,6 +118,8 @@ export async function main(): Promise<void> {
       ['commits: ten repositories', `/commits?limit=50${ten}`],
       ['commits: ten repositories, 20 pages deep', `/commits?limit=50${ten}${await deep(ten, 20)}`],
       ['commits: the top contributor', `/commits?limit=50${person}`],
+      ['commits: the top contributor in one repository', `/commits?limit=50${person}${one}`],
+      ['commits: the quietest repository', `/commits?limit=50&${repo([quietest])}`],
       ['commits: a team (ten people)', `/commits?limit=50&team=${team}`],
       ['commits: a day', '/commits?limit=50&day=2025-06-03'],
       ['commits: a day of one repository', `/commits?limit=50&day=2025-06-03${one}`],

@@ -42,6 +42,7 @@ export async function commitList(
   limit: number,
 ): Promise<CommitList> {
   const { added, removed } = lineColumns(scope);
+  const branchOn = await sparserList(trx, scope);
   // One row more than asked says whether there is a next page.
   const page = commitFactsPage(
     scope,
@@ -53,6 +54,7 @@ export async function commitList(
      r.uuid as repository_uuid, r.full_name as repository, f.repository_id,
      left(split_part(c.message, E'\\n', 1), ${SUMMARY_CHARS}) as summary,
      f.is_merge as merge, f.${added} as lines_added, f.${removed} as lines_removed`,
+    { branchOn },
   );
   const { rows } = await trx.raw(page.sql, page.bindings);
   const shown = (rows as CommitRow[]).slice(0, limit);
@@ -74,6 +76,28 @@ export async function commitList(
         ? { at: last.at, repositoryId: Number(last.repository_id), hash: last.hash }
         : null,
   };
+}
+
+/**
+ * Filtered by repositories and people both (a person on a repository's page), which list the page should scan, the
+ * other one filtering: the one with fewer commits (from the all-time rollups: a few rows per id), since the rows it
+ * reads beyond the page are its commits outside the other list. A person's commits in a busy repository are best
+ * found among the person's; a busy person's in a small repository among the repository's.
+ */
+async function sparserList(trx: Trx, scope: Scope): Promise<'repository' | 'contributor' | undefined> {
+  const repositories = scope.repositoryIds;
+  const people = scope.contributorIds;
+  if (repositories === null || people === null || repositories.length === 0 || people.length === 0)
+    return undefined;
+  const { rows } = await trx.raw(
+    `select (select coalesce(sum(commits), 0) from contributor_rollups_total
+              where contributor_id = any(?::bigint[]))::float8 as people,
+            (select coalesce(sum(commits), 0) from repository_rollups_yearly
+              where repository_id = any(?::bigint[]))::float8 as repositories`,
+    [people, repositories],
+  );
+  const counts = rows[0] as { people: number; repositories: number };
+  return counts.people <= counts.repositories ? 'contributor' : 'repository';
 }
 
 interface CommitRow {

@@ -68,8 +68,13 @@ export function commitFactsPage(
   limit: number,
   order: 'asc' | 'desc',
   columns: string,
-  maxBranches = MAX_PAGE_BRANCHES,
+  options: {
+    /** With both a repository and a person list: branch on this one (the one with fewer commits reads less). */
+    branchOn?: 'repository' | 'contributor';
+    maxBranches?: number;
+  } = {},
 ): { sql: string; bindings: Knex.Value[] } {
+  const maxBranches = options.maxBranches ?? MAX_PAGE_BRANCHES;
   const keys =
     order === 'asc'
       ? 'f.authored_at, f.repository_id, f.hash'
@@ -77,7 +82,10 @@ export function commitFactsPage(
   const repositories = scope.repositoryIds;
   const people = scope.contributorIds;
   let by: 'repository_id' | 'contributor_id' | null =
-    people !== null && (repositories === null || people.length <= repositories.length)
+    people !== null &&
+    (repositories === null ||
+      (options.branchOn ?? (people.length <= repositories.length ? 'contributor' : 'repository')) ===
+        'contributor')
       ? 'contributor_id'
       : repositories !== null
         ? 'repository_id'
@@ -95,8 +103,8 @@ export function commitFactsPage(
              ${value === null ? '' : `and f.${by} = ?::bigint`}
              ${rest.sql}
              ${after ? `and (f.authored_at, f.repository_id, f.hash) ${order === 'asc' ? '>' : '<'} (?::timestamptz, ?::bigint, ?::text)` : ''}
-           order by ${keys}
-           limit ?`,
+           order by f.authored_at ${order}
+           fetch first ? rows with ties`,
     bindings: [
       iso(scope.start),
       iso(scope.end),
@@ -106,16 +114,18 @@ export function commitFactsPage(
       limit,
     ],
   });
+  // Each branch is ordered by time alone, its limit keeping every row tied with its last (so no row of the page is
+  // cut among equal times): an index scan with nothing to sort, which the merge of the branches reads lazily, a row
+  // or so per branch beyond the page. Sorting each branch by hash too would read 32 rows of each first (an
+  // incremental sort's smallest batch); the page's own tie-break (repository, hash) is sorted once, after the merge.
   const branches = by === null ? [branch(null)] : values.map(branch);
   const page =
     branches.length === 0
       ? { sql: 'select f.* from commit_facts f where false', bindings: [] }
-      : branches.length === 1
-        ? branches[0]!
-        : {
-            sql: `select * from (${branches.map((b) => `(${b.sql})`).join(' union all ')}) f order by ${keys} limit ?`,
-            bindings: [...branches.flatMap((b) => b.bindings), limit],
-          };
+      : {
+          sql: `select * from (${branches.map((b) => `(${b.sql})`).join(' union all ')}) f order by ${keys} limit ?`,
+          bindings: [...branches.flatMap((b) => b.bindings), limit],
+        };
   return {
     sql: `with page as materialized (${page.sql})
      select ${columns}
