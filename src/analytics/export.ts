@@ -55,12 +55,12 @@ export const MAX_PAGE_BRANCHES = 64;
  * (commits), `r` (repositories) and `root` (contributors).
  *
  * The page reads what it returns, whatever the range holds (docs/analytics.md, "The drill-down"): filtered by
- * repositories or people, it is one branch per repository (or per person: whichever list is shorter) with an
- * equality on that id, so each branch scans its own (id, authored_at) index in order from the cursor and a merge of
- * the branches stops after `limit` rows. A list (`= any(…)`) on the index's second column would make PostgreSQL
- * treat the index as unordered: it then sorted every row of the range (a busy repository's week: 235 ms p95) or
- * walked the date index past every other repository's rows. Without a list: the date index, backwards from the
- * cursor.
+ * repositories or people, it is one branch per repository (or per person: `branchOn`, else the shorter list) with
+ * an equality on that id, so each branch scans its own (id, authored_at) index in order from the cursor, and a merge
+ * of the branches stops after `limit` rows. A list (`= any(…)`) on the index's second column makes PostgreSQL treat
+ * the index as unordered: it then sorted every row of the range (a week of a repository, a month of a person) or
+ * walked the date index past every other repository's rows (all of them, for a repository with a few commits).
+ * Without a list, or past `maxBranches` ids: the date index, backwards from the cursor, filtered.
  */
 export function commitFactsPage(
   scope: Scope,
