@@ -25,7 +25,11 @@ import {
  * - pull_request_duration_rollups_daily/_monthly/_yearly: merged pull requests by duration bin and merge bucket;
  * - pull_request_reviewer_rollups_daily/_monthly/_yearly: reviews, approvals, changes requested per reviewer;
  * - repository_pull_request_rollups_daily, repository_pull_request_duration_rollups_*, repository_pull_request_reviewer_
- *   rollups_*: the same per repository (statistics filtered by repository).
+ *   rollups_*: the same per repository (statistics filtered by repository);
+ * - project_pull_request_rollups_daily, project_pull_request_duration_rollups_*, project_pull_request_reviewer_rollups_*:
+ *   the same per Bitbucket project (statistics filtered by whole projects), keyed by the facts' project_id (the project
+ *   their repository had when they were written: a move rebuilds the repository's facts, commits and pull requests
+ *   alike, in one transaction); pull requests of repositories without a project (project 0) are left out of them.
  * Reviewer names live in pull_request_reviewers, kept by a trigger on participants (see the migration).
  * Pull requests of deleted repositories do not count (like their commits).
  */
@@ -35,6 +39,7 @@ const PR_FACTS: FactTable = {
   columns: {
     repository_id: 'bigint',
     pull_request_id: 'integer',
+    project_id: 'bigint',
     created_on: 'timestamptz',
     merged_on: 'timestamptz',
     declined_on: 'timestamptz',
@@ -53,6 +58,7 @@ const REVIEW_FACTS: FactTable = {
     repository_id: 'bigint',
     pull_request_id: 'integer',
     user_uuid: 'text',
+    project_id: 'bigint',
     reviewed_at: 'timestamptz',
     approved: 'boolean',
     changes_requested: 'boolean',
@@ -75,27 +81,41 @@ const tables = (prefix: string): Record<RollupGrain, string> => ({
 export const REVIEWER_ROLLUPS = tables('pull_request_reviewer_rollups');
 export const DURATION_ROLLUPS = tables('pull_request_duration_rollups');
 
-/** A family of pull-request rollups: workspace-wide, or keyed by repository too. */
+/** A family of pull-request rollups: workspace-wide, or keyed by repository or by project too. */
 export interface PullRequestRollups {
-  byRepository: boolean;
+  /** The key column after the tenant (a fact column too); null: workspace-wide. */
+  key: 'repository_id' | 'project_id' | null;
   /** Created / merged / declined per UTC day. */
   daily: string;
   durations: Record<RollupGrain, string>;
   reviewers: Record<RollupGrain, string>;
 }
 export const WORKSPACE_PR_ROLLUPS: PullRequestRollups = {
-  byRepository: false,
+  key: null,
   daily: 'pull_request_rollups_daily',
   durations: DURATION_ROLLUPS,
   reviewers: REVIEWER_ROLLUPS,
 };
 export const REPOSITORY_PR_ROLLUPS: PullRequestRollups = {
-  byRepository: true,
+  key: 'repository_id',
   daily: 'repository_pull_request_rollups_daily',
   durations: tables('repository_pull_request_duration_rollups'),
   reviewers: tables('repository_pull_request_reviewer_rollups'),
 };
-const PR_ROLLUPS = [WORKSPACE_PR_ROLLUPS, REPOSITORY_PR_ROLLUPS];
+/** Per project (no rows for project 0: repositories without a project). */
+export const PROJECT_PR_ROLLUPS: PullRequestRollups = {
+  key: 'project_id',
+  daily: 'project_pull_request_rollups_daily',
+  durations: tables('project_pull_request_duration_rollups'),
+  reviewers: tables('project_pull_request_reviewer_rollups'),
+};
+const PR_ROLLUPS = [WORKSPACE_PR_ROLLUPS, REPOSITORY_PR_ROLLUPS, PROJECT_PR_ROLLUPS];
+/** Every table of the families, workspace first. */
+export const PR_ROLLUP_TABLES = PR_ROLLUPS.flatMap((f) => [
+  f.daily,
+  ...Object.values(f.durations),
+  ...Object.values(f.reviewers),
+]);
 
 /**
  * Durations of merged pull requests, in hours, for alias f (facts): to merge, to the first review, from the first
@@ -155,7 +175,7 @@ async function freshFacts(trx: Trx, scope: PullRequestScope): Promise<Fragment> 
   const bots = effectiveBotPatterns(await loadSettings(trx));
   const where = scopeSql(scope);
   return {
-    sql: `select p.repository_id, p.id as pull_request_id, p.created_on,
+    sql: `select p.repository_id, p.id as pull_request_id, r.project_id, p.created_on,
                  case when p.state = 'MERGED' then p.merged_on end as merged_on,
                  case when p.state = 'DECLINED' then coalesce(p.closed_on, p.updated_on) end as declined_on,
                  (select min(pp.participated_on) from pull_request_participants pp
@@ -175,7 +195,7 @@ async function freshFacts(trx: Trx, scope: PullRequestScope): Promise<Fragment> 
 function freshReviews(scope: PullRequestScope): Fragment {
   const where = scopeSql(scope);
   return {
-    sql: `select pp.repository_id, pp.pull_request_id, pp.user_uuid,
+    sql: `select pp.repository_id, pp.pull_request_id, pp.user_uuid, r.project_id,
                  coalesce(pp.participated_on, p.created_on) as reviewed_at, pp.approved,
                  coalesce(pp.state = 'changes_requested', false) as changes_requested,
                  p.author_account_id, p.author_uuid
@@ -188,15 +208,17 @@ function freshReviews(scope: PullRequestScope): Fragment {
 }
 
 /**
- * A family's key columns after the tenant (the repository first where it has one): as read from the changes (c),
- * as named in its tables, and the positions to group by of the select list `tenant, [repository,] count more`.
+ * A family's key columns after the tenant (the repository or project first where it has one): as read from the
+ * changes (c), as named in its tables, the positions to group by of the select list `tenant, [key,] count more`, and
+ * the `and …` leaving out changes the family does not count (project 0: no project).
  */
 function keysOf(family: PullRequestRollups) {
-  const n = family.byRepository ? 1 : 0;
+  const n = family.key === null ? 0 : 1;
   return {
-    repository: family.byRepository ? 'c.repository_id, ' : '',
-    repositoryKey: family.byRepository ? 'repository_id, ' : '',
+    keyValue: family.key === null ? '' : `c.${family.key}, `,
+    keyColumn: family.key === null ? '' : `${family.key}, `,
     groups: (count: number) => Array.from({ length: count + n }, (_v, i) => i + 2).join(', '),
+    counted: family.key === 'project_id' ? 'and c.project_id <> 0' : '',
   };
 }
 
@@ -207,38 +229,38 @@ async function applyPullRequestChanges(
   families: PullRequestRollups[] = PR_ROLLUPS,
 ): Promise<void> {
   for (const family of families) {
-    const { repository, repositoryKey, groups } = keysOf(family);
+    const { keyValue, keyColumn, groups, counted } = keysOf(family);
     for (const [grain, table] of Object.entries(family.durations)) {
       const bucket = `date_trunc('${grain}', c.merged_on, 'UTC')`;
       await trx.raw(
-        `insert into ${table} as x (tenant_id, ${repositoryKey}bucket, is_bot, metric, bin, merged)
-         select ${TENANT}, ${repository}${bucket}, c.is_bot, m.metric, m.bin, sum(c.sign)
+        `insert into ${table} as x (tenant_id, ${keyColumn}bucket, is_bot, metric, bin, merged)
+         select ${TENANT}, ${keyValue}${bucket}, c.is_bot, m.metric, m.bin, sum(c.sign)
            from (${changes.sql}) c cross join lateral ${durationBinsSql('c')} as m(metric, bin)
-          where c.merged_on is not null and m.bin is not null
+          where c.merged_on is not null and m.bin is not null ${counted}
           group by ${groups(4)}
           order by ${groups(4)}
-         on conflict (tenant_id, ${repositoryKey}bucket, is_bot, metric, bin) do update set merged = x.merged + excluded.merged`,
+         on conflict (tenant_id, ${keyColumn}bucket, is_bot, metric, bin) do update set merged = x.merged + excluded.merged`,
         changes.bindings,
       );
       await trx.raw(
         `delete from ${table}
-          where merged = 0 and (${repositoryKey}bucket) in (
-            select ${repository}${bucket} from (${changes.sql}) c where c.merged_on is not null)`,
+          where merged = 0 and (${keyColumn}bucket) in (
+            select ${keyValue}${bucket} from (${changes.sql}) c where c.merged_on is not null ${counted})`,
         changes.bindings,
       );
     }
     await trx.raw(
-      `insert into ${family.daily} as x (tenant_id, ${repositoryKey}bucket, is_bot, created, merged, declined)
-       select ${TENANT}, ${repository}date_trunc('day', e.at, 'UTC'), c.is_bot,
+      `insert into ${family.daily} as x (tenant_id, ${keyColumn}bucket, is_bot, created, merged, declined)
+       select ${TENANT}, ${keyValue}date_trunc('day', e.at, 'UTC'), c.is_bot,
               sum(c.sign * e.created), sum(c.sign * e.merged), sum(c.sign * e.declined)
          from (${changes.sql}) c
          cross join lateral (values (c.created_on, 1, 0, 0), (c.merged_on, 0, 1, 0), (c.declined_on, 0, 0, 1))
               as e(at, created, merged, declined)
-        where e.at is not null
+        where e.at is not null ${counted}
         group by ${groups(2)}
         -- Ordered by key so that concurrent writers of the same buckets lock rows in the same order.
         order by ${groups(2)}
-       on conflict (tenant_id, ${repositoryKey}bucket, is_bot) do update set
+       on conflict (tenant_id, ${keyColumn}bucket, is_bot) do update set
           created = x.created + excluded.created, merged = x.merged + excluded.merged,
           declined = x.declined + excluded.declined`,
       changes.bindings,
@@ -246,9 +268,10 @@ async function applyPullRequestChanges(
     await trx.raw(
       `delete from ${family.daily}
         where created = 0 and merged = 0 and declined = 0
-          and (${repositoryKey}bucket) in (select ${repository}date_trunc('day', e.at, 'UTC')
+          and (${keyColumn}bucket) in (select ${keyValue}date_trunc('day', e.at, 'UTC')
                            from (${changes.sql}) c
-                           cross join lateral (values (c.created_on), (c.merged_on), (c.declined_on)) e(at))`,
+                           cross join lateral (values (c.created_on), (c.merged_on), (c.declined_on)) e(at)
+                          where true ${counted})`,
       changes.bindings,
     );
   }
@@ -261,25 +284,27 @@ async function applyReviewChanges(
   families: PullRequestRollups[] = PR_ROLLUPS,
 ): Promise<void> {
   for (const family of families) {
-    const { repository, repositoryKey, groups } = keysOf(family);
+    const { keyValue, keyColumn, groups, counted } = keysOf(family);
     for (const [grain, table] of Object.entries(family.reviewers)) {
       await trx.raw(
-        `insert into ${table} as x (tenant_id, ${repositoryKey}bucket, user_uuid, reviews, approvals, changes_requested)
-         select ${TENANT}, ${repository}date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid, sum(c.sign),
+        `insert into ${table} as x (tenant_id, ${keyColumn}bucket, user_uuid, reviews, approvals, changes_requested)
+         select ${TENANT}, ${keyValue}date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid, sum(c.sign),
                 coalesce(sum(c.sign) filter (where c.approved), 0),
                 coalesce(sum(c.sign) filter (where c.changes_requested), 0)
            from (${changes.sql}) c
+          where true ${counted}
           group by ${groups(2)}
           order by ${groups(2)}
-         on conflict (tenant_id, ${repositoryKey}bucket, user_uuid) do update set
+         on conflict (tenant_id, ${keyColumn}bucket, user_uuid) do update set
             reviews = x.reviews + excluded.reviews, approvals = x.approvals + excluded.approvals,
             changes_requested = x.changes_requested + excluded.changes_requested`,
         changes.bindings,
       );
       await trx.raw(
         `delete from ${table}
-          where reviews = 0 and (${repositoryKey}bucket, user_uuid) in (
-            select ${repository}date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid from (${changes.sql}) c)`,
+          where reviews = 0 and (${keyColumn}bucket, user_uuid) in (
+            select ${keyValue}date_trunc('${grain}', c.reviewed_at, 'UTC'), c.user_uuid from (${changes.sql}) c
+             where true ${counted})`,
         changes.bindings,
       );
     }
@@ -287,17 +312,24 @@ async function applyReviewChanges(
 }
 
 /**
- * Fills the per-repository pull-request rollups of the current tenant from its stored facts (migration
- * 202612088001, for tenants whose facts predate those rollups). The caller holds the tenant's exclusive upkeep lock.
+ * Fills one family of pull-request rollups of the current tenant from its stored facts (migrations 202612088001 and
+ * 202612089400, for tenants whose facts predate those rollups). The caller holds the tenant's exclusive upkeep lock.
  */
-export async function fillRepositoryPullRequestRollups(trx: Trx | Knex): Promise<void> {
+async function fillPullRequestRollups(trx: Trx | Knex, family: PullRequestRollups): Promise<void> {
   const stored = (table: string): Changes => ({
     sql: `select f.*, 1 as sign from ${table} f where f.tenant_id = ${TENANT}`,
     bindings: [],
   });
-  await applyPullRequestChanges(trx, stored('pull_request_facts'), [REPOSITORY_PR_ROLLUPS]);
-  await applyReviewChanges(trx, stored('pull_request_review_facts'), [REPOSITORY_PR_ROLLUPS]);
+  await applyPullRequestChanges(trx, stored('pull_request_facts'), [family]);
+  await applyReviewChanges(trx, stored('pull_request_review_facts'), [family]);
 }
+
+/** The per-repository pull-request rollups (migration 202612088001). */
+export const fillRepositoryPullRequestRollups = (trx: Trx | Knex) =>
+  fillPullRequestRollups(trx, REPOSITORY_PR_ROLLUPS);
+
+/** The per-project pull-request rollups, from facts that carry their project (migration 202612089400). */
+export const fillProjectPullRequestRollups = (trx: Trx | Knex) => fillPullRequestRollups(trx, PROJECT_PR_ROLLUPS);
 
 /**
  * Brings the facts and rollups of these pull requests (written or deleted) up to date, for the changes the

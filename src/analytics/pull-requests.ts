@@ -5,6 +5,7 @@ import {
   durationSql,
   HISTOGRAM_HOURS,
   METRICS,
+  PROJECT_PR_ROLLUPS,
   REPOSITORY_PR_ROLLUPS,
   WORKSPACE_PR_ROLLUPS,
   type PullRequestRollups,
@@ -18,7 +19,8 @@ import type { Fragment } from './upkeep';
 
 /**
  * Pull-request statistics from pull-request facts and rollups (pull-request-facts.ts, docs/analytics.md): the
- * workspace's rollups, or the per-repository ones when filtered by repository (UTC days, months and years; facts for
+ * workspace's rollups, the per-project ones when the scope is whole projects (scope.projectIds, as for commits), or
+ * the per-repository ones when filtered by repository (UTC days, months and years; facts for
  * ragged range ends and, for the series, zones other than UTC); answers filtered by person (author=, reviewer=,
  * team=) read the facts (one row per pull request or review). Percentiles are exact (percentile_cont over the merged
  * pull requests) up to EXACT_PERCENTILES_UP_TO merged pull requests in scope, and interpolated from log-spaced bins
@@ -80,12 +82,21 @@ const join = (pieces: Fragment[]): Fragment => ({
 /** True when the scope names people: no rollup has them, the facts answer. */
 const filtered = (scope: Scope) => scope.pullRequestAuthors.length > 0 || scope.pullRequestReviewer !== null;
 
-/** The rollups of the scope: per repository when filtered by repository. */
-const rollupsOf = (scope: Scope): PullRequestRollups =>
-  scope.repositoryIds === null ? WORKSPACE_PR_ROLLUPS : REPOSITORY_PR_ROLLUPS;
+/**
+ * The rollups of a scope without people: per project when it is whole projects whose rollups hold exactly its
+ * repositories' pull requests (scope.projectIds, resolved as for commit statistics: project= alone, no move
+ * pending), else per repository when filtered by repository, else the workspace's.
+ */
+export const pullRequestRollupsFor = (scope: Scope): PullRequestRollups =>
+  scope.projectIds
+    ? PROJECT_PR_ROLLUPS
+    : scope.repositoryIds === null
+      ? WORKSPACE_PR_ROLLUPS
+      : REPOSITORY_PR_ROLLUPS;
 
-/** `and …` restricting alias r (a rollup row) to the scope's repositories, where filtered. */
-function rollupRepositories(scope: Scope): Fragment {
+/** `and …` restricting alias r (a row of pullRequestRollupsFor(scope)) to the scope's projects or repositories. */
+function rollupScope(scope: Scope): Fragment {
+  if (scope.projectIds) return { sql: 'and r.project_id = any(?::bigint[])', bindings: [scope.projectIds] };
   return scope.repositoryIds === null
     ? { sql: '', bindings: [] }
     : { sql: 'and r.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
@@ -201,9 +212,9 @@ function events(scope: Scope): Fragment {
   if (!filtered(scope) && scope.shape.alwaysUtc) {
     // UTC days tile the range (since and until are UTC midnights): the daily rollup is exact.
     const range = between('r.bucket', scope.start, scope.end);
-    const repositories = rollupRepositories(scope);
+    const repositories = rollupScope(scope);
     return {
-      sql: `select r.bucket as at, r.created, r.merged, r.declined from ${rollupsOf(scope).daily} r
+      sql: `select r.bucket as at, r.created, r.merged, r.declined from ${pullRequestRollupsFor(scope).daily} r
              where true ${range.sql} ${repositories.sql} ${scope.bots === 'exclude' ? 'and not r.is_bot' : ''}`,
       bindings: [...range.bindings, ...repositories.bindings],
     };
@@ -260,12 +271,12 @@ function reviewCounts(scope: Scope): Fragment {
   };
   if (filtered(scope)) return facts(scope.start, scope.end);
   const { rollups, ends } = tiles(scope);
-  const repositories = rollupRepositories(scope);
+  const repositories = rollupScope(scope);
   return join([
     ...ends.map(([from, to]) => facts(from, to)),
     ...rollups.map((piece) => ({
       sql: `select r.user_uuid, r.reviews, r.approvals, r.changes_requested
-              from ${rollupsOf(scope).reviewers[piece.grain]} r
+              from ${pullRequestRollupsFor(scope).reviewers[piece.grain]} r
              where r.bucket >= ? and r.bucket < ? ${repositories.sql}`,
       bindings: [iso(piece.from), iso(piece.to), ...repositories.bindings],
     })),
@@ -275,7 +286,7 @@ function reviewCounts(scope: Scope): Fragment {
 /** Merged pull requests per (metric, bin) in a scope without people: duration rollups and binned facts at the ends. */
 async function durationBins(trx: Trx, scope: Scope): Promise<Map<number, Map<number, number>>> {
   const filters = factFilters(scope);
-  const repositories = rollupRepositories(scope);
+  const repositories = rollupScope(scope);
   const { rollups, ends } = tiles(scope);
   const source = join([
     ...ends.map(([from, to]) => {
@@ -288,7 +299,7 @@ async function durationBins(trx: Trx, scope: Scope): Promise<Map<number, Map<num
       };
     }),
     ...rollups.map((piece) => ({
-      sql: `select r.metric, r.bin, r.merged from ${rollupsOf(scope).durations[piece.grain]} r
+      sql: `select r.metric, r.bin, r.merged from ${pullRequestRollupsFor(scope).durations[piece.grain]} r
              where r.bucket >= ? and r.bucket < ? ${repositories.sql} ${scope.bots === 'exclude' ? 'and not r.is_bot' : ''}`,
       bindings: [iso(piece.from), iso(piece.to), ...repositories.bindings],
     })),

@@ -54,8 +54,9 @@ export interface Scope {
   repositoryIds: number[] | null;
   /**
    * When the scope is exactly whole projects (project= alone, no viewer narrowing): their ids, whose per-project
-   * rollups hold exactly the commits of `repositoryIds` (no repository moved in or out with its rebuild pending).
-   * Null otherwise: the per-repository rollups answer.
+   * rollups hold exactly the commits and pull requests of `repositoryIds` (no repository moved in or out with its
+   * rebuild pending). Null otherwise: the per-repository rollups answer. Commit statistics (sourceFor) and
+   * pull-request statistics (pullRequestRollupsFor) both decide by it.
    */
   projectIds?: number[] | null;
   contributorIds: number[] | null;

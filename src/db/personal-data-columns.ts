@@ -119,6 +119,9 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
   repository_pull_request_reviewer_rollups_daily: { user_uuid: value('reviewer’s Bitbucket user uuid') },
   repository_pull_request_reviewer_rollups_monthly: { user_uuid: value('reviewer’s Bitbucket user uuid') },
   repository_pull_request_reviewer_rollups_yearly: { user_uuid: value('reviewer’s Bitbucket user uuid') },
+  project_pull_request_reviewer_rollups_daily: { user_uuid: value('reviewer’s Bitbucket user uuid') },
+  project_pull_request_reviewer_rollups_monthly: { user_uuid: value('reviewer’s Bitbucket user uuid') },
+  project_pull_request_reviewer_rollups_yearly: { user_uuid: value('reviewer’s Bitbucket user uuid') },
   pull_request_reviewers: {
     user_uuid: value('Bitbucket user uuid'),
     account_id: value('Bitbucket account id'),
