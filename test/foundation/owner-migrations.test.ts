@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { up as refillUp } from '../../migrations/202612075000_refill_derived_read_models';
+import { PROJECT_PR_ROLLUPS } from '../../src/analytics/pull-request-facts';
 import { runRollupRebuild } from '../../src/analytics/rollup-rebuild';
 import { CUBES, rebuildRollups } from '../../src/analytics/rollups';
 import { createDatabase, createKnex, type Database } from '../../src/db/database';
@@ -201,7 +202,7 @@ describe('migrations as a non-superuser owner', () => {
     await migrate(database.ownerUrl, APP_ROLE);
     assert.deepEqual(await snapshot(built), before);
   });
-  it('202612089100 run by that owner numbers every tenant’s projects and builds their facts’ project and project rollups', async () => {
+  it('202612089100 and 89400 run by that owner number every tenant’s projects and build their facts’ project and project rollups, commits and pull requests', async () => {
     const built = [
       'projects',
       'repositories',
@@ -209,6 +210,12 @@ describe('migrations as a non-superuser owner', () => {
       ...Object.values(CUBES)
         .filter((c) => c.project)
         .map((c) => c.table),
+      // 202612089400: pull-request and review facts carry the project; per-project pull-request rollups.
+      'pull_request_facts',
+      'pull_request_review_facts',
+      PROJECT_PR_ROLLUPS.daily,
+      ...Object.values(PROJECT_PR_ROLLUPS.durations),
+      ...Object.values(PROJECT_PR_ROLLUPS.reviewers),
     ];
     // Every repository in a project (one per tenant), as a listing stores them, and upkeep built on it.
     await admin.query(
