@@ -7,7 +7,7 @@ import { forEachTenant } from '../src/db/tenant-migrations';
  * Pull-request statistics filtered by whole projects (`project=` alone; docs/analytics.md, "Pull-request
  * statistics") read per-project pull-request rollups, as commit statistics read the project rollups of 202612089100:
  * they read the per-repository pull-request rollups of every repository of the project before (a project of 100
- * repositories, 25,000 pull requests: 78–81 ms p95 over all time and 5 years).
+ * repositories at 1,000,000 commits: 78–81 ms p95 over all time and 5 years).
  *
  * - pull_request_facts.project_id, pull_request_review_facts.project_id: the project of the fact's repository when it
  *   was written (0: none), like commit_facts.project_id; a repository's move changes every fact of it, and the

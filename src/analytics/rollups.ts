@@ -301,6 +301,8 @@ export async function rebuildRollups(trx: Trx, repositoryId?: number): Promise<v
          from unnest(?::bigint[], ?::bigint[]) as m(id, project_id) where r.id = m.id`,
       [projects.ids, projects.projects],
     );
+  // Pull-request facts carry the project too: rebuilt in this transaction, they are counted under the same
+  // rollups_project_id as the commits (a move committed meanwhile leaves it behind project_id, as above).
   await rebuildPullRequestFacts(trx, repositoryId);
 }
 
