@@ -329,7 +329,8 @@ export const fillRepositoryPullRequestRollups = (trx: Trx | Knex) =>
   fillPullRequestRollups(trx, REPOSITORY_PR_ROLLUPS);
 
 /** The per-project pull-request rollups, from facts that carry their project (migration 202612089400). */
-export const fillProjectPullRequestRollups = (trx: Trx | Knex) => fillPullRequestRollups(trx, PROJECT_PR_ROLLUPS);
+export const fillProjectPullRequestRollups = (trx: Trx | Knex) =>
+  fillPullRequestRollups(trx, PROJECT_PR_ROLLUPS);
 
 /**
  * Brings the facts and rollups of these pull requests (written or deleted) up to date, for the changes the

@@ -110,7 +110,10 @@ function rollupScope(scope: Scope): Fragment {
 function authorFilters(scope: Scope, alias: string): Fragment {
   return {
     sql: scope.pullRequestAuthors
-      .map(() => `and (${alias}.author_account_id = any(?::text[]) or ${alias}.author_uuid_lower = any(?::text[]))`)
+      .map(
+        () =>
+          `and (${alias}.author_account_id = any(?::text[]) or ${alias}.author_uuid_lower = any(?::text[]))`,
+      )
       .join(' '),
     bindings: scope.pullRequestAuthors.flatMap((people) => [people.accountIds, people.uuids]),
   };

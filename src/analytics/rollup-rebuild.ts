@@ -59,9 +59,9 @@ export async function rebuildPending(trx: Trx, tenantId: string): Promise<boolea
  * harmless. Until the rebuild has run, project filters touching such a repository read per-repository rollups.
  */
 export async function enqueueProjectMoves(trx: Trx, tenantId: string): Promise<number> {
-  const moved = (await trx('repositories')
-    .select('id')
-    .whereRaw('project_id <> rollups_project_id')) as { id: number }[];
+  const moved = (await trx('repositories').select('id').whereRaw('project_id <> rollups_project_id')) as {
+    id: number;
+  }[];
   for (const { id } of moved) await enqueueRollupRebuild(trx, { tenantId, repositoryId: Number(id) });
   return moved.length;
 }

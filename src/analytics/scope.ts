@@ -127,7 +127,12 @@ export async function resolveScope(
     const row = rows[0] as { repositories: string[]; projects: string[]; settled: boolean };
     repositoryIds = row.repositories.map(Number);
     if (row.settled) projectIds = row.projects.map(Number);
-  } else if (filters.repositories.length > 0 || projects.length > 0 || filters.publicOnly || filters.limited) {
+  } else if (
+    filters.repositories.length > 0 ||
+    projects.length > 0 ||
+    filters.publicOnly ||
+    filters.limited
+  ) {
     const rows = await trx('repositories')
       .select('id')
       .modify((q) => {
@@ -294,7 +299,10 @@ export interface Source {
 export function scopeFilters(
   scope: Scope,
   alias: string,
-  dims: { repository: boolean; contributor: boolean; project?: boolean } = { repository: true, contributor: true },
+  dims: { repository: boolean; contributor: boolean; project?: boolean } = {
+    repository: true,
+    contributor: true,
+  },
 ): { sql: string; bindings: Knex.Value[] } {
   const parts: string[] = [];
   const bindings: Knex.Value[] = [];
@@ -322,12 +330,7 @@ const LATEST = Date.UTC(9000, 0, 1);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 type Family =
-  | 'repositoryContributor'
-  | 'contributor'
-  | 'repository'
-  | 'workspace'
-  | 'project'
-  | 'projectContributor';
+  'repositoryContributor' | 'contributor' | 'repository' | 'workspace' | 'project' | 'projectContributor';
 
 const FAMILIES: Record<Family, Partial<Record<GrainName, Cube>>> = {
   repositoryContributor: {

@@ -104,14 +104,20 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
   pull_request_facts: {
     author_account_id: value('the pull request author’s Bitbucket account id'),
     author_uuid: value('the pull request author’s Bitbucket user uuid'),
-    author_uuid_lower: structural('generated from author_uuid (lower case): follows its erasure, cannot be written'),
+    author_uuid_lower: structural(
+      'generated from author_uuid (lower case): follows its erasure, cannot be written',
+    ),
   },
   pull_request_review_facts: {
     user_uuid: value('reviewer’s Bitbucket user uuid'),
-    user_uuid_lower: structural('generated from user_uuid (lower case): follows its erasure, cannot be written'),
+    user_uuid_lower: structural(
+      'generated from user_uuid (lower case): follows its erasure, cannot be written',
+    ),
     author_account_id: value('the pull request author’s Bitbucket account id'),
     author_uuid: value('the pull request author’s Bitbucket user uuid'),
-    author_uuid_lower: structural('generated from author_uuid (lower case): follows its erasure, cannot be written'),
+    author_uuid_lower: structural(
+      'generated from author_uuid (lower case): follows its erasure, cannot be written',
+    ),
   },
   pull_request_reviewer_rollups_daily: { user_uuid: value('reviewer’s Bitbucket user uuid') },
   pull_request_reviewer_rollups_monthly: { user_uuid: value('reviewer’s Bitbucket user uuid') },
@@ -132,7 +138,9 @@ export const ERASURE_COLUMNS: Record<string, Record<string, ColumnClass>> = {
     state: structural('OPEN/MERGED/DECLINED/SUPERSEDED, check-constrained'),
     author_account_id: value('Bitbucket account id'),
     author_uuid: value('Bitbucket user uuid'),
-    author_uuid_lower: structural('generated from author_uuid (lower case): follows its erasure, cannot be written'),
+    author_uuid_lower: structural(
+      'generated from author_uuid (lower case): follows its erasure, cannot be written',
+    ),
     author_name: value('the person’s name'),
     source_branch: structural('ref name'),
     destination_branch: structural('ref name'),

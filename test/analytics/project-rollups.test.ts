@@ -105,7 +105,8 @@ describe('project rollups', () => {
             role: random() < 0.7 ? 'REVIEWER' : 'PARTICIPANT',
             approved,
             state: approved ? 'approved' : random() < 0.2 ? 'changes_requested' : null,
-            participated_on: random() < 0.1 ? null : new Date(created + Math.floor(random() * (closed - created))),
+            participated_on:
+              random() < 0.1 ? null : new Date(created + Math.floor(random() * (closed - created))),
           });
         }
       }
@@ -364,7 +365,11 @@ describe('project rollups', () => {
     });
     const after = await sameAsRepositoryList(p2);
     assert.ok(after < before && after > 0, `${after} < ${before}`);
-    assert.equal((await pullRequestsOf(p2)).totals.created, pullRequestsBefore - 2000, 'c’s pull requests left');
+    assert.equal(
+      (await pullRequestsOf(p2)).totals.created,
+      pullRequestsBefore - 2000,
+      'c’s pull requests left',
+    );
   });
 
   it('a project without commits is empty, from its rollups', async () => {

@@ -19,7 +19,13 @@ const CY = { uuid: uuid(3), account: 'acc-cy', name: 'Cy' };
 interface Stats {
   totals: { created: number; merged: number; declined: number; open: number };
   time_to_merge: { count: number; p50: number | null };
-  reviewers: { account_id: string | null; display_name: string | null; reviews: number; approvals: number; changes_requested: number }[];
+  reviewers: {
+    account_id: string | null;
+    display_name: string | null;
+    reviews: number;
+    approvals: number;
+    changes_requested: number;
+  }[];
   series: { created: number }[];
 }
 
