@@ -1,7 +1,7 @@
 import type { Trx } from '../db/database';
 import { keySql } from './identities';
-import { commitFactsPage, lineColumns } from './export';
-import type { Scope } from './scope';
+import { commitFactsPage } from './export';
+import { lineColumns, type Scope } from './scope';
 
 /**
  * The commits behind a number (GET /api/v1/commits): counted commits in scope, newest first, one keyset page at a

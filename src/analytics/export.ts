@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Trx } from '../db/database';
 import { keySql } from './identities';
 import { pullRequestFilters } from './pull-requests';
-import { scopeFilters, type Scope } from './scope';
+import { lineColumns, scopeFilters, type Scope } from './scope';
 
 /**
  * Row exports, one page at a time in a stable order (keyset paging), so that a caller can stream any number of
@@ -37,11 +37,6 @@ export interface Page<T> {
 }
 
 /** The line columns of facts under the scope's exclusions setting. */
-export const lineColumns = (scope: Scope) =>
-  scope.exclusions === 'apply'
-    ? { added: 'lines_added', removed: 'lines_removed' }
-    : { added: 'lines_added_all', removed: 'lines_removed_all' };
-
 /**
  * Past this many repositories (or people) a page reads the date index once, filtered by the list, instead of one
  * ordered scan per value: planning one branch per value costs more than the filter saves (see commitFactsPage).

@@ -79,6 +79,18 @@ const join = (pieces: Fragment[]): Fragment => ({
   bindings: pieces.flatMap((p) => p.bindings),
 });
 
+/** `and …` conditions, one after the other. */
+const all = (conditions: Fragment[]): Fragment => ({
+  sql: conditions.map((c) => c.sql).join(' '),
+  bindings: conditions.flatMap((c) => c.bindings),
+});
+
+/** `and …` restricting alias (a pull request or a fact: repository_id) to the scope's repositories, where filtered. */
+const repositoryFilter = (scope: Scope, alias: string): Fragment =>
+  scope.repositoryIds === null
+    ? { sql: '', bindings: [] }
+    : { sql: `and ${alias}.repository_id = any(?::bigint[])`, bindings: [scope.repositoryIds] };
+
 /** True when the scope names people: no rollup has them, the facts answer. */
 const filtered = (scope: Scope) => scope.pullRequestAuthors.length > 0 || scope.pullRequestReviewer !== null;
 
@@ -97,13 +109,11 @@ export const pullRequestRollupsFor = (scope: Scope): PullRequestRollups =>
 /** `and …` restricting alias r (a row of pullRequestRollupsFor(scope)) to the scope's projects or repositories. */
 function rollupScope(scope: Scope): Fragment {
   if (scope.projectIds) return { sql: 'and r.project_id = any(?::bigint[])', bindings: [scope.projectIds] };
-  return scope.repositoryIds === null
-    ? { sql: '', bindings: [] }
-    : { sql: 'and r.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
+  return repositoryFilter(scope, 'r');
 }
 
 /**
- * `and …` restricting alias a (a pull request, or a pull-request or review fact: each has the pull request's author
+ * `and …` restricting alias (a pull request, or a pull-request or review fact: each has the pull request's author
  * as account id and lower-cased uuid) to pull requests authored by each author set (author=, team=). Uuids are
  * compared in their stored lower-cased columns: under RLS an index on lower() is never used (202612089000).
  */
@@ -130,21 +140,16 @@ function reviewedKeys(reviewer: PullRequestPeople): Fragment {
 
 /** `and …` restricting alias p (a pull request: repository_id, id) to the scope's repositories and people (the export). */
 export function pullRequestFilters(scope: Scope, alias = 'p'): Fragment {
-  const parts: string[] = [];
-  const bindings: Fragment['bindings'] = [];
-  if (scope.repositoryIds !== null) {
-    parts.push(`and ${alias}.repository_id = any(?::bigint[])`);
-    bindings.push(scope.repositoryIds);
-  }
-  const authors = authorFilters(scope, alias);
-  parts.push(authors.sql);
-  bindings.push(...authors.bindings);
-  if (scope.pullRequestReviewer !== null) {
-    const keys = reviewedKeys(scope.pullRequestReviewer);
-    parts.push(`and (${alias}.repository_id, ${alias}.id) in (${keys.sql})`);
-    bindings.push(...keys.bindings);
-  }
-  return { sql: parts.join(' '), bindings };
+  const reviewed: Fragment =
+    scope.pullRequestReviewer === null ? { sql: '', bindings: [] } : reviewedKeys(scope.pullRequestReviewer);
+  return all([
+    repositoryFilter(scope, alias),
+    authorFilters(scope, alias),
+    {
+      sql: reviewed.sql && `and (${alias}.repository_id, ${alias}.id) in (${reviewed.sql})`,
+      bindings: reviewed.bindings,
+    },
+  ]);
 }
 
 /**
@@ -165,15 +170,11 @@ function factsFrom(scope: Scope): Fragment {
 
 /** `and …` restricting alias f (pull-request facts from factsFrom) to the scope's repositories, authors and bots. */
 function factFilters(scope: Scope): Fragment {
-  const repositories =
-    scope.repositoryIds === null
-      ? { sql: '', bindings: [] }
-      : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
-  const authors = authorFilters(scope, 'f');
-  return {
-    sql: `${repositories.sql} ${authors.sql} ${scope.bots === 'exclude' ? 'and not f.is_bot' : ''}`,
-    bindings: [...repositories.bindings, ...authors.bindings],
-  };
+  return all([
+    repositoryFilter(scope, 'f'),
+    authorFilters(scope, 'f'),
+    { sql: scope.bots === 'exclude' ? 'and not f.is_bot' : '', bindings: [] },
+  ]);
 }
 
 /** `and col >= from and col < to`, open ends unbounded. */
@@ -254,22 +255,20 @@ function events(scope: Scope): Fragment {
  */
 function reviewCounts(scope: Scope): Fragment {
   const facts = (from: number | null, to: number | null): Fragment => {
-    const range = between('f.reviewed_at', from, to);
-    const repositories =
-      scope.repositoryIds === null
-        ? { sql: '', bindings: [] }
-        : { sql: 'and f.repository_id = any(?::bigint[])', bindings: [scope.repositoryIds] };
-    // Review facts carry the pull request's author: author= and team= apply to them directly.
-    const authors = authorFilters(scope, 'f');
-    // With reviewer=, that person's reviews only (of the pull requests in scope), by the index by reviewer.
-    const reviewer =
+    const filters = all([
+      between('f.reviewed_at', from, to),
+      repositoryFilter(scope, 'f'),
+      // Review facts carry the pull request's author: author= and team= apply to them directly.
+      authorFilters(scope, 'f'),
+      // With reviewer=, that person's reviews only (of the pull requests in scope), by the index by reviewer.
       scope.pullRequestReviewer === null
         ? { sql: '', bindings: [] }
-        : { sql: 'and f.user_uuid_lower = any(?::text[])', bindings: [scope.pullRequestReviewer.uuids] };
+        : { sql: 'and f.user_uuid_lower = any(?::text[])', bindings: [scope.pullRequestReviewer.uuids] },
+    ]);
     return {
       sql: `select f.user_uuid, 1 as reviews, f.approved::int as approvals, f.changes_requested::int as changes_requested
-              from pull_request_review_facts f where true ${range.sql} ${repositories.sql} ${authors.sql} ${reviewer.sql}`,
-      bindings: [...range.bindings, ...repositories.bindings, ...authors.bindings, ...reviewer.bindings],
+              from pull_request_review_facts f where true ${filters.sql}`,
+      bindings: filters.bindings,
     };
   };
   if (filtered(scope)) return facts(scope.start, scope.end);

@@ -324,6 +324,12 @@ export function scopeFilters(
   return { sql: parts.join(' '), bindings };
 }
 
+/** The line columns of facts and rollups the scope reads: with exclusions applied, or every line. */
+export const lineColumns = (scope: Scope) =>
+  scope.exclusions === 'apply'
+    ? { added: 'lines_added', removed: 'lines_removed' }
+    : { added: 'lines_added_all', removed: 'lines_removed_all' };
+
 const HOUR = 3_600_000;
 const EARLIEST = Date.UTC(1000, 0, 1);
 const LATEST = Date.UTC(9000, 0, 1);
@@ -381,8 +387,7 @@ const TOTALS: Partial<Record<Family, Cube>> = {
  * in zones whose offset is not a whole number of hours, and offsets that are not a whole number of minutes).
  */
 export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy = null): Source {
-  const added = scope.exclusions === 'apply' ? 'lines_added' : 'lines_added_all';
-  const removed = scope.exclusions === 'apply' ? 'lines_removed' : 'lines_removed_all';
+  const { added, removed } = lineColumns(scope);
   const start = scope.start ?? EARLIEST;
   const end = scope.end ?? LATEST;
   const pieces: Source[] = [];
@@ -440,23 +445,9 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     rollup(cube, inner.from, inner.to);
     facts(inner.to, to);
   };
-  /** [from, to) as UTC days (and coarser buckets, for totals), hours at ragged ends, facts at sub-hour ends. */
-  const tiledTotals = (from: number, to: number) => {
-    const hourStart = ceilHour(from);
-    const hourEnd = floorHour(to);
-    // A series needs buckets inside its local days; a total takes any bucket inside the range.
-    const coarser = resolution === 'totals' ? (['day', 'month', 'year'] as const) : (['day'] as const);
-    const grains = coarser.filter((g) => cubes[g]);
-    facts(from, Math.min(hourStart, to));
-    for (const piece of tileRange(hourStart, hourEnd, ['hour', ...grains]))
-      rollup(
-        piece.grain === 'hour' ? (cubes.hour ?? CUBES.hourly) : cubes[piece.grain]!,
-        piece.from,
-        piece.to,
-      );
-    facts(Math.max(hourEnd, hourStart), to);
-  };
   const allTime = scope.extent === null || (start <= scope.extent.first && end >= scope.extent.last + HOUR);
+  if (resolution === 'totals' && family === 'contributor' && !allTime && mostlyInside(scope, start, end))
+    return allTimeMinusOutside(scope, start, end);
   // Punch cards (hours of the week) of the whole workspace or of repositories; filtered by contributor, hours.
   const punchCards =
     family === 'workspace'
@@ -507,7 +498,19 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     outside(Math.max(inner.to, inner.from, start), end);
   } else if (resolution === 'totals' || (resolution === 'days' && scope.shape.alwaysUtc && cubes.day)) {
     // Every local bucket (or the whole range) is a union of UTC days, or of UTC hours at ragged ends.
-    tiledTotals(start, end);
+    const hourStart = ceilHour(start);
+    const hourEnd = floorHour(end);
+    // A series needs buckets inside its local days; a total takes any bucket inside the range.
+    const coarser = resolution === 'totals' ? (['day', 'month', 'year'] as const) : (['day'] as const);
+    const grains = coarser.filter((g) => cubes[g]);
+    facts(start, Math.min(hourStart, end));
+    for (const piece of tileRange(hourStart, hourEnd, ['hour', ...grains]))
+      rollup(
+        piece.grain === 'hour' ? (cubes.hour ?? CUBES.hourly) : cubes[piece.grain]!,
+        piece.from,
+        piece.to,
+      );
+    facts(Math.max(hourEnd, hourStart), end);
   } else if (!scope.shape.wholeHours) {
     // Local hours start at :30 or :15 UTC (or move between phases, like Nepal's in 1986): hours starting at that
     // minute tile local hours and days. Only the workspace has shifted hours; filtered series read facts.
@@ -527,8 +530,6 @@ export function sourceFor(scope: Scope, resolution: Resolution, groupBy: GroupBy
     bindings: pieces.flatMap((p) => p.bindings),
   };
   const totalCube = TOTALS[family];
-  if (resolution === 'totals' && family === 'contributor' && !allTime && mostlyInside(scope, start, end))
-    return allTimeMinusOutside(scope, start, end);
   if (!(resolution === 'totals' && totalCube && allTime)) return tiled;
   // The range held every commit when the scope was resolved: one row per contributor (and repository) and flags.
   // Checked again in the statement itself (its own snapshot), so a commit landing meanwhile outside the range
@@ -574,8 +575,7 @@ function allTimeMinusOutside(scope: Scope, start: number, end: number): Source {
     sourceFor({ ...scope, start: null, end: start, since: null }, 'totals', 'contributor'),
     sourceFor({ ...scope, start: end, end: null, until: null }, 'totals', 'contributor'),
   ];
-  const added = scope.exclusions === 'apply' ? 'lines_added' : 'lines_added_all';
-  const removed = scope.exclusions === 'apply' ? 'lines_removed' : 'lines_removed_all';
+  const { added, removed } = lineColumns(scope);
   const f = scopeFilters(scope, 'x', CUBES.contributorTotal);
   const inRange = `cf.contributor_id = x.contributor_id and cf.is_merge = x.is_merge and cf.is_bot = x.is_bot
                    and cf.authored_at >= ?::timestamptz and cf.authored_at < ?::timestamptz`;
