@@ -12,9 +12,8 @@
  * statements of a few cells are run again under EXPLAIN (ANALYZE, BUFFERS) and summarised (the machine is shared: server time beside the HTTP figure).
  */
 import os from 'node:os';
-import pg from 'pg';
 import { rebuildRollups } from '../src/analytics/rollups';
-import { busiestAndTop, generate, installTenant, measure } from './analytics.bench';
+import { benchTeam, busiestAndTop, generate, installTenant, measure, settle } from './analytics.bench';
 import { startBenchStack } from './support/tally-stack';
 
 const COMMITS = Number(process.env.BENCH_COMMITS ?? 1_000_000);
@@ -110,36 +109,13 @@ export async function main(): Promise<void> {
       console.log(
         `${tenantName}: initial build of facts and rollups ${((performance.now() - built) / 1000).toFixed(1)} s (load ${load()})`,
       );
-      const admin = new pg.Client({ connectionString: stack.adminUrl });
-      await admin.connect();
-      // Settled as a live database is: vacuumed (autovacuum would otherwise start on the fresh million rows while cells
-      // are measured, and its work shows in their tails), analyzed, and checkpointed.
-      await admin.query('vacuum (analyze)');
-      await admin.query('checkpoint');
-      await admin.end();
+      await settle(stack.adminUrl);
       console.log(
         `${tenantName}: ${COMMITS} commits generated and built in ${((performance.now() - started) / 1000).toFixed(1)} s (load ${load()})`,
       );
       const { busiest, top } = await db.withTenant(tenant.tenantId, busiestAndTop);
       // A team of the ten busiest people (issue 18): team= on the stats and pull requests.
-      const team = await db.withTenant(tenant.tenantId, async (trx) => {
-        const [row] = await trx('teams')
-          .insert({
-            tenant_id: tenant.tenantId,
-            name: 'Bench',
-            created_at: new Date(),
-            updated_at: new Date(),
-          })
-          .returning('id');
-        const id = Number((row as { id: number }).id);
-        await trx.raw(
-          `insert into team_members (tenant_id, team_id, contributor_key)
-           select ?, ?, 'a:' || c.account_id from commit_facts f join contributors c on c.id = f.contributor_id
-            where c.account_id is not null group by c.account_id order by count(*) desc limit 10`,
-          [tenant.tenantId, id],
-        );
-        return id;
-      });
+      const team = await db.withTenant(tenant.tenantId, (trx) => benchTeam(trx, tenant.tenantId));
       const repo = (uuids: string[]) => uuids.map((u) => `repository=${encodeURIComponent(u)}`).join('&');
       const scopes: Record<string, string> = { workspace: '', 'one repository': repo(busiest.slice(0, 1)) };
       // A monorepo has no ten repositories: its "ten" would be its one.

@@ -10,9 +10,8 @@
  * BENCH_PLANS=0 skips the plans).
  */
 import os from 'node:os';
-import pg from 'pg';
 import { rebuildRollups } from '../src/analytics/rollups';
-import { busiestAndTop, generate, installTenant, measure } from './analytics.bench';
+import { benchTeam, busiestAndTop, generate, installTenant, measure, settle } from './analytics.bench';
 import { startBenchStack } from './support/tally-stack';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -47,32 +46,14 @@ export async function main(): Promise<void> {
       );
     });
     await slow.withTenant(tenant.tenantId, (trx) => rebuildRollups(trx));
-    const admin = new pg.Client({ connectionString: stack.adminUrl });
-    await admin.connect();
-    // Settled as a live database is: vacuumed (else autovacuum starts on the fresh million rows while cells are
-    // measured), analyzed, and checkpointed.
-    await admin.query('vacuum (analyze)');
-    await admin.query('checkpoint');
-    await admin.end();
+    await settle(stack.adminUrl);
     console.log(
       `generated and built in ${((performance.now() - started) / 1000).toFixed(1)} s (load ${load()})`,
     );
 
     const { busiest, top } = await db.withTenant(tenant.tenantId, busiestAndTop);
     // A team of the ten busiest people, as the analytics matrix has.
-    const team = await db.withTenant(tenant.tenantId, async (trx) => {
-      const [row] = await trx('teams')
-        .insert({ tenant_id: tenant.tenantId, name: 'Bench', created_at: new Date(), updated_at: new Date() })
-        .returning('id');
-      const id = Number((row as { id: number }).id);
-      await trx.raw(
-        `insert into team_members (tenant_id, team_id, contributor_key)
-         select ?, ?, 'a:' || c.account_id from commit_facts f join contributors c on c.id = f.contributor_id
-          where c.account_id is not null group by c.account_id order by count(*) desc limit 10`,
-        [tenant.tenantId, id],
-      );
-      return id;
-    });
+    const team = await db.withTenant(tenant.tenantId, (trx) => benchTeam(trx, tenant.tenantId));
     // Every statement the web role runs, as knex sends it, so that a cell's page statement can be explained.
     let captured: { sql: string; bindings: unknown[] }[] | null = null;
     db.knex.on('query', (q: { sql: string; bindings?: unknown[] }) => {

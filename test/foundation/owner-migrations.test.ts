@@ -58,6 +58,20 @@ describe('migrations as a non-superuser owner', () => {
       )
     ).rows.map((r) => r.tenant as string);
 
+  /** As the owner: migrations undone down to (and with) the one named by prefix, then every one run again. */
+  const downToAndUpAgain = async (prefix: string) => {
+    const owner = createKnex(database.ownerUrl, 1);
+    try {
+      for (;;) {
+        const [, undone] = (await owner.migrate.down(MIGRATIONS)) as [number, string[]];
+        if (undone.some((name) => name.startsWith(prefix))) break;
+      }
+    } finally {
+      await owner.destroy();
+    }
+    await migrate(database.ownerUrl, APP_ROLE);
+  };
+
   before(async () => {
     database = await createTestDatabase();
     db = createDatabase(database.appUrl, createLogger('silent'));
@@ -190,16 +204,7 @@ describe('migrations as a non-superuser owner', () => {
           before[table]!.some((row) => row.includes(tenantId)),
           `${table} has rows of tenant ${tenantId}`,
         );
-    const owner = createKnex(database.ownerUrl, 1);
-    try {
-      for (;;) {
-        const [, undone] = (await owner.migrate.down(MIGRATIONS)) as [number, string[]];
-        if (undone.some((name) => name.startsWith('202612079500'))) break;
-      }
-    } finally {
-      await owner.destroy();
-    }
-    await migrate(database.ownerUrl, APP_ROLE);
+    await downToAndUpAgain('202612079500');
     assert.deepEqual(await snapshot(built), before);
   });
   it('202612089100 and 89400 run by that owner number every tenant’s projects and build their facts’ project and project rollups, commits and pull requests', async () => {
@@ -229,16 +234,7 @@ describe('migrations as a non-superuser owner', () => {
           before[table]!.some((row) => row.includes(tenantId)),
           `${table} has rows of tenant ${tenantId}`,
         );
-    const owner = createKnex(database.ownerUrl, 1);
-    try {
-      for (;;) {
-        const [, undone] = (await owner.migrate.down(MIGRATIONS)) as [number, string[]];
-        if (undone.some((name) => name.startsWith('202612089100'))) break;
-      }
-    } finally {
-      await owner.destroy();
-    }
-    await migrate(database.ownerUrl, APP_ROLE);
+    await downToAndUpAgain('202612089100');
     assert.deepEqual(await snapshot(built), before);
   });
 });
